@@ -1,3 +1,4 @@
+import "vitest";
 import { Testing } from "cdktf";
 
 // Adds cdktf's matchers (toHaveResource, toHaveResourceWithProperties, …) to vitest's expect.
@@ -15,8 +16,8 @@ interface CdktfMatchers<R = unknown> {
 }
 
 declare module "vitest" {
-  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
-  interface Assertion<T = unknown> extends CdktfMatchers<T> {}
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any, @typescript-eslint/no-empty-object-type
+  interface Assertion<T = any> extends CdktfMatchers<T> {}
   // eslint-disable-next-line @typescript-eslint/no-empty-object-type
   interface AsymmetricMatchersContaining extends CdktfMatchers {}
 }

@@ -1,0 +1,297 @@
+/**
+ * The pool config: one YAML file describes a whole stake pool (network, AWS placement, fleet sizes, access, alerts,
+ * how pool-ops reaches and drives the nodes). Stacks and pool-ops read the same file.
+ *
+ * Every field has a safe default except what must be the operator's own decision (name, region, AZs, admin CIDRs).
+ * Defaults are named constants so the README's reference and the code cannot drift apart.
+ */
+import { z } from "zod";
+import { parseIpv4Cidr } from "./cidr";
+
+export const CARDANO_NETWORKS = ["mainnet", "preprod", "preview"] as const;
+
+/** Interface endpoints the producers need to reach AWS without an internet route. Each costs per AZ and hour. */
+export const ALL_INTERFACE_ENDPOINTS = ["secretsmanager", "ssm", "ssmmessages", "ec2messages", "kms", "logs", "monitoring"] as const;
+
+export const DEFAULTS = {
+  relayCount: 4,
+  relayPort: 3001,
+  metricsPort: 12798,
+  nodeExporterPort: 9100,
+  subnetPrefixLength: 24,
+  flowLogRetentionDays: 90,
+  rootVolumeGiB: 30,
+  chainDbVolumeGiB: 200,
+  relayInstanceType: "m6i.large",
+  producerInstanceType: "m6i.large",
+  bastionInstanceType: "t3.micro",
+  sandboxInstanceType: "m6i.large",
+  monitoringInstanceType: "t3.medium",
+  nodeVersion: "10.5.1",
+} as const;
+
+// Messages say what was expected; the loader appends the path and the value it got.
+const intBetween = (min: number, max: number) => {
+  const expected = `expected an integer between ${min} and ${max}`;
+  return z.number({ error: expected }).int({ error: expected }).min(min, { error: expected }).max(max, { error: expected });
+};
+
+const nonEmpty = (what: string) => z.string({ error: `expected ${what}` }).min(1, { error: `expected ${what}` });
+
+const poolName = z
+  .string({ error: "expected a pool name" })
+  .regex(/^[a-z][a-z0-9-]{1,22}[a-z0-9]$/, {
+    error: "expected 3-24 characters of lowercase letters, digits and dashes, starting with a letter",
+  });
+
+const ipv4Cidr = z
+  .string({ error: "expected an IPv4 CIDR such as 10.0.0.0/16" })
+  .refine((value) => parseIpv4Cidr(value) !== undefined, {
+    error: "expected a canonical IPv4 CIDR such as 10.0.0.0/16 (host bits zero)",
+  });
+
+const instanceType = z
+  .string({ error: "expected an EC2 instance type such as m6i.large" })
+  .regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, { error: "expected an EC2 instance type such as m6i.large" });
+
+const volumeGiB = (min: number) => intBetween(min, 16384);
+
+const awsRegion = z
+  .string({ error: "expected an AWS region such as eu-west-1" })
+  .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, { error: "expected an AWS region such as eu-west-1" });
+
+const email = z.string().regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, { error: "expected an e-mail address" });
+
+const amiSchema = z.union(
+  [
+    z.strictObject({ id: z.string().regex(/^ami-[0-9a-f]{8,17}$/, { error: "expected an AMI id such as ami-0abc12345def67890" }) }),
+    z.strictObject({
+      lookup: z.strictObject({
+        /** AWS account ids (or aliases like `amazon`) that own the image. */
+        owners: z.array(nonEmpty("an owner account id")).min(1, { error: "expected at least one owner" }),
+        /** Image name pattern, e.g. `debian-12-amd64-*`. The newest match wins. */
+        namePattern: nonEmpty("an image name pattern"),
+        architecture: z.enum(["x86_64", "arm64"]).default("x86_64"),
+      }),
+    }),
+  ],
+  { error: "expected either `id: ami-…` or `lookup: {owners, namePattern}`" },
+);
+
+const backendSchema = z.discriminatedUnion(
+  "type",
+  [
+    z.strictObject({
+      type: z.literal("local"),
+      /** Directory for state files, one `<stack>.tfstate` per stack. @default "terraform-state" (beside cdktf.out) */
+      directory: z.string().default("terraform-state"),
+    }),
+    z.strictObject({
+      type: z.literal("s3"),
+      bucket: nonEmpty("an S3 bucket name"),
+      /** Key prefix; each stack's state lives at `<keyPrefix>/<stack>.tfstate`. */
+      keyPrefix: z.string().default("cardano-pool"),
+      region: awsRegion.optional(),
+      /** DynamoDB lock table (deprecated upstream); when absent S3 native lockfiles are used. */
+      dynamodbTable: z.string().optional(),
+      /** KMS key for the state objects; SSE-S3 when absent. */
+      kmsKeyId: z.string().optional(),
+    }),
+  ],
+  { error: "expected `type: local` or `type: s3`" },
+);
+
+const serviceCommandsSchema = z.strictObject({
+  /** systemd unit name. @default "cardano-node" */
+  name: z.string().default("cardano-node"),
+  start: z.string().default("systemctl start cardano-node"),
+  stop: z.string().default("systemctl stop cardano-node"),
+  restart: z.string().default("systemctl restart cardano-node"),
+  /** cardano-node re-reads topology (≥ 1.32) and forging credentials (≥ 8.7.2) on SIGHUP. */
+  reload: z.string().default("systemctl kill --signal=HUP cardano-node"),
+  /** Exit 0 when the service runs. */
+  isActive: z.string().default("systemctl is-active --quiet cardano-node"),
+});
+
+const nodeSchema = z.strictObject({
+  /** cardano-node version the fleet runs; selects flags such as the non-producing one. @default "10.5.1" */
+  version: z
+    .string()
+    .regex(/^\d+\.\d+\.\d+$/, { error: "expected a version such as 10.5.1" })
+    .default(DEFAULTS.nodeVersion),
+  user: z.string().default("cardano"),
+  group: z.string().default("cardano"),
+  /** Directory holding config, topology, keys and the database mount. @default "/opt/cardano" */
+  home: z.string().regex(/^\/[^\s]*$/, { error: "expected an absolute path" }).default("/opt/cardano"),
+  metricsPort: intBetween(1, 65535).default(DEFAULTS.metricsPort),
+  service: serviceCommandsSchema.prefault({}),
+});
+
+const sshSchema = z.strictObject({
+  /** Login user on every host (Debian AMIs: `admin`). @default "admin" */
+  user: z.string().default("admin"),
+  /** Run changing commands through `sudo -n`. @default true */
+  sudo: z.boolean().default(true),
+  port: intBetween(1, 65535).default(22),
+  connectTimeoutSeconds: intBetween(1, 120).default(10),
+  /** Keepalives make a dead link fail fast instead of hanging a command forever. */
+  keepaliveIntervalSeconds: intBetween(1, 60).default(5),
+  keepaliveCountMax: intBetween(1, 10).default(3),
+  /** Upper bound for one remote command, enforced server-side with `timeout -k`. @default 120 */
+  commandTimeoutSeconds: intBetween(1, 3600).default(120),
+});
+
+export const PoolConfigSchema = z
+  .strictObject({
+    /** Pool name: prefixes every resource name and the `Pool` tag. Required. */
+    name: poolName,
+    /** Cardano network. @default "preprod" */
+    network: z.enum(CARDANO_NETWORKS, { error: "expected one of mainnet, preprod, preview" }).default("preprod"),
+    region: awsRegion,
+    /** Exactly three AZs of the region: relay subnet i lives in AZ i. */
+    availabilityZones: z
+      .array(z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/, { error: "expected an AZ name such as eu-west-1a" }), {
+        error: "expected a list of three availability zones",
+      })
+      .length(3, { error: "expected exactly three availability zones" })
+      .refine((azs) => new Set(azs).size === 3, { error: "expected three different availability zones" }),
+    vpc: z
+      .strictObject({
+        cidr: ipv4Cidr.default("10.40.0.0/16"),
+        /** Size of every subnet. @default 24 */
+        subnetPrefixLength: intBetween(20, 27).default(DEFAULTS.subnetPrefixLength),
+        /**
+         * Interface endpoints in the producer subnets. Each costs about USD 7.30 per AZ per month plus data
+         * (two producer AZs: ~USD 102/month for all seven). Without `secretsmanager` and `kms` producers cannot fetch
+         * their hot keys at boot. @default all seven
+         */
+        interfaceEndpoints: z
+          .array(z.enum(ALL_INTERFACE_ENDPOINTS, { error: `expected one of ${ALL_INTERFACE_ENDPOINTS.join(", ")}` }))
+          .default([...ALL_INTERFACE_ENDPOINTS]),
+        flowLogRetentionDays: z
+          .union([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653].map((d) => z.literal(d)), {
+            error: "expected a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, … days)",
+          })
+          .default(DEFAULTS.flowLogRetentionDays),
+      })
+      .prefault({}),
+    relays: z
+      .strictObject({
+        count: intBetween(2, 16).default(DEFAULTS.relayCount),
+        port: intBetween(1024, 65535).default(DEFAULTS.relayPort),
+        instanceType: instanceType.default(DEFAULTS.relayInstanceType),
+        chainDbVolumeGiB: volumeGiB(20).default(DEFAULTS.chainDbVolumeGiB),
+      })
+      .prefault({}),
+    producers: z
+      .strictObject({
+        /** AZ of the primary producer's private subnet. @default availabilityZones[0] */
+        primaryAz: z.string().optional(),
+        /** AZ of the standby producer's private subnet; must differ from the primary's. @default availabilityZones[1] */
+        standbyAz: z.string().optional(),
+        instanceType: instanceType.default(DEFAULTS.producerInstanceType),
+        chainDbVolumeGiB: volumeGiB(20).default(DEFAULTS.chainDbVolumeGiB),
+      })
+      .prefault({}),
+    bastion: z.strictObject({
+      /** Who may SSH to the bastion. Required; the open internet (0.0.0.0/0) fails synth (policy SG-BASTION-ADMIN). */
+      adminCidrs: z
+        .array(ipv4Cidr, { error: "expected a list of IPv4 CIDRs" })
+        .min(1, { error: "expected at least one admin CIDR" }),
+      instanceType: instanceType.default(DEFAULTS.bastionInstanceType),
+    }),
+    /** The node sandbox used to bake golden images; off unless an image is being baked. */
+    sandbox: z
+      .strictObject({
+        enabled: z.boolean().default(false),
+        instanceType: instanceType.default(DEFAULTS.sandboxInstanceType),
+        chainDbVolumeGiB: volumeGiB(20).default(DEFAULTS.chainDbVolumeGiB),
+      })
+      .prefault({}),
+    monitoring: z
+      .strictObject({
+        instanceType: instanceType.default(DEFAULTS.monitoringInstanceType),
+        /** SNS e-mail subscriptions for alerts. @default [] */
+        alertEmails: z.array(email).default([]),
+      })
+      .prefault({}),
+    /** Root volume size for every instance. @default 30 */
+    rootVolumeGiB: volumeGiB(8).default(DEFAULTS.rootVolumeGiB),
+    /** Base image for every instance (until golden images exist). @default Debian 12 from Debian's AWS account */
+    ami: amiSchema.default({ lookup: { owners: ["136693071363"], namePattern: "debian-12-amd64-*", architecture: "x86_64" } }),
+    /**
+     * Additional ingress rules an operator needs (a second relay port, a public status page, …). They pass through the
+     * same synth-time policy checks as the built-in rules: one from the open internet fails synth. @default []
+     */
+    extraIngress: z
+      .array(
+        z.strictObject({
+          tier: z.enum(["relay", "producer", "bastion", "monitoring"], { error: "expected one of relay, producer, bastion, monitoring" }),
+          port: intBetween(1, 65535),
+          protocol: z.enum(["tcp", "udp"]).default("tcp"),
+          cidrs: z.array(z.string().regex(/^[0-9a-f.:]+\/\d{1,3}$/, { error: "expected a CIDR" })).min(1),
+          description: nonEmpty("a description of the flow this rule serves"),
+        }),
+      )
+      .default([]),
+    /** Extra tags on every resource (Pool and Role are always set). */
+    tags: z.record(z.string(), z.string()).default({}),
+    backend: backendSchema.default({ type: "local", directory: "terraform-state" }),
+    node: nodeSchema.prefault({}),
+    ssh: sshSchema.prefault({}),
+    /**
+     * Test mode only: point every AWS API at an emulator on loopback (moto). Never set for a real pool.
+     * The POOL_EMULATOR_ENDPOINT environment variable sets it too.
+     */
+    emulator: z
+      .strictObject({
+        endpoint: z.string().regex(/^http:\/\/(127\.0\.0\.1|localhost):\d+\/?$/, {
+          error: "expected a loopback URL such as http://127.0.0.1:5000",
+        }),
+        /** The emulator has no real images: this id stands for every AMI. */
+        amiId: z.string().default("ami-12c6146b"),
+      })
+      .optional(),
+  })
+  .superRefine((pool, ctx) => {
+    const azs = pool.availabilityZones;
+    for (const field of ["primaryAz", "standbyAz"] as const) {
+      const az = pool.producers[field];
+      if (az !== undefined && !azs.includes(az)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["producers", field],
+          message: `expected one of availabilityZones (${azs.join(", ")})`,
+          input: az,
+        });
+      }
+    }
+    const primary = pool.producers.primaryAz ?? azs[0];
+    const standby = pool.producers.standbyAz ?? azs[1];
+    if (primary === standby) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["producers", "standbyAz"],
+        message: `expected an AZ different from producers.primaryAz (${primary}): a standby in the same AZ fails with it`,
+        input: standby,
+      });
+    }
+    for (const az of azs) {
+      if (!az.startsWith(pool.region)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["availabilityZones"],
+          message: `expected AZs of region ${pool.region}`,
+          input: az,
+        });
+        break;
+      }
+    }
+  });
+
+/** The pool config as written (defaults not yet applied). */
+export type PoolConfigInput = z.input<typeof PoolConfigSchema>;
+/** The pool config with every default applied: what stacks and pool-ops work with. */
+export type PoolConfig = z.output<typeof PoolConfigSchema>;
+export type CardanoNetworkName = (typeof CARDANO_NETWORKS)[number];
+export type InterfaceEndpointService = (typeof ALL_INTERFACE_ENDPOINTS)[number];
