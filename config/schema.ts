@@ -194,7 +194,7 @@ export const PoolConfigSchema = z
       })
       .prefault({}),
     bastion: z.strictObject({
-      /** Who may SSH to the bastion. Required; the open internet (0.0.0.0/0) fails synth (policy SG-BASTION-ADMIN). */
+      /** Who may SSH to the bastion. Required; the open internet (0.0.0.0/0) fails synth (policy SG-BASTION-ADMIN-CIDRS). */
       adminCidrs: z
         .array(ipv4Cidr, { error: "expected a list of IPv4 CIDRs" })
         .min(1, { error: "expected at least one admin CIDR" }),
