@@ -9,8 +9,9 @@ import { buildPoolStacks } from "./stacks/pool-app";
 try {
   const { config } = loadPoolConfig();
   const app = new App();
-  buildPoolStacks(app, config);
+  const stacks = buildPoolStacks(app, config);
   app.synth();
+  console.log(`synthesised ${Object.keys(stacks).length} stacks for pool ${config.name} (${config.network}) into ${app.outdir}/stacks`);
 } catch (error) {
   // Bad config and policy violations are expected failures: the message says what and where, a stack trace doesn't.
   console.error(process.env.POOL_DEBUG ? error : `synth failed: ${(error as Error).message}`);
