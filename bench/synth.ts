@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 const runsFlag = process.argv.indexOf("--runs");
 const runs = runsFlag > 0 ? Number(process.argv[runsFlag + 1]) : 7;
 const root = resolve(import.meta.dirname, "..");
-const env = { ...process.env, CHECKPOINT_DISABLE: "1" };
+const env: NodeJS.ProcessEnv = { ...process.env, CHECKPOINT_DISABLE: "1" };
 delete env.POOL_CONFIG;
 
 function timeOnce(command: string, args: string[]): number {

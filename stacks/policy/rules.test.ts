@@ -102,7 +102,7 @@ describe("policy rules", () => {
     const withRules = withNetwork((network) => {
       new DefaultSecurityGroup(network, "open-default", {
         vpcId: network.vpc.vpcId,
-        ingress: [{ protocol: "-1", fromPort: 0, toPort: 0, self: true }],
+        ingress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["10.0.0.0/8"] }],
       });
     });
     expect(withRules).toMatch(/policy VPC-DEFAULT-SG-CLOSED violated by aws_default_security_group\.open-default .*: the default security group has rules/);
