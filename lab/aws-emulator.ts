@@ -44,6 +44,8 @@ export async function startAwsEmulator(): Promise<AwsEmulator> {
   const child: ChildProcess = spawn("moto_server", ["-H", "127.0.0.1", "-p", String(port)], {
     stdio: ["ignore", "ignore", "pipe"],
     detached: false,
+    // AWS managed policies (AmazonSSMManagedInstanceCore, …) exist in the emulator only when loaded explicitly.
+    env: { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: "true" },
   });
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => {

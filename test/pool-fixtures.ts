@@ -13,7 +13,7 @@ export const TEST_POOL: PoolConfigInput = {
   monitoring: { alertEmails: ["ops@example.org"] },
 };
 
-export function testPool(changes: Partial<PoolConfigInput> = {}): PoolConfig {
+export function testPool(changes: Record<string, unknown> = {}): PoolConfig {
   return parsePoolConfig({ ...TEST_POOL, ...changes }, "test-pool");
 }
 

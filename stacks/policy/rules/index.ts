@@ -2,6 +2,8 @@
 import type { PolicyRule } from "../rule";
 import { defaultSecurityGroupClosed } from "./default-security-group-closed";
 import { ebsEncrypted } from "./ebs-encrypted";
+import { iamNoColdKeyForInstances } from "./iam-no-cold-key-for-instances";
+import { iamNoWildcardAdmin } from "./iam-no-wildcard-admin";
 import { imdsv2Required } from "./imdsv2-required";
 import { kmsRotation } from "./kms-rotation";
 import { logGroupsEncrypted } from "./log-groups-encrypted";
@@ -26,4 +28,6 @@ export const POLICY_RULES: readonly PolicyRule[] = [
   kmsRotation,
   noSecretValuesInState,
   logGroupsEncrypted,
+  iamNoColdKeyForInstances,
+  iamNoWildcardAdmin,
 ];
