@@ -490,7 +490,7 @@ async function build(state: LabState, opts: LabUpOptions): Promise<void> {
     const hostKey = join(host.dir, "ssh_host_ed25519_key");
     const { publicKey } = ed25519KeyPair(hostKey, `${host.name}@lab-${state.id}`);
     const [type, blob] = publicKey.split(" ");
-    knownHosts.push(`${host.address} ${type} ${blob}`);
+    knownHosts.push(`${host.address} ${type} ${blob} ${host.name}`);
     writeFileSync(
       join(host.dir, "sshd_config"),
       render("sshd_config", {
