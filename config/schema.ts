@@ -194,7 +194,7 @@ export const PoolConfigSchema = z
       })
       .prefault({}),
     bastion: z.strictObject({
-      /** Who may SSH to the bastion. Required; the open internet (0.0.0.0/0) fails synth (policy SG-BASTION-ADMIN). */
+      /** Who may SSH to the bastion. Required; the open internet (0.0.0.0/0) fails synth (policy SG-BASTION-ADMIN-CIDRS). */
       adminCidrs: z
         .array(ipv4Cidr, { error: "expected a list of IPv4 CIDRs" })
         .min(1, { error: "expected at least one admin CIDR" }),
@@ -234,6 +234,30 @@ export const PoolConfigSchema = z
         }),
       )
       .default([]),
+    iam: z
+      .strictObject({
+        /**
+         * Extra statements for a tier's instance role (e.g. an S3 bucket of chain snapshots). They pass the same
+         * policy rules: granting an instance role the cold-key secrets fails synth. @default []
+         */
+        extraInstanceStatements: z
+          .array(
+            z.strictObject({
+              tier: z.enum(["relay", "producer", "bastion", "monitoring", "sandbox"], {
+                error: "expected one of relay, producer, bastion, monitoring, sandbox",
+              }),
+              actions: z.array(nonEmpty("an IAM action such as s3:GetObject")).min(1),
+              resources: z.array(nonEmpty("a resource ARN or *")).min(1),
+            }),
+          )
+          .default([]),
+        /**
+         * IAM principal ARNs allowed to assume the operator role, always with MFA. @default the account root, i.e.
+         * any user or role of the account whose own IAM policy allows sts:AssumeRole on it
+         */
+        operatorTrustedPrincipals: z.array(z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:[^\s]+$/, { error: "expected an IAM principal ARN" })).default([]),
+      })
+      .prefault({}),
     /** Extra tags on every resource (Pool and Role are always set). */
     tags: z.record(z.string(), z.string()).default({}),
     backend: backendSchema.default({ type: "local", directory: "terraform-state" }),

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startMoto, type Emulator } from "../lab/moto";
+import { emulatorAvailable, startAwsEmulator as startMoto, type AwsEmulator as Emulator } from "../lab/aws-emulator";
 import { appendAudit, auditEntryFor, defaultAuditLogPath } from "./audit";
 import { awsClientSettings } from "./aws/client-config";
 import { GroupResult } from "./remote/result";
@@ -16,7 +16,9 @@ const group = new GroupResult(
   5004,
 );
 
-describe("audit log", () => {
+const NO_MOTO = emulatorAvailable() ? undefined : "moto_server is not on PATH";
+
+describe.skipIf(NO_MOTO)(`audit log${NO_MOTO ? ` [skipped: ${NO_MOTO}]` : ""}`, () => {
   const dir = mkdtempSync(join(tmpdir(), "audit-"));
   let moto: Emulator;
   beforeAll(async () => {

@@ -7,13 +7,14 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { pathToFileURL } from "node:url";
 import { hostsCommand } from "./commands/hosts";
+import { keysCommand } from "./commands/keys";
 import { inventoryCommand } from "./commands/inventory";
 import { pingCommand } from "./commands/ping";
 import { runCommand } from "./commands/run";
 import { EXIT_USAGE } from "./context";
 
 /** Every command of pool-ops, in help order. */
-export const COMMANDS: ReadonlyArray<() => Command> = [pingCommand, runCommand, inventoryCommand, hostsCommand];
+export const COMMANDS: ReadonlyArray<() => Command> = [pingCommand, runCommand, inventoryCommand, hostsCommand, () => keysCommand()];
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -48,6 +49,15 @@ export function buildProgram(extra: ReadonlyArray<Command> = []): Command {
     .enablePositionalOptions(false);
   for (const make of COMMANDS) program.addCommand(make());
   for (const command of extra) program.addCommand(command);
+  // Global options are recognised anywhere on the line, so the program consumes them even after a subcommand. A
+  // command that declares the same option itself (e.g. keys' own --json) gets the value handed down.
+  program.hook("preAction", (root, action) => {
+    const globals = root.opts();
+    for (const option of action.options) {
+      const key = option.attributeName();
+      if (action !== root && globals[key] !== undefined && action.getOptionValueSource(key) !== "cli") action.setOptionValue(key, globals[key]);
+    }
+  });
   program.exitOverride((error) => {
     process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE);
   });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parsePoolConfig } from "../../config/load";
 import { poolTags } from "../../config/names";
 import { awsClientSettings } from "../aws/client-config";
-import { startMoto, type Emulator } from "../../lab/moto";
+import { emulatorAvailable, startAwsEmulator as startMoto, type AwsEmulator as Emulator } from "../../lab/aws-emulator";
 import { runPoolOps } from "../../lab/harness";
 import { inventoryFromAws } from "./inventory-aws";
 
@@ -13,7 +13,9 @@ const config = parsePoolConfig(
   "test",
 );
 
-describe("inventory from EC2 tags (moto)", () => {
+const NO_MOTO = emulatorAvailable() ? undefined : "moto_server is not on PATH";
+
+describe.skipIf(NO_MOTO)(`inventory from EC2 tags (moto)${NO_MOTO ? ` [skipped: ${NO_MOTO}]` : ""}`, () => {
   let moto: Emulator;
   beforeAll(async () => {
     moto = await startMoto();

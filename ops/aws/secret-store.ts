@@ -1,0 +1,116 @@
+/**
+ * Secrets Manager behind a small interface, so commands can be tested with an in-memory store and run against
+ * the emulator or AWS. Values are text-envelope JSON strings. Secrets are created (empty) by the security stack;
+ * pool-ops only puts values: PutSecretValue on a missing secret is an error, never a create.
+ */
+import {
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from "@aws-sdk/client-secrets-manager";
+import { awsClientSettings } from "./client-config";
+
+export interface SecretStore {
+  /** Current value of a secret. Rejects with SecretStoreError when missing or without a string value. */
+  get(id: string): Promise<{ value: string; versionId: string }>;
+  /** Store a new current version of an existing secret. */
+  put(id: string, value: string): Promise<{ versionId: string }>;
+}
+
+/** An expected failure talking to the secret store; the message names the secret and the remedy. */
+export class SecretStoreError extends Error {
+  override readonly name = "SecretStoreError";
+  constructor(
+    readonly secretId: string,
+    message: string,
+  ) {
+    super(`secret ${secretId}: ${message}`);
+  }
+}
+
+export interface SecretsManagerStoreOptions {
+  readonly region: string;
+  /** Loopback emulator endpoint (moto); absent for AWS. */
+  readonly endpoint?: string | undefined;
+}
+
+function errorName(err: unknown): string {
+  return err && typeof err === "object" && "name" in err ? String((err as { name: unknown }).name) : "";
+}
+
+export class SecretsManagerSecretStore implements SecretStore {
+  private readonly client: SecretsManagerClient;
+  private readonly where: string;
+
+  constructor(options: SecretsManagerStoreOptions) {
+    this.client = new SecretsManagerClient(awsClientSettings({ region: options.region, endpoint: options.endpoint }));
+    this.where = options.endpoint ? `the emulator at ${options.endpoint}` : `Secrets Manager in ${options.region}`;
+  }
+
+  async get(id: string): Promise<{ value: string; versionId: string }> {
+    try {
+      const out = await this.client.send(new GetSecretValueCommand({ SecretId: id }));
+      if (typeof out.SecretString !== "string") {
+        throw new SecretStoreError(id, `has no string value in ${this.where} (was it ever imported?)`);
+      }
+      return { value: out.SecretString, versionId: out.VersionId ?? "" };
+    } catch (err) {
+      throw this.translate(id, err, "read");
+    }
+  }
+
+  async put(id: string, value: string): Promise<{ versionId: string }> {
+    try {
+      const out = await this.client.send(new PutSecretValueCommand({ SecretId: id, SecretString: value }));
+      return { versionId: out.VersionId ?? "" };
+    } catch (err) {
+      throw this.translate(id, err, "write");
+    }
+  }
+
+  /** Map SDK errors to messages with a remedy; never include the value. */
+  private translate(id: string, err: unknown, action: "read" | "write"): Error {
+    if (err instanceof SecretStoreError) return err;
+    const name = errorName(err);
+    if (name === "ResourceNotFoundException") {
+      return new SecretStoreError(
+        id,
+        action === "read"
+          ? `not found in ${this.where}, or it has no value yet (deploy the security stack, then run pool-ops keys import)`
+          : `does not exist in ${this.where}: deploy the security stack first (it creates the pool's secrets)`,
+      );
+    }
+    if (name === "AccessDeniedException") {
+      return new SecretStoreError(id, `access denied in ${this.where} (use the operator role to ${action} it)`);
+    }
+    const detail = err instanceof Error ? err.message : String(err);
+    return new SecretStoreError(id, `could not ${action} it in ${this.where}: ${name || "error"}: ${detail}`);
+  }
+}
+
+/** In-memory store for tests and dry runs; secrets must be created first, as with the security stack. */
+export class MemorySecretStore implements SecretStore {
+  private readonly secrets = new Map<string, { value: string; versionId: string } | null>();
+  private version = 0;
+
+  constructor(ids: Iterable<string> = []) {
+    for (const id of ids) this.secrets.set(id, null);
+  }
+
+  create(id: string): void {
+    if (!this.secrets.has(id)) this.secrets.set(id, null);
+  }
+
+  async get(id: string): Promise<{ value: string; versionId: string }> {
+    const entry = this.secrets.get(id);
+    if (!entry) throw new SecretStoreError(id, "not found, or it has no value yet");
+    return { ...entry };
+  }
+
+  async put(id: string, value: string): Promise<{ versionId: string }> {
+    if (!this.secrets.has(id)) throw new SecretStoreError(id, "does not exist: deploy the security stack first");
+    const versionId = `v${++this.version}`;
+    this.secrets.set(id, { value, versionId });
+    return { versionId };
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Known gaps of the AWS emulator (moto 5.2.1) that would show as drift on a second plan although real AWS keeps the
+ * value. Applied only when the pool config targets the emulator; each row says what the emulator gets wrong.
+ */
+import { Aspects, TerraformResource, type IAspect } from "cdktf";
+import type { IConstruct } from "constructs";
+
+interface EmulatorGap {
+  readonly resourceType: string;
+  readonly ignoreChanges: readonly string[];
+  readonly why: string;
+}
+
+export const EMULATOR_GAPS: readonly EmulatorGap[] = [
+  {
+    resourceType: "aws_vpc_security_group_ingress_rule",
+    ignoreChanges: ["description"],
+    why: "moto drops the description of rules that reference a security group or a prefix list",
+  },
+  {
+    resourceType: "aws_vpc_security_group_egress_rule",
+    ignoreChanges: ["description"],
+    why: "moto drops the description of rules that reference a security group or a prefix list",
+  },
+];
+
+class IgnoreEmulatorGaps implements IAspect {
+  visit(node: IConstruct): void {
+    if (!TerraformResource.isTerraformResource(node)) return;
+    const gap = EMULATOR_GAPS.find((g) => g.resourceType === node.terraformResourceType);
+    if (gap) node.addOverride("lifecycle.ignore_changes", [...gap.ignoreChanges]);
+  }
+}
+
+export function ignoreEmulatorGaps(scope: IConstruct): void {
+  Aspects.of(scope).add(new IgnoreEmulatorGaps());
+}

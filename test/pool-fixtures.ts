@@ -1,0 +1,47 @@
+/** Pool configs and synth helpers for unit tests of the stacks. */
+import { App, Testing, type TerraformStack } from "cdktf";
+import { parsePoolConfig } from "../config/load";
+import type { PoolConfig, PoolConfigInput } from "../config/schema";
+import { PoolStack } from "../stacks/pool-stack";
+
+export const TEST_POOL: PoolConfigInput = {
+  name: "testpool",
+  network: "preprod",
+  region: "eu-west-1",
+  availabilityZones: ["eu-west-1a", "eu-west-1b", "eu-west-1c"],
+  bastion: { adminCidrs: ["203.0.113.0/24"] },
+  monitoring: { alertEmails: ["ops@example.org"] },
+};
+
+export function testPool(changes: Partial<PoolConfigInput> = {}): PoolConfig {
+  return parsePoolConfig({ ...TEST_POOL, ...changes }, "test-pool");
+}
+
+/** A stack with nothing but the pool's provider, backend and policy checks: tests add resources to it. */
+export class ScratchStack extends PoolStack {}
+
+export interface SynthJson {
+  resource?: Record<string, Record<string, Record<string, unknown>>>;
+  data?: Record<string, Record<string, Record<string, unknown>>>;
+  output?: Record<string, { value: unknown }>;
+}
+
+export function synthJson(stack: TerraformStack): SynthJson {
+  return JSON.parse(Testing.synth(stack)) as SynthJson;
+}
+
+export function resourcesOf(json: SynthJson, type: string): Record<string, unknown>[] {
+  return Object.values(json.resource?.[type] ?? {});
+}
+
+/** Runs the full synth (validations included) and returns the error message, or undefined when it passed. */
+export function synthFailure(build: (app: App) => void): string | undefined {
+  const app = Testing.app();
+  build(app);
+  try {
+    app.synth();
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
