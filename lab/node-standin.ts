@@ -51,7 +51,10 @@ export interface Credentials {
   readonly kesVerificationKeyHex: string;
 }
 
-export type CredentialCheck = { readonly kind: "valid"; readonly credentials: Credentials } | { readonly kind: "missing" | "invalid"; readonly reason: string };
+export type CredentialCheck =
+  | { readonly kind: "valid"; readonly credentials: Credentials }
+  | { readonly kind: "missing"; readonly reason: string }
+  | { readonly kind: "invalid"; readonly reason: string };
 
 /** Checks the three forging files as the node would before forging with them. Pure except for reading the files. */
 export function checkCredentials(paths: CredentialPaths, now: Date, network: CardanoNetwork, faultDir?: string): CredentialCheck {
