@@ -293,13 +293,45 @@ export function setLink(state: LabState, hostName: string, up: boolean): void {
 function setDelay(namespace: string | null, device: string, oneWayMs: number): void {
   const nsArgs = namespace ? ["-n", namespace] : [];
   // `replace` adds or changes; deleting a qdisc that is not there fails, so only delete when asked for 0.
-  if (oneWayMs > 0) sh("tc", [...nsArgs, "qdisc", "replace", "dev", device, "root", "netem", "delay", `${oneWayMs}ms`]);
+  if (oneWayMs > 0) {
+    try {
+      sh("tc", [...nsArgs, "qdisc", "replace", "dev", device, "root", "netem", "delay", `${oneWayMs}ms`]);
+    } catch (error) {
+      if (/qdisc kind is unknown/.test((error as Error).message)) {
+        throw new LabError(`this kernel has no netem qdisc (module sch_netem): latency cannot be added with tc here (lab/latency-proxy.ts is the fallback)`);
+      }
+      throw error;
+    }
+  }
   else {
     try {
       sh("tc", [...nsArgs, "qdisc", "del", "dev", device, "root"]);
     } catch {
       /* no qdisc: nothing to remove */
     }
+  }
+}
+
+/** Whether this kernel offers tc's netem qdisc (some VM kernels do not). */
+export function netemAvailable(): boolean {
+  try {
+    execFileSync("modprobe", ["-q", "sch_netem"], { stdio: "ignore" });
+  } catch {
+    /* built in, or not there at all: the probe below decides */
+  }
+  const probe = `plnetem${process.pid % 100000}`;
+  try {
+    ip("link", "add", probe, "type", "veth", "peer", "name", `${probe}p`);
+  } catch {
+    return false;
+  }
+  try {
+    sh("tc", ["qdisc", "add", "dev", probe, "root", "netem", "delay", "1ms"]);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    ip("link", "del", probe);
   }
 }
 

@@ -4,7 +4,6 @@
  * override it) and, when a log group is configured (POOL_OPS_AUDIT_LOG_GROUP or --audit-log-group), to CloudWatch
  * Logs. The local line is written first and always; a CloudWatch failure is reported, not fatal.
  */
-import { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { appendFileSync, mkdirSync } from "node:fs";
 import { homedir, hostname, userInfo } from "node:os";
 import { dirname, join } from "node:path";
@@ -85,6 +84,8 @@ export async function appendAudit(entry: AuditEntry, sink: AuditSink): Promise<s
   if (!sink.cloudWatch) return [];
   const { logGroup, aws } = sink.cloudWatch;
   const logStream = sink.cloudWatch.logStream ?? `pool-ops/${entry.operator.replace(/[:*]/g, "_")}`;
+  // Loaded on demand: only commands that audit to CloudWatch pay for the SDK.
+  const { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand } = await import("@aws-sdk/client-cloudwatch-logs");
   const client = new CloudWatchLogsClient(awsClientSettings(aws));
   try {
     try {

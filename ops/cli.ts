@@ -10,11 +10,12 @@ import { hostsCommand } from "./commands/hosts";
 import { keysCommand } from "./commands/keys";
 import { inventoryCommand } from "./commands/inventory";
 import { pingCommand } from "./commands/ping";
+import { putCommand } from "./commands/put";
 import { runCommand } from "./commands/run";
 import { EXIT_USAGE } from "./context";
 
 /** Every command of pool-ops, in help order. */
-export const COMMANDS: ReadonlyArray<() => Command> = [pingCommand, runCommand, inventoryCommand, hostsCommand, () => keysCommand()];
+export const COMMANDS: ReadonlyArray<() => Command> = [pingCommand, runCommand, putCommand, inventoryCommand, hostsCommand, () => keysCommand()];
 
 function positiveInt(value: string): number {
   const n = Number(value);

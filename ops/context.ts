@@ -18,7 +18,6 @@ import { Fleet } from "./remote/fleet";
 import { Group, DEFAULT_CONCURRENCY, type Strategy } from "./remote/group";
 import { HostKeyPolicy } from "./remote/host-keys";
 import { InventoryError, loadInventoryFile, type Inventory, type InventoryHost } from "./remote/inventory";
-import { inventoryFromAws } from "./remote/inventory-aws";
 import { OpsError, type GroupResult, type Result } from "./remote/result";
 import { selectHosts, splitList } from "./remote/select";
 
@@ -86,6 +85,8 @@ export class OpsContext {
       const file = this.options.inventory ?? process.env.POOL_OPS_INVENTORY;
       if (this.options.fromAws) {
         if (this.options.inventory) throw new InventoryError("give either --inventory FILE or --from-aws, not both");
+        // Loaded on demand: the EC2 client alone takes ~200 ms to load, paid by every command otherwise.
+        const { inventoryFromAws } = await import("./remote/inventory-aws");
         return inventoryFromAws(this.config, { endpoint: this.options.awsEndpoint });
       }
       if (!file) {

@@ -155,6 +155,8 @@ export class Connection {
         port: target.port,
         username: settings.user,
         privateKey: settings.privateKey,
+        // Straight to publickey: ssh2's default tries "none" first, one more round trip per host for nothing.
+        authHandler: ["publickey"],
         readyTimeout: timeoutMs,
         keepaliveInterval: settings.keepaliveIntervalMs,
         keepaliveCountMax: settings.keepaliveCountMax,
@@ -380,7 +382,10 @@ export class Connection {
     this.opening = undefined;
     if (live) {
       live.ssh.dispose();
-      await Promise.race([live.closed, new Promise((r) => setTimeout(r, 1000))]);
+      // Wait briefly for the close to land (so the gateway closes after its channels), never holding the process.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([live.closed, new Promise((r) => (timer = setTimeout(r, 1000).unref()))]);
+      clearTimeout(timer);
     }
   }
 }
