@@ -624,7 +624,8 @@ export function labUsage(state: LabState): string {
     `  npx pool-ops --config ${rel(state.files.poolConfig)} --inventory ${rel(state.files.inventory)} \\`,
     `      --known-hosts ${rel(state.files.knownHosts)} --identity ${rel(state.files.identity)} run --role relay -- uptime`,
     "plain OpenSSH works too:",
-    `  ssh -i ${rel(state.files.identity)} -o UserKnownHostsFile=${rel(state.files.knownHosts)} -J ${LAB_LOGIN_USER}@${labHost(state, "bastion").address} ${LAB_LOGIN_USER}@${state.hosts[1]?.address}`,
+    `  K="-i ${rel(state.files.identity)} -o IdentitiesOnly=yes -o UserKnownHostsFile=${rel(state.files.knownHosts)}"`,
+    `  ssh $K -o ProxyCommand="ssh $K -W %h:%p ${LAB_LOGIN_USER}@${labHost(state, "bastion").address}" ${LAB_LOGIN_USER}@${state.hosts[1]?.address}`,
     "",
     `Bring it down: npm run lab:down -- ${state.id}`,
   ].join("\n");
