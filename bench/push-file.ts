@@ -1,0 +1,128 @@
+/**
+ * `npm run bench:push`: pushes the same file to every node of a lab (through the bastion) with pool-ops and with
+ * Fabric (Debian's python3-fabric, bench/fabric-push.py: ThreadingGroup with a gateway Connection), first with no
+ * added latency, then with 50 ms more round-trip time between the operator and the bastion (netem: 25 ms each way),
+ * the link that crosses the internet in a real pool. Prints wall times (whole process, as an operator waits for it)
+ * and the ratio. Not a timed test: figures only. Needs root (it brings up its own lab, or uses LAB_ID's).
+ *
+ *   npm run bench:push [-- --runs 5 --size-kib 64 --rtt-ms 50]
+ */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { labDown, labHost, labUnavailableReason, labUp, loadLabState, netemAvailable, REPO_DIR, setLatency, type LabState } from "../lab/lab";
+import { startLatencyProxy } from "../lab/latency-proxy";
+import { labEnv, POOL_OPS_BIN } from "../lab/harness";
+
+const { values } = parseArgs({ options: { runs: { type: "string" }, "size-kib": { type: "string" }, "rtt-ms": { type: "string" } } });
+const RUNS = Number(values.runs ?? 5);
+const SIZE = Number(values["size-kib"] ?? 64) * 1024;
+const RTT = Number(values["rtt-ms"] ?? 50);
+const REMOTE = "/opt/cardano/lab/bench-push.bin";
+
+function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: REPO_DIR, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c));
+    child.stderr.on("data", (c: Buffer) => (stderr += c));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr, ms: performance.now() - started }));
+  });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** The files each tool is pointed at: the lab's own, or copies that reach the bastion through the latency proxy. */
+interface Target {
+  readonly inventory: string;
+  readonly knownHosts: string;
+}
+
+async function poolOps(lab: LabState, target: Target, file: string): Promise<{ wall: number; push: number }> {
+  const r = await run(process.execPath, [POOL_OPS_BIN, "--json", "--yes", "--role", "relay,producer", "put", "--owner", "cardano", "--group", "cardano", "--mode", "0640", file, REMOTE], {
+    ...labEnv(lab),
+    POOL_OPS_INVENTORY: target.inventory,
+    POOL_OPS_KNOWN_HOSTS: target.knownHosts,
+  });
+  if (r.code !== 0) throw new Error(`pool-ops put failed (${r.code}): ${r.stdout}${r.stderr}`);
+  const result = JSON.parse(r.stdout) as { durationMs: number; results: { status: string }[] };
+  if (!result.results.every((x) => x.status === "changed")) throw new Error(`pool-ops: not every host changed: ${r.stdout}`);
+  return { wall: r.ms, push: result.durationMs };
+}
+
+async function fabric(lab: LabState, target: Target, file: string): Promise<{ wall: number; push: number }> {
+  const r = await run("/usr/bin/python3", [join(REPO_DIR, "bench", "fabric-push.py"), target.inventory, target.knownHosts, lab.files.identity, "admin", file, REMOTE]);
+  if (r.code !== 0) throw new Error(`fabric push failed (${r.code}): ${r.stderr}`);
+  const result = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { seconds: number; hosts: Record<string, string> };
+  const bad = Object.entries(result.hosts).filter(([, v]) => v !== "ok");
+  if (bad.length > 0) throw new Error(`fabric: ${JSON.stringify(bad)}`);
+  return { wall: r.ms, push: result.seconds * 1000 };
+}
+
+async function measure(lab: LabState, target: Target, label: string): Promise<void> {
+  const p: { wall: number; push: number }[] = [];
+  const f: { wall: number; push: number }[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    // A fresh file every run, so neither tool can skip an unchanged target; alternate who goes first.
+    const file = join(lab.dir, `bench-${i}.bin`);
+    writeFileSync(file, randomBytes(SIZE));
+    if (i % 2 === 0) {
+      p.push(await poolOps(lab, target, file));
+      writeFileSync(file, randomBytes(SIZE));
+      f.push(await fabric(lab, target, file));
+    } else {
+      f.push(await fabric(lab, target, file));
+      writeFileSync(file, randomBytes(SIZE));
+      p.push(await poolOps(lab, target, file));
+    }
+  }
+  const pw = median(p.map((x) => x.wall));
+  const fw = median(f.map((x) => x.wall));
+  const pp = median(p.map((x) => x.push));
+  const fp = median(f.map((x) => x.push));
+  const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`.padStart(8);
+  console.log(`${label.padEnd(28)} pool-ops ${fmt(pw)} (push ${fmt(pp)})   fabric ${fmt(fw)} (push ${fmt(fp)})   fabric/pool-ops ${(fw / pw).toFixed(1)}× wall, ${(fp / pp).toFixed(1)}× push`);
+}
+
+const why = labUnavailableReason();
+if (why) {
+  console.error(`bench:push: ${why}`);
+  process.exit(2);
+}
+const ownLab = !process.env.LAB_ID;
+const lab = ownLab ? await labUp({ id: `b${randomBytes(2).toString("hex")}` }) : loadLabState(process.env.LAB_ID!);
+try {
+  const nodes = lab.hosts.filter((h) => h.role !== "bastion").length;
+  console.log(`push ${SIZE / 1024} KiB to ${nodes} nodes through the bastion, atomically (owner, mode, .bak, rename), median of ${RUNS} runs`);
+  console.log("wall = whole process as an operator waits for it; push = the tool's own timing from before connecting to done\n");
+  const direct: Target = { inventory: lab.files.inventory, knownHosts: lab.files.knownHosts };
+  await measure(lab, direct, "no added latency");
+  if (netemAvailable()) {
+    setLatency(lab, { operatorRttMs: RTT });
+    await measure(lab, direct, `+${RTT} ms RTT (netem)`);
+  } else {
+    // No netem in this kernel: the operator reaches the bastion through a loopback proxy that delays each direction.
+    const bastion = labHost(lab, "bastion");
+    const proxy = await startLatencyProxy({ target: { host: bastion.address, port: 22 }, oneWayMs: RTT / 2 });
+    try {
+      const doc = JSON.parse(readFileSync(lab.files.inventory, "utf8")) as { inventory: { value: Record<string, unknown> & { bastion: object } } };
+      doc.inventory.value.bastion = { ...doc.inventory.value.bastion, publicIp: proxy.host };
+      doc.inventory.value.bastionPort = proxy.port;
+      const viaProxy: Target = { inventory: join(lab.dir, "bench-inventory.json"), knownHosts: join(lab.dir, "bench-known_hosts") };
+      writeFileSync(viaProxy.inventory, JSON.stringify(doc));
+      const bastionKey = readFileSync(lab.files.knownHosts, "utf8").split("\n").find((l) => l.startsWith(`${bastion.address} `))!;
+      writeFileSync(viaProxy.knownHosts, `${readFileSync(lab.files.knownHosts, "utf8")}${bastionKey.replace(bastion.address, `[${proxy.host}]:${proxy.port}`)}\n`);
+      await measure(lab, viaProxy, `+${RTT} ms RTT (delay proxy)`);
+    } finally {
+      await proxy.close();
+    }
+  }
+} finally {
+  if (netemAvailable()) setLatency(lab, { operatorRttMs: 0 });
+  if (ownLab) await labDown(lab);
+}

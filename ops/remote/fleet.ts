@@ -1,0 +1,71 @@
+/**
+ * The connections of one pool-ops command: one to the bastion, and one per node riding a channel of it. Built from
+ * the inventory; each connection opens on first use and all close together at the end of the command.
+ */
+import type { PoolConfig } from "../../config/schema";
+import { Connection, type ConnectionSettings } from "./connection";
+import type { HostKeyPolicy } from "./host-keys";
+import { allHosts, type Inventory, type InventoryHost } from "./inventory";
+
+export interface FleetOptions {
+  readonly user: string;
+  readonly privateKey: string;
+  readonly hostKeys: HostKeyPolicy;
+  readonly ssh: PoolConfig["ssh"];
+}
+
+export function connectionSettings(options: FleetOptions): ConnectionSettings {
+  const { ssh } = options;
+  return {
+    user: options.user,
+    privateKey: options.privateKey,
+    hostKeys: options.hostKeys,
+    connectTimeoutMs: ssh.connectTimeoutSeconds * 1000,
+    keepaliveIntervalMs: ssh.keepaliveIntervalSeconds * 1000,
+    keepaliveCountMax: ssh.keepaliveCountMax,
+    commandTimeoutSeconds: ssh.commandTimeoutSeconds,
+    sudo: ssh.sudo,
+  };
+}
+
+export class Fleet {
+  private readonly byName = new Map<string, Connection>();
+  readonly settings: ConnectionSettings;
+
+  constructor(
+    readonly inventory: Inventory,
+    options: FleetOptions,
+  ) {
+    this.settings = connectionSettings(options);
+    const { bastion } = inventory;
+    const bastionConnection = new Connection(
+      { name: bastion.name, role: bastion.role, address: bastion.publicIp as string, port: inventory.bastionPort ?? options.ssh.port },
+      this.settings,
+    );
+    this.byName.set(bastion.name, bastionConnection);
+    for (const host of inventory.hosts) {
+      this.byName.set(host.name, new Connection({ name: host.name, role: host.role, address: host.privateIp, port: options.ssh.port }, this.settings, bastionConnection));
+    }
+  }
+
+  get bastion(): Connection {
+    return this.connection(this.inventory.bastion.name);
+  }
+
+  connection(name: string): Connection {
+    const connection = this.byName.get(name);
+    if (!connection) throw new Error(`no host ${name} in the inventory (hosts: ${[...this.byName.keys()].join(", ")})`);
+    return connection;
+  }
+
+  connections(hosts: readonly (InventoryHost | string)[] = allHosts(this.inventory)): Connection[] {
+    return hosts.map((h) => this.connection(typeof h === "string" ? h : h.name));
+  }
+
+  /** Closes every node connection, then the bastion's. */
+  async close(): Promise<void> {
+    const bastion = this.bastion;
+    await Promise.all([...this.byName.values()].filter((c) => c !== bastion).map((c) => c.close()));
+    await bastion.close();
+  }
+}

@@ -1,0 +1,97 @@
+import { execFileSync } from "node:child_process";
+import { createHmac, randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { describeRefusal, fingerprintOf, HostKeyPolicy, keyTypeOf, knownHostsName, parseKnownHosts } from "./host-keys";
+
+const dir = mkdtempSync(join(tmpdir(), "host-keys-"));
+function keygen(name: string): { blob: Buffer; line: string; fingerprint: string } {
+  const path = join(dir, name);
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path]);
+  const line = readFileSync(`${path}.pub`, "utf8").trim();
+  const fingerprint = execFileSync("ssh-keygen", ["-lf", `${path}.pub`], { encoding: "utf8" }).split(" ")[1]!;
+  return { blob: Buffer.from(line.split(" ")[1]!, "base64"), line, fingerprint };
+}
+const a = keygen("a");
+const b = keygen("b");
+const relay = { name: "relay-1", address: "10.40.0.10", port: 22 };
+
+function policyWith(text: string, extra: Partial<ConstructorParameters<typeof HostKeyPolicy>[0]> = {}) {
+  const file = join(dir, `kh-${randomBytes(4).toString("hex")}`);
+  writeFileSync(file, text);
+  return new HostKeyPolicy({ knownHostsFile: file, ...extra });
+}
+
+describe("host keys", () => {
+  it("fingerprints exactly as ssh-keygen -lf prints them", () => {
+    expect(fingerprintOf(a.blob)).toBe(a.fingerprint);
+    expect(keyTypeOf(a.blob)).toBe("ssh-ed25519");
+  });
+
+  it("names non-22 ports the OpenSSH way", () => {
+    expect(knownHostsName("10.0.0.1", 22)).toBe("10.0.0.1");
+    expect(knownHostsName("10.0.0.1", 2222)).toBe("[10.0.0.1]:2222");
+  });
+
+  it("trusts a key listed for the address, refuses another key as changed and an unlisted host as unknown", () => {
+    const policy = policyWith(`# comment\n10.40.0.10 ${a.line.split(" ").slice(0, 2).join(" ")} relay-1\n`);
+    expect(policy.decide(relay, a.blob).kind).toBe("trusted");
+    const changed = policy.decide(relay, b.blob);
+    expect(changed).toMatchObject({ kind: "changed", fingerprint: b.fingerprint });
+    expect((changed as { expected: string }).expected).toContain(a.fingerprint);
+    expect(policy.decide({ ...relay, address: "10.40.0.11" }, a.blob).kind).toBe("unknown");
+    // The same key on a different port is a different host for known_hosts.
+    expect(policy.decide({ ...relay, port: 2222 }, a.blob).kind).toBe("unknown");
+  });
+
+  it("binds the check to the address, not the name: a key listed only for another address is unknown", () => {
+    const policy = policyWith(`10.40.0.99 ${a.line}\n`);
+    expect(policy.decide(relay, a.blob).kind).toBe("unknown");
+  });
+
+  it("reads hashed names, [host]:port, wildcards, negations and @revoked", () => {
+    const salt = randomBytes(20);
+    const hash = createHmac("sha1", salt).update("10.40.0.10").digest("base64");
+    const [type, key] = a.line.split(" ");
+    expect(policyWith(`|1|${salt.toString("base64")}|${hash} ${type} ${key}\n`).decide(relay, a.blob).kind).toBe("trusted");
+    expect(policyWith(`[10.40.0.10]:2222 ${type} ${key}\n`).decide({ ...relay, port: 2222 }, a.blob).kind).toBe("trusted");
+    expect(policyWith(`10.40.0.*,!10.40.0.10 ${type} ${key}\n`).decide(relay, a.blob).kind).toBe("unknown");
+    expect(policyWith(`10.40.0.* ${type} ${key}\n`).decide(relay, a.blob).kind).toBe("trusted");
+    expect(policyWith(`10.40.0.10 ${type} ${key}\n@revoked * ${type} ${key}\n`).decide(relay, a.blob).kind).toBe("revoked");
+    expect(parseKnownHosts("garbage\n\n@bogus x y z\n")).toEqual([]);
+  });
+
+  it("pinned fingerprints from the inventory win over known_hosts", () => {
+    const policy = policyWith(`10.40.0.10 ${a.line}\n`, { pinned: { "relay-1": b.fingerprint } });
+    expect(policy.decide(relay, b.blob).kind).toBe("trusted");
+    expect(policy.decide(relay, a.blob).kind).toBe("changed");
+  });
+
+  it("trust on first use records unknown keys but still refuses changed ones, and the recorded line is OpenSSH's", () => {
+    const policy = policyWith(`10.40.0.10 ${a.line}\n`, { trustOnFirstUse: true });
+    expect(policy.decide(relay, b.blob).kind).toBe("changed");
+    const other = { name: "relay-2", address: "10.40.0.11", port: 22 };
+    const verdict = policy.decide(other, b.blob);
+    expect(verdict.kind).toBe("recorded");
+    policy.record([{ target: other, keyType: "ssh-ed25519", key: b.blob }]);
+    const file = policy.options.knownHostsFile;
+    expect(readFileSync(file, "utf8")).toContain(`10.40.0.11 ${b.line.split(" ").slice(0, 2).join(" ")} relay-2\n`);
+    expect(new HostKeyPolicy({ knownHostsFile: file }).decide(other, b.blob).kind).toBe("trusted");
+    // ssh-keygen accepts the file we wrote.
+    expect(execFileSync("ssh-keygen", ["-F", "10.40.0.11", "-f", file], { encoding: "utf8" })).toContain("relay-2");
+  });
+
+  it("offers only the key types known for the host", () => {
+    const policy = policyWith(`10.40.0.10 ${a.line}\n`);
+    expect(policy.check(relay).serverHostKeyAlgorithms).toEqual(["ssh-ed25519"]);
+    expect(policy.check({ ...relay, address: "10.9.9.9" }).serverHostKeyAlgorithms).toBeUndefined();
+  });
+
+  it("refusal messages name host, offered fingerprint and the remedy", () => {
+    const { message, remedy } = describeRefusal(relay, { kind: "unknown", fingerprint: a.fingerprint, keyType: "ssh-ed25519" }, "/k");
+    expect(message).toContain(`relay-1 (10.40.0.10): offered ssh-ed25519 ${a.fingerprint}`);
+    expect(remedy).toContain("pool-ops hosts trust --hosts relay-1");
+  });
+});

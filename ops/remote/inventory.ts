@@ -1,0 +1,118 @@
+/**
+ * The inventory: which hosts the pool has and how to reach them. The Terraform stacks emit it as the output
+ * `inventory`; pool-ops reads it from `terraform output -json`, from `cdktf output --outputs-file`, or builds the same
+ * from EC2 tags (`--from-aws`). pool-ops never imports stack classes (data flows one way).
+ */
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { formatConfigIssues } from "../../config/load";
+
+const nonEmpty = z.string().min(1);
+/** Terraform prints absent addresses as null or "": both mean "none". */
+const optionalIp = z
+  .union([z.ipv4(), z.literal(""), z.null()])
+  .optional()
+  .transform((v) => (v ? v : undefined));
+
+export const HOST_ROLES = ["relay", "producer", "bastion", "monitoring", "sandbox"] as const;
+export type InventoryRole = (typeof HOST_ROLES)[number];
+
+const hostName = z.string().regex(/^[a-z][a-z0-9-]*$/, { error: "expected a host name such as relay-1" });
+
+const InventoryHostSchema = z.object({
+  name: hostName,
+  role: z.enum(HOST_ROLES),
+  privateIp: z.ipv4({ error: "expected an IPv4 address" }),
+  publicIp: optionalIp,
+  instanceId: z.string().regex(/^i-[0-9a-f]{8,17}$/, { error: "expected an EC2 instance id such as i-0abc12345def67890" }),
+  availabilityZone: z.string().optional(),
+});
+
+export const InventorySchema = z
+  .object({
+    pool: nonEmpty,
+    network: z.enum(["mainnet", "preprod", "preview"]),
+    region: nonEmpty,
+    bastion: InventoryHostSchema.extend({
+      role: z.literal("bastion"),
+      publicIp: z.ipv4({ error: "expected the bastion's public IPv4 address" }),
+    }),
+    hosts: z.array(InventoryHostSchema.extend({ role: z.enum(["relay", "producer", "monitoring", "sandbox"]) })),
+    secrets: z.record(z.string(), z.string()).default({}),
+    parameters: z.record(z.string(), z.string()).default({}),
+    /** Pinned host key fingerprints (`SHA256:…`), by host name. */
+    hostKeys: z.record(hostName, z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, { error: "expected an OpenSSH fingerprint SHA256:…" })).optional(),
+    bastionPort: z.number().int().min(1).max(65535).optional(),
+  })
+  .superRefine((inv, ctx) => {
+    const seen = new Set<string>([inv.bastion.name]);
+    inv.hosts.forEach((h, i) => {
+      if (seen.has(h.name)) ctx.addIssue({ code: "custom", path: ["hosts", i, "name"], message: `duplicate host name ${h.name}`, input: h.name });
+      seen.add(h.name);
+    });
+  });
+
+export type Inventory = z.output<typeof InventorySchema>;
+export type InventoryHost = z.output<typeof InventoryHostSchema>;
+
+export class InventoryError extends Error {
+  override name = "InventoryError";
+}
+
+/**
+ * Finds the inventory value in the shapes Terraform tooling prints:
+ * `terraform output -json` → `{inventory: {value, type, sensitive}}`; `cdktf output --outputs-file` →
+ * `{<stack>: {inventory: {…}}}`; or the bare inventory object.
+ */
+export function unwrapInventoryDocument(document: unknown): unknown {
+  if (typeof document !== "object" || document === null) return document;
+  const doc = document as Record<string, unknown>;
+  if ("pool" in doc && "hosts" in doc) return doc;
+  const inventory = doc.inventory;
+  if (typeof inventory === "object" && inventory !== null) {
+    return "value" in inventory && "sensitive" in inventory ? (inventory as { value: unknown }).value : inventory;
+  }
+  const stacks = Object.values(doc).filter((v): v is Record<string, unknown> => typeof v === "object" && v !== null && "inventory" in v);
+  if (stacks.length === 1) return unwrapInventoryDocument(stacks[0]);
+  if (stacks.length > 1) throw new InventoryError(`several stacks have an \`inventory\` output: ${Object.keys(doc).join(", ")}`);
+  return doc;
+}
+
+export function parseInventory(document: unknown, source: string): Inventory {
+  let value: unknown;
+  try {
+    value = unwrapInventoryDocument(document);
+  } catch (error) {
+    throw new InventoryError(`${source}: ${(error as Error).message}`);
+  }
+  const result = InventorySchema.safeParse(value, { reportInput: true });
+  if (!result.success) {
+    const problems = formatConfigIssues(result.error.issues).map((p) => `  - ${p}`);
+    throw new InventoryError(
+      `${source}: not a pool-ops inventory (expected \`terraform output -json\`, \`cdktf output --outputs-file\` or the inventory object)\n${problems.join("\n")}`,
+    );
+  }
+  return result.data;
+}
+
+export function loadInventoryFile(path: string): Inventory {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new InventoryError(`${path}: cannot read the inventory: ${code === "ENOENT" ? "file not found" : (error as Error).message}`);
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw new InventoryError(`${path}: not JSON (${(error as Error).message}); write it with \`terraform output -json > ${path}\``);
+  }
+  return parseInventory(document, path);
+}
+
+/** Every host, bastion first, in inventory order. */
+export function allHosts(inventory: Inventory): InventoryHost[] {
+  return [inventory.bastion, ...inventory.hosts];
+}
