@@ -1,3 +1,4 @@
+import { describe, expect, it } from "vitest";
 import { hostLayout } from "../config/host-layout";
 import { testPool } from "../test/pool-fixtures";
 import { nodeEnvironmentFile, nodeRunArgs, nonProducingFlag, reloadsCredentialsOnSighup } from "./node-args";
