@@ -22,13 +22,22 @@ export const EMULATOR_GAPS: readonly EmulatorGap[] = [
     ignoreChanges: ["description"],
     why: "moto drops the description of rules that reference a security group or a prefix list",
   },
+  {
+    resourceType: "aws_instance",
+    ignoreChanges: ["associate_public_ip_address", "vpc_security_group_ids", "disable_api_termination"],
+    why:
+      "moto gives every VPC instance a public IP whatever the request said, does not report security groups given " +
+      "through the primary network interface, and reports API termination protection as off",
+  },
 ];
 
 class IgnoreEmulatorGaps implements IAspect {
   visit(node: IConstruct): void {
     if (!TerraformResource.isTerraformResource(node)) return;
     const gap = EMULATOR_GAPS.find((g) => g.resourceType === node.terraformResourceType);
-    if (gap) node.addOverride("lifecycle.ignore_changes", [...gap.ignoreChanges]);
+    if (!gap) return;
+    // cdktf appends an override's list to the construct's own ignore_changes (an instance's ami and user_data).
+    node.addOverride("lifecycle.ignore_changes", [...gap.ignoreChanges]);
   }
 }
 

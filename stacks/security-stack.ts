@@ -11,6 +11,7 @@ import { PoolStack } from "./pool-stack";
 import { OperatorRole } from "./constructs/operator-role";
 import { PoolKey } from "./constructs/pool-key";
 import { PoolSecrets } from "./constructs/pool-secrets";
+import { poolParameterNames } from "../config/names";
 import { TierRoles } from "./constructs/tier-roles";
 
 /** pool-ops audit lines are kept for about a year. */
@@ -45,7 +46,8 @@ export class SecurityStack extends PoolStack {
       producerRoleArn: this.roles.roles.producer.arn,
       ...(network.endpoints.endpointId("secretsmanager") ? { secretsManagerEndpointId: network.endpoints.endpointId("secretsmanager") } : {}),
     });
-    this.roles.grantHotKeys(this.secrets.arnsOf("hot"), this.key.keyArn);
+    const leaderParameter = poolParameterNames(config.name).leader;
+    this.roles.grantHotKeys(this.secrets.arnsOf("hot"), this.key.keyArn, `arn:aws:ssm:${config.region}:${this.key.accountId}:parameter${leaderParameter}`);
     this.auditLogGroup = new CloudwatchLogGroup(this, "audit-log", {
       name: `/${config.name}/pool-ops-audit`,
       retentionInDays: AUDIT_LOG_RETENTION_DAYS,

@@ -14,13 +14,16 @@ export interface BootFile {
   readonly owner?: string;
 }
 
+/** The boot scripts of this folder. */
+export type BootScript = "prepare-node.sh" | "mount-chain-volume.sh" | "fetch-hot-keys.sh" | "start-node.sh";
+
 export interface BootPlan {
   /** Variables written to /etc/default/pool-node for the boot scripts. */
   readonly settings: Readonly<Record<string, string>>;
   /** Node files written before the scripts run. */
   readonly files: readonly BootFile[];
   /** Boot scripts of this folder, run in order. */
-  readonly scripts: readonly ("prepare-node.sh" | "mount-chain-volume.sh" | "fetch-hot-keys.sh")[];
+  readonly scripts: readonly BootScript[];
 }
 
 const here = (name: string) => new URL(`./${name}`, import.meta.url);
@@ -67,4 +70,17 @@ export function renderCloudInit(plan: BootPlan): string {
   return readFileSync(here("cloud-init.yaml"), "utf8")
     .replace("__WRITE_FILES__", files.map(writeFile).join("\n"))
     .replace("__RUNCMD__", runcmd);
+}
+
+/**
+ * Terraform treats `${…}` and `%{…}` in any string as its own template syntax; shell scripts are full of them. The
+ * text is escaped for Terraform, then each `@@NAME@@` placeholder is replaced by its (unescaped) Terraform value.
+ */
+export function asTerraformString(text: string, values: Readonly<Record<string, string>> = {}): string {
+  // Replacer functions: in a replacement string "$$" would itself mean a single "$".
+  let escaped = text.replace(/\$\{/g, () => "$${").replace(/%\{/g, () => "%%{");
+  for (const [name, value] of Object.entries(values)) escaped = escaped.split(`@@${name}@@`).join(value);
+  const leftover = /@@[A-Z_]+@@/.exec(escaped);
+  if (leftover) throw new Error(`boot user data placeholder ${leftover[0]} has no value`);
+  return escaped;
 }

@@ -64,7 +64,7 @@ export class TierRoles extends Construct {
    * Producers fetch their hot keys at boot: read those three secrets, decrypt only through Secrets Manager. Added once
    * the secrets exist, since their resource policies name the producer role.
    */
-  grantHotKeys(hotSecretArns: string[], kmsKeyArn: string): void {
+  grantHotKeys(hotSecretArns: string[], kmsKeyArn: string, leaderParameterArn: string): void {
     new IamRolePolicy(this, "producer-hot-keys", {
       role: this.roles.producer.id,
       name: "read-hot-keys",
@@ -77,6 +77,8 @@ export class TierRoles extends Construct {
           Resource: kmsKeyArn,
           Condition: { StringEquals: { "kms:ViaService": `secretsmanager.${this.region}.amazonaws.com` } },
         },
+        // A producer learns at boot whether it leads, to put its credentials where its node forges or holds them.
+        { Sid: "ReadLeaderRecord", Effect: "Allow", Action: "ssm:GetParameter", Resource: leaderParameterArn },
       ),
     });
   }

@@ -1,0 +1,67 @@
+import { describe, expect, test } from "vitest";
+import { parse as parseYaml } from "yaml";
+import { poolAddressPlan } from "../../config/address-plan";
+import { testPool } from "../../test/pool-fixtures";
+import { CHAIN_VOLUME_PLACEHOLDER, hostBootText, hostBootUserData } from "./boot-plan";
+import { asTerraformString, bootScript, renderCloudInit } from "./cloud-init";
+
+interface CloudConfig {
+  write_files: { path: string; content: string; permissions: string; owner: string; defer?: boolean }[];
+  runcmd: string[][];
+}
+
+const config = testPool();
+const plan = poolAddressPlan(config);
+const host = (name: string) => plan.hosts.find((h) => h.name === name)!;
+const parsed = (text: string): CloudConfig => {
+  expect(text.startsWith("#cloud-config\n")).toBe(true);
+  return parseYaml(text) as CloudConfig;
+};
+
+describe("cloud-init user data", () => {
+  test("a producer: settings, then prepare → mount → fetch keys → start, scripts verbatim from the repo", () => {
+    const doc = parsed(hostBootText(config, host("producer-1"), true));
+    expect(doc.runcmd.map((c) => c[0])).toEqual([
+      "/usr/local/sbin/pool-prepare-node",
+      "/usr/local/sbin/pool-mount-chain-volume",
+      "/usr/local/sbin/pool-fetch-hot-keys",
+      "/usr/local/sbin/pool-start-node",
+    ]);
+    const files = new Map(doc.write_files.map((f) => [f.path, f]));
+    expect(files.get("/usr/local/sbin/pool-fetch-hot-keys")?.content).toBe(bootScript("fetch-hot-keys.sh"));
+    expect(files.get("/usr/local/sbin/pool-fetch-hot-keys")?.permissions).toBe("0755");
+    const settings = files.get("/etc/default/pool-node")!.content;
+    expect(settings).toContain(`HOST_NAME='producer-1'`);
+    expect(settings).toContain(`CHAIN_VOLUME_ID='${CHAIN_VOLUME_PLACEHOLDER}'`);
+    expect(settings).toContain(`SECRET_KES_SIGNING_KEY='${config.name}/hot/kes-signing-key'`);
+    expect(settings).not.toMatch(/cold/);
+  });
+
+  test("a relay mounts its volume but never fetches keys; the bastion only gets its settings", () => {
+    const relay = parsed(hostBootText(config, host("relay-2"), true));
+    expect(relay.runcmd.map((c) => c[0])).toEqual(["/usr/local/sbin/pool-prepare-node", "/usr/local/sbin/pool-mount-chain-volume", "/usr/local/sbin/pool-start-node"]);
+    expect(JSON.stringify(relay)).not.toMatch(/SECRET_|fetch-hot-keys/);
+    const bastion = parsed(hostBootText(config, host("bastion"), false));
+    expect(bastion.runcmd ?? []).toEqual([]);
+    expect(bastion.write_files.map((f) => f.path)).toEqual(["/etc/default/pool-node"]);
+  });
+
+  test("node files owned by the node user are deferred until the user exists", () => {
+    const doc = parsed(hostBootText(config, host("relay-1"), true, [{ path: "/opt/cardano/config/topology.json", content: "{}\n", owner: "cardano:cardano" }]));
+    expect(doc.write_files.find((f) => f.path.endsWith("topology.json"))).toMatchObject({ owner: "cardano:cardano", defer: true, content: "{}\n" });
+  });
+
+  test("as a Terraform string: shell ${…} and %{…} escaped, the volume id a reference", () => {
+    const userData = hostBootUserData(config, host("relay-1"), "${aws_ebs_volume.chain.id}");
+    expect(userData).toContain("CHAIN_VOLUME_ID='${aws_ebs_volume.chain.id}'");
+    expect(userData).toContain('serial="vol$${CHAIN_VOLUME_ID#vol-}"');
+    expect(userData).not.toMatch(/[^$]\$\{CHAIN_VOLUME_ID/);
+    expect(asTerraformString("a %{x} b")).toBe("a %%{x} b");
+    expect(() => asTerraformString("@@MISSING@@")).toThrow(/placeholder @@MISSING@@ has no value/);
+  });
+
+  test("bad settings are refused", () => {
+    expect(() => renderCloudInit({ settings: { lower: "x" }, files: [], scripts: [] })).toThrow(/UPPER_SNAKE_CASE: lower/);
+    expect(() => renderCloudInit({ settings: { OK: "it's" }, files: [], scripts: [] })).toThrow(/must not contain quotes/);
+  });
+});

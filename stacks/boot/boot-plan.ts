@@ -1,0 +1,44 @@
+/** What each host does at first boot, by role: mount the chain volume, prepare the node, and (producers) fetch keys. */
+import type { HostPlan } from "../../config/address-plan";
+import { poolParameterNames, poolSecretNames } from "../../config/names";
+import type { PoolConfig } from "../../config/schema";
+import { asTerraformString, renderCloudInit, type BootFile, type BootScript } from "./cloud-init";
+
+/** Placeholder for the chain volume's id, known to Terraform only at apply. */
+export const CHAIN_VOLUME_PLACEHOLDER = "@@CHAIN_VOLUME_ID@@";
+
+/** The cloud-init text of a host (plain text, with the volume id as a placeholder). */
+export function hostBootText(config: PoolConfig, host: HostPlan, hasChainVolume: boolean, files: readonly BootFile[] = []): string {
+  const settings: Record<string, string> = {
+    POOL_NAME: config.name,
+    HOST_NAME: host.name,
+    HOST_ROLE: host.role,
+    NODE_USER: config.node.user,
+    NODE_GROUP: config.node.group,
+    NODE_HOME: config.node.home,
+  };
+  if (host.role === "bastion") return renderCloudInit({ settings, files: [], scripts: [] });
+  // Order: account and directories, database volume, keys (producers), then the node itself.
+  const scripts: BootScript[] = ["prepare-node.sh"];
+  if (hasChainVolume) {
+    settings.CHAIN_VOLUME_ID = CHAIN_VOLUME_PLACEHOLDER;
+    scripts.push("mount-chain-volume.sh");
+  }
+  if (host.role === "producer") {
+    const secrets = poolSecretNames(config.name);
+    settings.SECRET_KES_SIGNING_KEY = secrets.kesSigningKey;
+    settings.SECRET_VRF_SIGNING_KEY = secrets.vrfSigningKey;
+    settings.SECRET_OPCERT = secrets.opcert;
+    settings.LEADER_PARAMETER = poolParameterNames(config.name).leader;
+    // Keys before the node starts, so a producer boots straight into its current credentials.
+    scripts.push("fetch-hot-keys.sh");
+  }
+  scripts.push("start-node.sh");
+  return renderCloudInit({ settings, files, scripts });
+}
+
+/** The same, as a Terraform string: shell syntax escaped, the volume id a reference to the volume. */
+export function hostBootUserData(config: PoolConfig, host: HostPlan, chainVolumeId: string | undefined, files: readonly BootFile[] = []): string {
+  const text = hostBootText(config, host, chainVolumeId !== undefined, files);
+  return asTerraformString(text, chainVolumeId ? { CHAIN_VOLUME_ID: chainVolumeId } : {});
+}

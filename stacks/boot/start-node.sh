@@ -1,0 +1,10 @@
+#!/bin/sh
+# Last of the boot scripts: start cardano-node when its binary is present (golden images carry it; on a plain base
+# image the boot logs what is missing instead of failing).
+set -eu
+systemctl daemon-reload
+if [ -x /usr/local/bin/cardano-node ]; then
+  systemctl enable --now cardano-node
+else
+  echo "start-node: /usr/local/bin/cardano-node is missing: bake a golden image (pool-ops image bake), then roll it out" >&2
+fi

@@ -1,0 +1,93 @@
+/**
+ * The pool's machines: relays, the producer pair, the bastion and (when enabled) the sandbox; the pool's SSM
+ * parameters; and the inventory pool-ops reads.
+ */
+import { TerraformOutput } from "cdktf";
+import type { Construct } from "constructs";
+import { poolAddressPlan, type HostPlan } from "../config/address-plan";
+import { poolParameterNames, poolSecretNames, type PoolSecretKey } from "../config/names";
+import type { PoolConfig } from "../config/schema";
+import { hostBootUserData } from "./boot/boot-plan";
+import { baseImageId } from "./constructs/base-image";
+import { Bastion, ProducerPair, RelayFleet, Sandbox, type FleetContext } from "./constructs/fleet";
+import { PoolParameters } from "./constructs/pool-parameters";
+import type { PoolInstance } from "./constructs/pool-instance";
+import type { NetworkStack } from "./network-stack";
+import { PoolStack } from "./pool-stack";
+import type { SecurityStack } from "./security-stack";
+
+export class NodesStack extends PoolStack {
+  readonly relays: RelayFleet;
+  readonly producers: ProducerPair;
+  readonly bastion: Bastion;
+  readonly sandbox?: Sandbox;
+  readonly parameters: PoolParameters;
+
+  constructor(scope: Construct, id: string, config: PoolConfig, network: NetworkStack, security: SecurityStack) {
+    super(scope, id, { config });
+    const plan = poolAddressPlan(config);
+    const hostsOf = (role: HostPlan["role"]) => plan.hosts.filter((h) => h.role === role);
+    const amiId = baseImageId(this, config);
+    const context: FleetContext = {
+      poolName: config.name,
+      amiId,
+      kmsKeyArn: security.key.keyArn,
+      rootVolumeGiB: config.rootVolumeGiB,
+      subnetId: (planId) => network.vpc.subnetId(planId),
+      securityGroupId: (tier) => network.securityGroups.securityGroupId(tier),
+      instanceProfileName: (tier) => security.roles.profiles[tier].name,
+      userData: (host, volumeId) => hostBootUserData(config, host, volumeId),
+    };
+
+    this.relays = new RelayFleet(this, "relays", {
+      context,
+      hosts: hostsOf("relay"),
+      instanceType: config.relays.instanceType,
+      chainDbVolumeGiB: config.relays.chainDbVolumeGiB,
+    });
+    this.producers = new ProducerPair(this, "producers", {
+      context,
+      hosts: hostsOf("producer"),
+      instanceType: config.producers.instanceType,
+      chainDbVolumeGiB: config.producers.chainDbVolumeGiB,
+    });
+    this.bastion = new Bastion(this, "bastion", { context, hosts: hostsOf("bastion"), instanceType: config.bastion.instanceType });
+    if (config.sandbox.enabled) {
+      this.sandbox = new Sandbox(this, "sandbox", {
+        context,
+        hosts: hostsOf("sandbox"),
+        instanceType: config.sandbox.instanceType,
+        chainDbVolumeGiB: config.sandbox.chainDbVolumeGiB,
+      });
+    }
+    this.parameters = new PoolParameters(this, "parameters", { poolName: config.name, baseImageId: amiId });
+
+    // The inventory pool-ops reads (`terraform output -json` / `cdktf output --outputs-file`).
+    const entry = (host: HostPlan, node: PoolInstance) => ({
+      name: host.name,
+      role: host.role,
+      privateIp: host.privateIp,
+      publicIp: node.publicIp ?? "",
+      instanceId: node.instance.id,
+      availabilityZone: host.availabilityZone,
+    });
+    const nodes: [HostPlan, PoolInstance][] = [
+      ...hostsOf("relay").map((h, i) => [h, this.relays.relays[i]!] as [HostPlan, PoolInstance]),
+      ...hostsOf("producer").map((h, i) => [h, this.producers.producers[i]!] as [HostPlan, PoolInstance]),
+      ...(this.sandbox ? hostsOf("sandbox").map((h) => [h, this.sandbox!.host] as [HostPlan, PoolInstance]) : []),
+    ];
+    const secretNames = poolSecretNames(config.name);
+    new TerraformOutput(this, "inventory", {
+      description: "pool-ops inventory: hosts, secrets and parameters of the pool",
+      value: {
+        pool: config.name,
+        network: config.network,
+        region: config.region,
+        bastion: entry(hostsOf("bastion")[0]!, this.bastion.host),
+        hosts: nodes.map(([host, node]) => entry(host, node)),
+        secrets: Object.fromEntries((Object.keys(secretNames) as PoolSecretKey[]).map((key) => [key, security.secrets.secrets[key].arn])),
+        parameters: { leader: poolParameterNames(config.name).leader },
+      },
+    });
+  }
+}
