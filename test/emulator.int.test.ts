@@ -1,58 +1,76 @@
 /**
- * Every stack on the AWS emulator: synth → terraform init → validate → apply → plan -detailed-exitcode (no drift)
- * → destroy, in dependency order. The provider points at the emulator only because this test's config says so.
+ * Every stack on the AWS emulator, driven the way an operator drives a real pool: `cdktf deploy '*'` applies the
+ * stacks in dependency order, then `terraform plan -detailed-exitcode` in each synthesised stack must exit 0 (no
+ * drift), and pool-ops reads the deployed inventory from `cdktf deploy --outputs-file`. The provider points at the
+ * emulator only because this test's pool config says so.
+ *
+ * `--skip-provider-lock`: cdktf otherwise runs `terraform providers lock`, which needs the public registry; this
+ * machine installs the provider from its filesystem mirror (README, "Deploying").
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { emulatorAvailable, startAwsEmulator, type AwsEmulator } from "../lab/aws-emulator";
-import { stacksInOrder, terraform, terraformEnv, type SynthesisedStack } from "../tools/terraform";
-import { requireTool, synth, tempDir, writePoolConfig } from "./support";
+import { runCommand, stacksInOrder, terraform, terraformEnv, type SynthesisedStack } from "../tools/terraform";
+import { PROJECT_ROOT, requireTool, tempDir, writePoolConfig } from "./support";
 
 const canRun = requireTool(emulatorAvailable(), "moto_server (the AWS emulator) is not on PATH");
 
-describe.runIf(canRun)("every stack applies on the AWS emulator with no drift", () => {
+describe.runIf(canRun)("cdktf deploy of every stack on the AWS emulator, then no drift", () => {
   let emulator: AwsEmulator;
-  let stacks: SynthesisedStack[] = [];
   let env: NodeJS.ProcessEnv;
-  const applied: SynthesisedStack[] = [];
+  let dir: string;
+  let outdir: string;
+  let stacks: SynthesisedStack[] = [];
+  let deployed = false;
 
   beforeAll(async () => {
     emulator = await startAwsEmulator();
-    const dir = tempDir("pool-emulator");
+    dir = tempDir("pool-emulator");
     const config = writePoolConfig(dir, {
       emulator: { endpoint: emulator.endpoint },
       backend: { type: "local", directory: join(dir, "state") },
     });
-    const outdir = join(dir, "cdktf.out");
-    const result = await synth(config, outdir);
-    expect(result.code, result.stderr).toBe(0);
-    stacks = stacksInOrder(outdir);
-    env = terraformEnv(dir);
-  }, 120_000);
+    outdir = join(dir, "cdktf.out");
+    env = { ...terraformEnv(dir), POOL_CONFIG: config };
+  }, 60_000);
 
   afterAll(async () => {
-    for (const stack of [...applied].reverse()) {
-      const destroyed = await terraform(stack, ["destroy", "-auto-approve", "-input=false", "-no-color"], env);
-      if (destroyed.code !== 0) console.error(`destroy of ${stack.name} failed:\n${destroyed.stderr}`);
+    if (deployed) {
+      for (const stack of [...stacks].reverse()) {
+        const destroyed = await terraform(stack, ["destroy", "-auto-approve", "-input=false", "-no-color"], env);
+        if (destroyed.code !== 0) console.error(`destroy of ${stack.name} failed:\n${destroyed.stderr}`);
+      }
     }
     await emulator?.stop();
   }, 600_000);
 
-  test("synthesises the stacks in dependency order", () => {
-    expect(stacks.map((s) => s.name)[0]).toBe("network");
-  });
+  test("`cdktf deploy '*'` applies network, security and nodes in order", async () => {
+    const outputsFile = join(dir, "outputs.json");
+    const deploy = await runCommand(
+      "npx",
+      ["cdktf", "deploy", "*", "--auto-approve", "--skip-provider-lock", "--output", outdir, "--outputs-file", outputsFile],
+      { cwd: PROJECT_ROOT, env },
+    );
+    deployed = existsSync(join(dir, "state"));
+    stacks = stacksInOrder(outdir);
+    expect(deploy.code, `cdktf deploy failed:\n${deploy.stdout.slice(-4000)}\n${deploy.stderr.slice(-4000)}`).toBe(0);
+    expect(stacks.map((s) => s.name)).toEqual(["network", "security", "nodes"]);
 
-  test("init, validate, apply and a clean second plan for every stack", async () => {
-    for (const stack of stacks) {
-      const init = await terraform(stack, ["init", "-input=false", "-no-color"], env);
-      expect(init.code, `${stack.name} init: ${init.stderr}`).toBe(0);
-      const validate = await terraform(stack, ["validate", "-no-color"], env);
-      expect(validate.code, `${stack.name} validate: ${validate.stderr}`).toBe(0);
-      const apply = await terraform(stack, ["apply", "-auto-approve", "-input=false", "-no-color"], env);
-      applied.push(stack);
-      expect(apply.code, `${stack.name} apply: ${apply.stderr}`).toBe(0);
-      const plan = await terraform(stack, ["plan", "-detailed-exitcode", "-input=false", "-no-color"], env);
-      expect(plan.code, `${stack.name} drift after apply:\n${plan.stdout}\n${plan.stderr}`).toBe(0);
-    }
+    // pool-ops reads the deployed pool's inventory from the outputs file.
+    const inventory = await runCommand(process.execPath, [join(PROJECT_ROOT, "bin", "pool-ops.mjs"), "inventory", "--inventory", outputsFile, "--json"], { cwd: PROJECT_ROOT, env });
+    expect(inventory.code, inventory.stderr).toBe(0);
+    const listed = JSON.parse(inventory.stdout) as { bastion: { publicIp: string }; hosts: { name: string; instanceId: string }[] };
+    expect(listed.hosts.map((h) => h.name)).toEqual(["relay-1", "relay-2", "relay-3", "relay-4", "producer-1", "producer-2"]);
+    expect(listed.hosts.every((h) => /^i-[0-9a-f]+$/.test(h.instanceId))).toBe(true);
+    expect(listed.bastion.publicIp).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
   }, 900_000);
+
+  test("`terraform plan -detailed-exitcode` shows no changes in any stack", async () => {
+    expect(stacks.length).toBe(3);
+    for (const stack of stacks) {
+      const plan = await terraform(stack, ["plan", "-detailed-exitcode", "-input=false", "-no-color"], env);
+      expect(plan.code, `${stack.name} drift after deploy:\n${plan.stdout}\n${plan.stderr}`).toBe(0);
+    }
+  }, 600_000);
 });
