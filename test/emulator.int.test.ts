@@ -45,7 +45,7 @@ describe.runIf(canRun)("cdktf deploy of every stack on the AWS emulator, then no
     await emulator?.stop();
   }, 600_000);
 
-  test("`cdktf deploy '*'` applies network, security and nodes in order", async () => {
+  test("`cdktf deploy '*'` applies network, security, nodes and monitoring in order", async () => {
     const outputsFile = join(dir, "outputs.json");
     const deploy = await runCommand(
       "npx",
@@ -55,7 +55,7 @@ describe.runIf(canRun)("cdktf deploy of every stack on the AWS emulator, then no
     deployed = existsSync(join(dir, "state"));
     stacks = stacksInOrder(outdir);
     expect(deploy.code, `cdktf deploy failed:\n${deploy.stdout.slice(-4000)}\n${deploy.stderr.slice(-4000)}`).toBe(0);
-    expect(stacks.map((s) => s.name)).toEqual(["network", "security", "nodes"]);
+    expect(stacks.map((s) => s.name)).toEqual(["network", "security", "nodes", "monitoring"]);
 
     // pool-ops reads the deployed pool's inventory from the outputs file.
     const inventory = await runCommand(process.execPath, [join(PROJECT_ROOT, "bin", "pool-ops.mjs"), "inventory", "--inventory", outputsFile, "--json"], { cwd: PROJECT_ROOT, env });
@@ -67,7 +67,7 @@ describe.runIf(canRun)("cdktf deploy of every stack on the AWS emulator, then no
   }, 900_000);
 
   test("`terraform plan -detailed-exitcode` shows no changes in any stack", async () => {
-    expect(stacks.length).toBe(3);
+    expect(stacks.length).toBe(4);
     for (const stack of stacks) {
       const plan = await terraform(stack, ["plan", "-detailed-exitcode", "-input=false", "-no-color"], env);
       expect(plan.code, `${stack.name} drift after deploy:\n${plan.stdout}\n${plan.stderr}`).toBe(0);

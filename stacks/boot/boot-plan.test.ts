@@ -46,6 +46,12 @@ describe("cloud-init user data", () => {
     expect(bastion.write_files.map((f) => f.path)).toEqual(["/etc/default/pool-node"]);
   });
 
+  test("the monitoring host installs its services and runs no node scripts", () => {
+    const doc = parsed(hostBootText(config, host("monitoring"), false, [{ path: "/etc/prometheus/prometheus.yml", content: "global: {}\n" }]));
+    expect(doc.runcmd.map((c) => c[0])).toEqual(["/usr/local/sbin/pool-prepare-monitoring"]);
+    expect(doc.write_files.map((f) => f.path)).toContain("/etc/prometheus/prometheus.yml");
+  });
+
   test("node files owned by the node user are deferred until the user exists", () => {
     const doc = parsed(hostBootText(config, host("relay-1"), true, [{ path: "/opt/cardano/config/topology.json", content: "{}\n", owner: "cardano:cardano" }]));
     expect(doc.write_files.find((f) => f.path.endsWith("topology.json"))).toMatchObject({ owner: "cardano:cardano", defer: true, content: "{}\n" });

@@ -1,4 +1,7 @@
-/** What each host does at first boot, by role: mount the chain volume, prepare the node, and (producers) fetch keys. */
+/**
+ * What each host does at first boot, by role: nodes prepare, mount the chain volume, (producers) fetch keys and start;
+ * the monitoring host installs and starts its services; the bastion only gets its settings.
+ */
 import type { HostPlan } from "../../config/address-plan";
 import { poolParameterNames, poolSecretNames } from "../../config/names";
 import type { PoolConfig } from "../../config/schema";
@@ -18,6 +21,8 @@ export function hostBootText(config: PoolConfig, host: HostPlan, hasChainVolume:
     NODE_HOME: config.node.home,
   };
   if (host.role === "bastion") return renderCloudInit({ settings, files: [], scripts: [] });
+  // The monitoring host runs no cardano-node: its files are Prometheus, Alertmanager and Grafana configuration.
+  if (host.role === "monitoring") return renderCloudInit({ settings, files, scripts: ["prepare-monitoring.sh"] });
   // Order: account and directories, database volume, keys (producers), then the node itself.
   const scripts: BootScript[] = ["prepare-node.sh"];
   if (hasChainVolume) {

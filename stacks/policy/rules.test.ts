@@ -9,6 +9,7 @@ import { Instance } from "@cdktf/provider-aws/lib/instance";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { Route } from "@cdktf/provider-aws/lib/route";
 import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-secret";
+import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { SecretsmanagerSecretVersion } from "@cdktf/provider-aws/lib/secretsmanager-secret-version";
 import { Vpc } from "@cdktf/provider-aws/lib/vpc";
 import type { App } from "cdktf";
@@ -110,6 +111,11 @@ describe("policy rules", () => {
 
   test("KMS-ROTATION: a key without rotation fails synth", () => {
     expect(scratch((stack) => new KmsKey(stack, "static", { description: "no rotation" }))).toMatch(/policy KMS-ROTATION violated by aws_kms_key\.static/);
+  });
+
+  test("SNS-ENCRYPTED: a topic without the pool's key fails synth", () => {
+    expect(scratch((stack) => new SnsTopic(stack, "plain", { name: "plain" }))).toMatch(/policy SNS-ENCRYPTED violated by aws_sns_topic\.plain .*kms_master_key_id is not set/);
+    expect(scratch((stack) => new SnsTopic(stack, "aws-key", { name: "k", kmsMasterKeyId: "alias/aws/sns" }))).toMatch(/SNS-ENCRYPTED .*AWS-managed key/);
   });
 
   test("NO-SECRET-VALUES-IN-STATE: a secret version with a value fails synth", () => {

@@ -10,6 +10,7 @@ import { logGroupsEncrypted } from "./log-groups-encrypted";
 import { noPublicIpPrivateTier } from "./no-public-ip-private-tier";
 import { noSecretValuesInState } from "./no-secret-values-in-state";
 import { producerNoInternetRoute } from "./producer-no-internet-route";
+import { snsEncrypted } from "./sns-encrypted";
 import { sgBastionAdminCidrs } from "./sg-bastion-admin-cidrs";
 import { sgSshFromBastion } from "./sg-ssh-from-bastion";
 import { sgWorldIngress } from "./sg-world-ingress";
@@ -30,4 +31,5 @@ export const POLICY_RULES: readonly PolicyRule[] = [
   logGroupsEncrypted,
   iamNoColdKeyForInstances,
   iamNoWildcardAdmin,
+  snsEncrypted,
 ];

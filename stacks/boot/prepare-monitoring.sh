@@ -1,0 +1,20 @@
+#!/bin/sh
+# The monitoring host: Prometheus, Alertmanager and node_exporter from Debian, Grafana from Grafana's signed apt
+# repository, then every service enabled with the configuration cloud-init has already written (monitoring/).
+set -eu
+. /etc/default/pool-node
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq prometheus prometheus-alertmanager prometheus-node-exporter apt-transport-https gnupg curl
+if ! command -v grafana-server >/dev/null 2>&1; then
+  install -d -m 0755 /etc/apt/keyrings
+  curl -fsSL https://apt.grafana.com/gpg.key | gpg --dearmor -o /etc/apt/keyrings/grafana.gpg
+  echo "deb [signed-by=/etc/apt/keyrings/grafana.gpg] https://apt.grafana.com stable main" > /etc/apt/sources.list.d/grafana.list
+  apt-get update -qq
+  apt-get install -y -qq grafana
+fi
+# Grafana listens on the private address only; operators reach it through an SSH tunnel via the bastion.
+for unit in prometheus prometheus-alertmanager prometheus-node-exporter grafana-server; do
+  systemctl enable "$unit"
+  systemctl restart "$unit"
+done

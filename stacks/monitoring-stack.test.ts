@@ -1,0 +1,51 @@
+import { describe, expect, test } from "vitest";
+import { Testing } from "cdktf";
+import { resourcesOf, synthJson, testPool } from "../test/pool-fixtures";
+import { isBurstable } from "./constructs/instance-alarms";
+import { buildPoolStacks } from "./pool-app";
+
+describe("monitoring stack", () => {
+  const config = testPool({ monitoring: { alertEmails: ["ops@example.org", "oncall@example.org"], instanceType: "t3.medium" } });
+  const json = synthJson(buildPoolStacks(Testing.app(), config).monitoring);
+  const alarms = resourcesOf(json, "aws_cloudwatch_metric_alarm");
+  const alarmNamed = (name: string) => alarms.find((a) => a.alarm_name === `${config.name}-${name}`);
+
+  test("the monitoring host sits in the management subnet with IMDSv2 and an encrypted root", () => {
+    const [host] = resourcesOf(json, "aws_instance");
+    expect(host).toMatchObject({ instance_type: "t3.medium", metadata_options: { http_tokens: "required" }, root_block_device: { encrypted: true } });
+    expect(String(host?.subnet_id)).toMatch(/subnet-management/);
+    expect((host?.tags as Record<string, string>).Role).toBe("monitoring");
+  });
+
+  test("one KMS-encrypted alert topic with a subscription per configured e-mail", () => {
+    const [topic] = resourcesOf(json, "aws_sns_topic");
+    expect(String(topic?.kms_master_key_id)).toMatch(/aws_kms_key/);
+    expect(resourcesOf(json, "aws_sns_topic_subscription").map((s) => s.endpoint)).toEqual(["ops@example.org", "oncall@example.org"]);
+  });
+
+  test("status-check alarms on every instance; relays auto-recover, producers only notify", () => {
+    for (const host of ["relay-1", "relay-4", "producer-1", "producer-2", "bastion", "monitoring"]) {
+      expect(alarmNamed(`${host}-system-check`), host).toBeDefined();
+      expect(alarmNamed(`${host}-instance-check`), host).toBeDefined();
+    }
+    const recover = (name: string) => (alarmNamed(`${name}-system-check`)?.alarm_actions as string[]).some((a) => a.endsWith(":ec2:recover"));
+    expect(recover("relay-3")).toBe(true);
+    expect(recover("producer-1")).toBe(false);
+    expect(alarms.every((a) => (a.alarm_actions as string[]).some((x) => x.includes("aws_sns_topic")))).toBe(true);
+  });
+
+  test("CPU credit alarms only for burstable instance types", () => {
+    expect(isBurstable("t3.micro")).toBe(true);
+    expect(isBurstable("t4g.small")).toBe(true);
+    expect(isBurstable("m6i.large")).toBe(false);
+    const credit = alarms.filter((a) => a.metric_name === "CPUCreditBalance").map((a) => String(a.alarm_name));
+    expect(credit.sort()).toEqual([`${config.name}-bastion-cpu-credits`, `${config.name}-monitoring-cpu-credits`]);
+  });
+
+  test("the monitoring role may publish to the alert topic and nothing else is granted here", () => {
+    const [policy] = resourcesOf(json, "aws_iam_role_policy");
+    const statements = JSON.parse(String(policy?.policy)).Statement as { Action: string | string[]; Resource: string }[];
+    expect(statements[0]).toMatchObject({ Action: "sns:Publish" });
+    expect(String(statements[0]?.Resource)).toMatch(/aws_sns_topic/);
+  });
+});

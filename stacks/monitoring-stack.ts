@@ -1,0 +1,89 @@
+/**
+ * Watching the pool: the monitoring host (Prometheus, Alertmanager, Grafana) in the management subnet, the alert
+ * topic, and CloudWatch alarms on every instance. Only the monitoring security group may scrape the nodes (network
+ * stack); Grafana is reached through an SSH tunnel via the bastion.
+ */
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { TerraformOutput } from "cdktf";
+import type { Construct } from "constructs";
+import { poolAddressPlan } from "../config/address-plan";
+import type { PoolConfig } from "../config/schema";
+import { hostBootUserData } from "./boot/boot-plan";
+import { AlertTopic } from "./constructs/alert-topic";
+import { baseImageId } from "./constructs/base-image";
+import { policyDocument } from "./constructs/iam-policy-document";
+import { InstanceAlarms, type AlarmedInstance } from "./constructs/instance-alarms";
+import { PoolInstance } from "./constructs/pool-instance";
+import type { NetworkStack } from "./network-stack";
+import type { NodesStack } from "./nodes-stack";
+import { PoolStack } from "./pool-stack";
+import type { SecurityStack } from "./security-stack";
+
+export class MonitoringStack extends PoolStack {
+  readonly host: PoolInstance;
+  readonly alerts: AlertTopic;
+  readonly alarms: InstanceAlarms;
+
+  constructor(scope: Construct, id: string, config: PoolConfig, network: NetworkStack, security: SecurityStack, nodes: NodesStack) {
+    super(scope, id, { config });
+    const plan = poolAddressPlan(config);
+    const monitoringHost = plan.hosts.find((h) => h.role === "monitoring");
+    if (!monitoringHost) throw new Error("the address plan has no monitoring host");
+
+    this.alerts = new AlertTopic(this, "alerts", { poolName: config.name, kmsKeyArn: security.key.keyArn, emails: config.monitoring.alertEmails });
+
+    this.host = new PoolInstance(this, "host", {
+      poolName: config.name,
+      hostName: monitoringHost.name,
+      role: "monitoring",
+      subnetId: network.vpc.subnetId(monitoringHost.subnetId),
+      availabilityZone: monitoringHost.availabilityZone,
+      privateIp: monitoringHost.privateIp,
+      securityGroupIds: [network.securityGroups.securityGroupId("monitoring")],
+      instanceProfileName: security.roles.profiles.monitoring.name,
+      instanceType: config.monitoring.instanceType,
+      amiId: baseImageId(this, config),
+      kmsKeyArn: security.key.keyArn,
+      rootVolumeGiB: config.rootVolumeGiB,
+      userData: () => hostBootUserData(config, monitoringHost, undefined),
+      // Alertmanager reaches SNS and the host its package mirrors; its group admits nothing from the internet.
+      elasticIp: true,
+    });
+
+    // Alertmanager publishes to the alert topic with the instance role.
+    new IamRolePolicy(this, "monitoring-publishes-alerts", {
+      role: security.roles.roles.monitoring.id,
+      name: "publish-alerts",
+      policy: policyDocument(
+        { Sid: "PublishAlerts", Effect: "Allow", Action: "sns:Publish", Resource: this.alerts.topic.arn },
+        {
+          Sid: "EncryptForTheTopic",
+          Effect: "Allow",
+          Action: ["kms:GenerateDataKey*", "kms:Decrypt"],
+          Resource: security.key.keyArn,
+          Condition: { StringEquals: { "kms:ViaService": `sns.${config.region}.amazonaws.com` } },
+        },
+      ),
+    });
+
+    const instances: AlarmedInstance[] = [
+      ...nodes.relays.relays.map((r, i) => ({ name: `relay-${i + 1}`, instanceId: r.instance.id, instanceType: config.relays.instanceType, autoRecover: true })),
+      ...nodes.producers.producers.map((p, i) => ({ name: `producer-${i + 1}`, instanceId: p.instance.id, instanceType: config.producers.instanceType })),
+      { name: "bastion", instanceId: nodes.bastion.host.instance.id, instanceType: config.bastion.instanceType, autoRecover: true },
+      { name: "monitoring", instanceId: this.host.instance.id, instanceType: config.monitoring.instanceType, autoRecover: true },
+    ];
+    this.alarms = new InstanceAlarms(this, "alarms", { poolName: config.name, region: config.region, alertTopicArn: this.alerts.topic.arn, instances });
+
+    new TerraformOutput(this, "monitoring-host", {
+      description: "Monitoring host and alert topic (Grafana: ssh -L 3000:<privateIp>:3000 through the bastion)",
+      value: {
+        name: monitoringHost.name,
+        role: "monitoring",
+        privateIp: monitoringHost.privateIp,
+        instanceId: this.host.instance.id,
+        availabilityZone: monitoringHost.availabilityZone,
+        alertTopicArn: this.alerts.topic.arn,
+      },
+    });
+  }
+}
