@@ -262,6 +262,26 @@ export const PoolConfigSchema = z
     tags: z.record(z.string(), z.string()).default({}),
     backend: backendSchema.default({ type: "local", directory: "terraform-state" }),
     node: nodeSchema.prefault({}),
+    /**
+     * The pool's id (bech32 `pool1…` or 56 hex digits). rotate-kes and promote refuse a cold key that is not this
+     * pool's. @default not set: the check is skipped with a warning
+     */
+    poolId: z
+      .string()
+      .regex(/^(pool1[02-9ac-hj-np-z]{50}|[0-9a-f]{56})$/, { error: "expected a pool id: pool1… (bech32) or 56 hex digits" })
+      .optional(),
+    kes: z
+      .strictObject({
+        /** `pool-ops kes status` exits 2 when fewer days than this remain before the op cert expires. @default 7 */
+        warnDays: intBetween(1, 365).default(7),
+        /**
+         * Shell command run on the leader that prints the op-cert counter the chain last saw for this pool (a number),
+         * e.g. a wrapper around `cardano-cli query kes-period-info` printing `qKesNodeStateOperationalCertificateNumber`.
+         * Without it rotate-kes re-uses the current cert's counter, which the chain always accepts. @default not set
+         */
+        onChainCounterCommand: z.string().min(1).optional(),
+      })
+      .prefault({}),
     ssh: sshSchema.prefault({}),
     /**
      * Test mode only: point every AWS API at an emulator on loopback (moto). Never set for a real pool.

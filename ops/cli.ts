@@ -7,15 +7,17 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { pathToFileURL } from "node:url";
 import { hostsCommand } from "./commands/hosts";
+import { kesCommand } from "./commands/kes";
 import { keysCommand } from "./commands/keys";
 import { inventoryCommand } from "./commands/inventory";
 import { pingCommand } from "./commands/ping";
 import { putCommand } from "./commands/put";
+import { rotateKesCommand } from "./commands/rotate-kes";
 import { runCommand } from "./commands/run";
 import { EXIT_USAGE } from "./context";
 
 /** Every command of pool-ops, in help order. */
-export const COMMANDS: ReadonlyArray<() => Command> = [pingCommand, runCommand, putCommand, inventoryCommand, hostsCommand, () => keysCommand()];
+export const COMMANDS: ReadonlyArray<() => Command> = [pingCommand, runCommand, putCommand, inventoryCommand, hostsCommand, () => keysCommand(), rotateKesCommand, kesCommand];
 
 function positiveInt(value: string): number {
   const n = Number(value);

@@ -1,0 +1,276 @@
+/**
+ * `pool-ops rotate-kes` on the lab (real OpenSSH hosts, node stand-ins) with Secrets Manager and SSM on the moto
+ * emulator, run as an operator types it. Faults: the leader refuses the new cert, the standby's link drops between
+ * the two pushes, Ctrl-C at each step, Secrets Manager gone before signing. Every fault must end with the pool forging
+ * on the old pair; the cold key's bytes must appear nowhere.
+ */
+import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hostLayout } from "../../config/host-layout";
+import { emulatorAvailable, startAwsEmulator, type AwsEmulator } from "../../lab/aws-emulator";
+import { LAB_SKIP, LAB_SKIP_NOTE, labEnv, POOL_OPS_BIN, runPoolOps, useLab } from "../../lab/harness";
+import { labHost, REPO_DIR, setLink, type LabState } from "../../lab/lab";
+import { provisionLabPool, type ProvisionedPool } from "../../lab/pool-provision";
+import { awsClientSettings } from "../aws/client-config";
+import { bytesToHex, kesPeriodAt, readOpcertCounter, readOperationalCertificate, verifyOperationalCertificate } from "../cardano";
+import { metricValue, readNodeMetrics } from "../pool/node-metrics";
+
+const skip = LAB_SKIP ?? (emulatorAvailable() ? undefined : "moto_server is not installed");
+const PERIOD = kesPeriodAt(new Date(), "preprod");
+
+interface Harness {
+  lab: () => LabState;
+  pool: () => ProvisionedPool;
+  emulator: () => AwsEmulator;
+  stateDir: string;
+}
+
+/** A lab with a provisioned pool whose cert started a few KES periods ago (so a rotation has work to do). */
+function usePool(extraConfig = ""): Harness {
+  const lab = useLab();
+  let pool: ProvisionedPool;
+  let emulator: AwsEmulator;
+  const stateDir = mkdtempSync(join(tmpdir(), "pool-ops-state-"));
+  beforeAll(async () => {
+    emulator = await startAwsEmulator();
+    if (extraConfig) writeFileSync(lab().files.poolConfig, `${readFileSync(lab().files.poolConfig, "utf8")}${extraConfig}`);
+    pool = await provisionLabPool(lab(), { awsEndpoint: emulator.endpoint, kesPeriod: PERIOD - 3, counter: 4 });
+  }, 120_000);
+  afterAll(async () => {
+    await pool?.fleet.close();
+    await emulator?.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+  return { lab, pool: () => pool, emulator: () => emulator, stateDir };
+}
+
+function rotate(h: Harness, args: string[] = [], env: Record<string, string> = {}) {
+  return runPoolOps(h.lab(), ["rotate-kes", "--yes", "--aws-endpoint", h.emulator().endpoint, ...args], { env: { POOL_OPS_STATE_DIR: h.stateDir, ...env }, timeoutMs: 90_000 });
+}
+
+async function leaderState(h: Harness) {
+  const pool = h.pool();
+  const m = await readNodeMetrics(pool.fleet.connection(pool.leader), hostLayout(pool.config).nodeConfig, pool.config.node.metricsPort);
+  return { forging: m && metricValue(m, "forging_enabled"), start: m && metricValue(m, "operationalCertificateStartKESPeriod"), counter: m && metricValue(m, "cardano_node_lab_opcert_counter_int") };
+}
+
+async function secretValue(h: Harness, key: "opcert" | "opcertCounter" | "kesSigningKey"): Promise<string> {
+  const client = new SecretsManagerClient(awsClientSettings({ region: "eu-west-1", endpoint: h.emulator().endpoint }));
+  try {
+    return (await client.send(new GetSecretValueCommand({ SecretId: h.pool().inventory.secrets[key] }))).SecretString!;
+  } finally {
+    client.destroy();
+  }
+}
+
+/** The cert each producer holds (leader: active path, standby: held path). */
+async function certsOnHosts(h: Harness) {
+  const pool = h.pool();
+  const layout = hostLayout(pool.config);
+  const read = async (host: string, path: string) => readOperationalCertificate((await pool.fleet.connection(host).readText(path))!, path);
+  return { leader: await read(pool.leader, layout.activeCredentials.opcert), standby: await read(pool.standby, layout.heldCredentials.opcert) };
+}
+
+/** Expect the pool exactly as provisioned: leader forging on the old pair, secrets unchanged, standby not forging. */
+async function expectOldPair(h: Harness) {
+  const pool = h.pool();
+  const state = await leaderState(h);
+  expect(state).toMatchObject({ forging: 1, start: PERIOD - 3, counter: 4 });
+  const certs = await certsOnHosts(h);
+  expect([certs.leader.kesPeriod, certs.leader.counter, certs.standby.kesPeriod, certs.standby.counter]).toEqual([PERIOD - 3, 4, PERIOD - 3, 4]);
+  expect((await secretValue(h, "opcert")).trim()).toBe(pool.keys.opcert.trim());
+  expect(readOpcertCounter(await secretValue(h, "opcertCounter"), "counter").next).toBe(5);
+  const standby = await readNodeMetrics(pool.fleet.connection(pool.standby), hostLayout(pool.config).nodeConfig, pool.config.node.metricsPort);
+  expect(standby && metricValue(standby, "forging_enabled")).toBe(0);
+}
+
+/** Starts rotate-kes held at a checkpoint; resolves once it says it is paused there. */
+function pausedRotation(h: Harness, step: string) {
+  const child = spawn(process.execPath, [POOL_OPS_BIN, "rotate-kes", "--yes", "--aws-endpoint", h.emulator().endpoint], {
+    cwd: REPO_DIR,
+    env: { ...process.env, NO_COLOR: "1", ...labEnv(h.lab()), POOL_OPS_STATE_DIR: h.stateDir, POOL_OPS_PAUSE_AT: step },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+  const paused = new Promise<void>((resolve, reject) => {
+    child.stderr.on("data", (c: Buffer) => {
+      stderr += c.toString();
+      if (stderr.includes(`paused at ${step}`)) resolve();
+    });
+    child.on("close", () => reject(new Error(`rotate-kes ended before pausing at ${step}:\n${stdout}\n${stderr}`)));
+  });
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on("close", (code, signal) => resolve({ code, stdout, stderr: signal ? `${stderr}\n[killed by ${signal}]` : stderr })),
+  );
+  done.catch(() => undefined);
+  paused.catch(() => undefined);
+  return { child, paused, done };
+}
+
+/** Every file under `dir` (bounded size), for the cold-key search. */
+function filesUnder(dir: string, since = 0, out: string[] = []): string[] {
+  if (!existsSync(dir)) return out;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) filesUnder(path, since, out);
+    else if (entry.isFile()) {
+      const st = statSync(path);
+      if (st.size < 20_000_000 && st.mtimeMs >= since) out.push(path);
+    }
+  }
+  return out;
+}
+
+describe.skipIf(skip)(`rotate-kes on the lab${LAB_SKIP_NOTE}`, () => {
+  const h = usePool();
+  const started = Date.now();
+  let output = "";
+
+  it("--dry-run shows period, counter, expiry, hosts and files, and changes nothing", async () => {
+    const r = await runPoolOps(h.lab(), ["rotate-kes", "--dry-run", "--aws-endpoint", h.emulator().endpoint], { env: { POOL_OPS_STATE_DIR: h.stateDir } });
+    output += r.stdout + r.stderr;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`KES period ${PERIOD}, counter 4`);
+    expect(r.stdout).toMatch(/re-using the current cert's 4/);
+    expect(r.stdout).toMatch(/valid until \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+    expect(r.stdout).toContain("/opt/cardano/keys/standby/node.cert");
+    expect(r.stdout).toContain("dry run: nothing changed");
+    await expectOldPair(h);
+  });
+
+  it("rotates: the leader forges with the new cert, both producers hold it, the counter secret follows the rule", async () => {
+    const r = await rotate(h);
+    output += r.stdout + r.stderr;
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(/expires \d{4}-\d\d-\d\d \d\d:\d\d UTC: \d+ days left/);
+    expect(await leaderState(h)).toMatchObject({ forging: 1, start: PERIOD, counter: 4 });
+    const certs = await certsOnHosts(h);
+    const coldVk = h.pool().keys.cold.verificationKey;
+    for (const cert of [certs.leader, certs.standby]) {
+      expect(cert).toMatchObject({ kesPeriod: PERIOD, counter: 4 });
+      expect(verifyOperationalCertificate(cert, coldVk)).toBe(true);
+    }
+    expect(bytesToHex(certs.leader.kesVerificationKey)).toBe(bytesToHex(certs.standby.kesVerificationKey));
+    // Counter unknown on chain: the cert re-uses 4, so the next issue number stays 5.
+    expect(readOpcertCounter(await secretValue(h, "opcertCounter"), "counter").next).toBe(5);
+    expect((await secretValue(h, "opcert")).trim()).not.toBe(h.pool().keys.opcert.trim());
+    // The standby keeps not forging: its copy is held aside, its node was not reloaded.
+    const standby = await readNodeMetrics(h.pool().fleet.connection(h.pool().standby), hostLayout(h.pool().config).nodeConfig, 12798);
+    expect(standby && metricValue(standby, "forging_enabled")).toBe(0);
+    expect(standby && metricValue(standby, "cardano_node_lab_reloads_counter")).toBe(0);
+    expect(readFileSync(join(h.lab().dir, "audit.log"), "utf8")).toMatch(/rotate-kes/);
+  });
+
+  it("a second rotation in the same KES period has nothing to do", async () => {
+    const r = await rotate(h);
+    output += r.stdout + r.stderr;
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/nothing to do: the cert already starts at the current KES period/);
+  });
+
+  it("kes status shows both producers' certs and exits 2 only under the warning threshold", async () => {
+    const ok = await runPoolOps(h.lab(), ["kes", "status", "--json"]);
+    expect(ok.code, ok.stderr).toBe(0);
+    const status = ok.json<{ producers: { host: string; counter: number; startPeriod: number; daysLeft: number; node?: { forging: number } }[] }>();
+    expect(status.producers.map((p) => [p.host, p.counter, p.startPeriod])).toEqual([["producer-1", 4, PERIOD], ["producer-2", 4, PERIOD]]);
+    expect(status.producers.find((p) => p.host === h.pool().leader)?.node?.forging).toBe(1);
+    writeFileSync(h.lab().files.poolConfig, `${readFileSync(h.lab().files.poolConfig, "utf8")}kes:\n  warnDays: 120\n`);
+    const warn = await runPoolOps(h.lab(), ["kes", "status"]);
+    expect(warn.code).toBe(2);
+    expect(warn.stdout).toMatch(/fewer than 120 days left: pool-ops rotate-kes/);
+  });
+
+  it("the cold signing key's bytes appear in no host file, temp or state file, audit log or output", () => {
+    const sk = h.pool().keys.cold.signingKey;
+    const hex = bytesToHex(sk);
+    const needles = [Buffer.from(hex), Buffer.from(hex.toUpperCase()), Buffer.from(`5820${hex}`), Buffer.from(sk), Buffer.from(sk).toString("base64")].map((n) => (typeof n === "string" ? Buffer.from(n) : n));
+    expect(output.length).toBeGreaterThan(100);
+    for (const needle of needles) expect(Buffer.from(output).includes(needle)).toBe(false);
+    const files = [...filesUnder(h.lab().dir), ...filesUnder(h.stateDir), ...filesUnder(tmpdir(), started).filter((f) => !f.includes("pool-emulator"))];
+    expect(files.length).toBeGreaterThan(20);
+    for (const file of files) {
+      const content = readFileSync(file);
+      for (const needle of needles) expect(content.includes(needle), `${file} holds the cold key`).toBe(false);
+    }
+  });
+});
+
+describe.skipIf(skip)(`rotate-kes faults: every one ends on the old pair${LAB_SKIP_NOTE}`, () => {
+  const h = usePool();
+
+  it("the leader's node refuses the new cert: backups back, reloaded, forging on the old pair, secrets restored", async () => {
+    const refuse = join(labHost(h.lab(), h.pool().leader).dir, "opt-cardano", "lab", "refuse-credentials");
+    writeFileSync(refuse, "");
+    try {
+      const r = await rotate(h);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/verify failed: the node did not take the new cert/);
+      expect(r.stderr).toMatch(/forging again with the previous cert \(counter 4\)/);
+      expect(r.stderr).toMatch(/secrets: previous KES key, op cert and counter restored/);
+    } finally {
+      rmSync(refuse, { force: true });
+    }
+    await expectOldPair(h);
+  });
+
+  for (const step of ["read-cold-key", "push-producer-1", "push-producer-2", "update-secrets", "reload", "verify"]) {
+    it(`Ctrl-C at ${step}: rolled back, exit 3, the old pair forging`, async () => {
+      const run = pausedRotation(h, step);
+      await run.paused;
+      run.child.kill("SIGINT");
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      run.child.kill("SIGUSR2");
+      const r = await run.done;
+      expect(r.code, r.stderr).toBe(3);
+      expect(r.stderr).toContain(`interrupted (Ctrl-C) before ${step}`);
+      await expectOldPair(h);
+    });
+  }
+
+  it("the standby's link drops between the two pushes: the leader is restored and never reloaded", async () => {
+    const run = pausedRotation(h, `push-${h.pool().standby}`);
+    await run.paused;
+    setLink(h.lab(), h.pool().standby, false);
+    try {
+      run.child.kill("SIGUSR2");
+      const r = await run.done;
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`${h.pool().leader}: previous KES key and op cert restored`));
+      expect(r.stderr).toMatch(/never reloaded, so it kept forging with the previous cert/);
+    } finally {
+      setLink(h.lab(), h.pool().standby, true);
+    }
+    await expectOldPair(h);
+  }, 60_000);
+
+  it("Secrets Manager unavailable before signing: nothing changes and it says so", async () => {
+    const run = pausedRotation(h, "read-cold-key");
+    await run.paused;
+    await h.emulator().stop();
+    run.child.kill("SIGUSR2");
+    const r = await run.done;
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/read the cold key|could not read/);
+    expect(r.stderr).toMatch(/nothing had been changed/);
+    expect(await leaderState(h)).toMatchObject({ forging: 1, start: PERIOD - 3, counter: 4 });
+  }, 60_000);
+});
+
+describe.skipIf(skip)(`rotate-kes with the chain's counter known${LAB_SKIP_NOTE}`, () => {
+  // The chain last saw counter 4 (a block was made with the current cert): the new cert takes 5, the next is 6.
+  const h = usePool("kes:\n  onChainCounterCommand: echo 4\n");
+
+  it("issues m + 1 and advances the counter secret by one", async () => {
+    const r = await rotate(h);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/the chain last saw counter 4: the new cert takes 5/);
+    expect(await leaderState(h)).toMatchObject({ forging: 1, start: PERIOD, counter: 5 });
+    expect(readOpcertCounter(await secretValue(h, "opcertCounter"), "counter").next).toBe(6);
+  });
+});

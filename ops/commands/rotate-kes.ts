@@ -1,0 +1,458 @@
+/**
+ * `pool-ops rotate-kes`: a fresh KES key and op cert for the pool, with the cold key in memory only.
+ *
+ * Preflight (leader from the SSM leader parameter, both producers reachable, the cold key's pool id, the cert on each
+ * producer, the node's own KES period) → counter (ops/pool/kes-counter.ts) → sign in memory, wipe the cold key →
+ * push the new pair to the leader's active credential paths and the standby's held ones (previous pair backed up on
+ * each host) → hot-key and counter secrets → SIGHUP the leader only (the standby keeps not forging) → verify on the
+ * leader's metrics. Any failure or Ctrl-C after the first write puts every backup back, reloads the leader again if
+ * it was reloaded, restores the secrets' previous values, and exits non-zero saying what happened.
+ */
+import { Command, InvalidArgumentError, Option } from "commander";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { hostLayout, type CredentialFiles } from "../../config/host-layout";
+import { NETWORKS } from "../../config/networks";
+import type { PoolConfig } from "../../config/schema";
+import { LeaderParameter, LeaderParameterError } from "../aws/leader-parameter";
+import { SecretsManagerSecretStore, SecretStoreError, type SecretStore } from "../aws/secret-store";
+import {
+  coldVerificationKey,
+  equalBytes,
+  generateKesKey,
+  issueOperationalCertificate,
+  KeyMaterialError,
+  kesPeriodAt,
+  opcertValidity,
+  poolIdBech32,
+  poolIdHex,
+  readColdSigningKey,
+  readOpcertCounter,
+  readVerifiedOperationalCertificate,
+  wipe,
+  writeKesSigningKey,
+  writeOperationalCertificate,
+  writeOpcertCounter,
+  type OperationalCertificate,
+} from "../cardano";
+import { EXIT_ABORTED, EXIT_HOST_FAILURE, EXIT_OK, opsAction, type OpsContext } from "../context";
+import { chooseCounter, CounterRuleError } from "../pool/kes-counter";
+import { metricValue, readNodeMetrics } from "../pool/node-metrics";
+import { Interrupted, StepControl } from "../pool/step-control";
+import type { Connection } from "../remote/connection";
+import type { Inventory } from "../remote/inventory";
+import { GroupResult, OpsError, type Result } from "../remote/result";
+import { shellQuote } from "../remote/shell";
+import { reloadsCredentialsOnSighup } from "../../render/node-args";
+
+export interface RotateKesOptions {
+  readonly restart?: boolean;
+  readonly counter?: number;
+  readonly only?: "primary" | "standby";
+  readonly force?: boolean;
+}
+
+interface Target {
+  readonly name: string;
+  readonly isLeader: boolean;
+  /** Where this producer keeps the credentials: active paths on the leader, held ones on the standby. */
+  readonly files: CredentialFiles;
+  readonly connection: Connection;
+  cert?: OperationalCertificate;
+}
+
+/** What was changed so far, so a rollback knows what to undo. Only public facts: never key bytes. */
+interface Journal {
+  readonly pool: string;
+  readonly startedAt: string;
+  step: string;
+  readonly backupDir: string;
+  pushed: string[];
+  secretsUpdated: boolean;
+  leaderReloaded: boolean;
+}
+
+const SECRET_KEYS = ["coldSigningKey", "opcertCounter", "kesSigningKey", "opcert"] as const;
+
+function journalPath(pool: string): string {
+  return join(process.env.POOL_OPS_STATE_DIR ?? join(homedir(), ".pool-ops"), `rotate-kes-${pool}.json`);
+}
+
+function saveJournal(journal: Journal): void {
+  const file = journalPath(journal.pool);
+  mkdirSync(join(file, ".."), { recursive: true, mode: 0o700 });
+  writeFileSync(file, `${JSON.stringify(journal, null, 2)}\n`, { mode: 0o600 });
+}
+
+function utc(date: Date): string {
+  return `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
+function secretIds(inventory: Inventory): Record<(typeof SECRET_KEYS)[number], string> {
+  const missing = SECRET_KEYS.filter((k) => !inventory.secrets[k]);
+  if (missing.length > 0) {
+    throw new OpsError("-", "preflight", `the inventory names no ${missing.join(", ")} secret`, "deploy the security and nodes stacks and use their inventory output");
+  }
+  return Object.fromEntries(SECRET_KEYS.map((k) => [k, inventory.secrets[k]!])) as Record<(typeof SECRET_KEYS)[number], string>;
+}
+
+function secretError(error: unknown, step: string): never {
+  if (error instanceof SecretStoreError) throw new OpsError("-", step, error.message, "check the operator's AWS credentials, region and the secret (pool-ops keys import)");
+  throw error;
+}
+
+/** Reads the node's view on the leader: KES period, cert start, remaining periods, forging. */
+async function leaderView(config: PoolConfig, connection: Connection) {
+  const metrics = await readNodeMetrics(connection, hostLayout(config).nodeConfig, config.node.metricsPort);
+  if (!metrics) return undefined;
+  return {
+    currentKesPeriod: metricValue(metrics, "currentKESPeriod"),
+    certStart: metricValue(metrics, "operationalCertificateStartKESPeriod"),
+    remaining: metricValue(metrics, "remainingKESPeriods"),
+    forging: metricValue(metrics, "forging_enabled"),
+  };
+}
+
+/** Copies a producer's current pair into the run's backup directory (owner and mode kept). */
+function backupScript(files: CredentialFiles, dir: string, user: string, group: string): string {
+  const q = shellQuote;
+  return [
+    "set -eu",
+    `install -d -m 0700 -o ${q(user)} -g ${q(group)} ${q(dir)} ${q(`${dir}/..`)}`,
+    `cp -p ${q(files.kesKey)} ${q(`${dir}/kes.skey`)}`,
+    `cp -p ${q(files.opcert)} ${q(`${dir}/node.cert`)}`,
+  ].join("\n");
+}
+
+/** Puts the backed-up pair back, each file through a temp copy and a rename. */
+function restoreScript(files: CredentialFiles, dir: string): string {
+  const q = shellQuote;
+  const one = (from: string, to: string) => [`cp -p ${q(from)} ${q(`${to}.restore`)}`, `sync ${q(`${to}.restore`)} 2>/dev/null || sync`, `mv -f ${q(`${to}.restore`)} ${q(to)}`];
+  return ["set -eu", ...one(`${dir}/kes.skey`, files.kesKey), ...one(`${dir}/node.cert`, files.opcert)].join("\n");
+}
+
+async function waitFor<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number): Promise<{ ok: boolean; last: T }> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const last = await read();
+    if (ok(last)) return { ok: true, last };
+    if (Date.now() > until) return { ok: false, last };
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export async function rotateKes(ctx: OpsContext, options: RotateKesOptions): Promise<number> {
+  const config = ctx.config;
+  const inventory = await ctx.inventory();
+  const layout = hostLayout(config);
+  const network = config.network;
+  const maxPeriods = NETWORKS[network].maxKESEvolutions;
+  const aws = { region: config.region, endpoint: ctx.options.awsEndpoint ?? config.emulator?.endpoint };
+
+  // ---- preflight -------------------------------------------------------------------------------------------------
+  const producers = inventory.hosts.filter((h) => h.role === "producer").map((h) => h.name);
+  if (producers.length !== 2) throw new OpsError("-", "preflight", `the inventory lists ${producers.length} producers, expected 2`, "use the nodes stack's inventory output");
+  if (!inventory.parameters.leader) throw new OpsError("-", "preflight", "the inventory names no leader parameter", "use the nodes stack's inventory output");
+  const leaderParameter = new LeaderParameter(aws, inventory.parameters.leader, producers);
+  let leader: string;
+  try {
+    leader = await leaderParameter.read();
+  } catch (error) {
+    if (error instanceof LeaderParameterError) throw new OpsError("-", "preflight", error.message, "check AWS credentials and region (--aws-endpoint for the emulator)");
+    throw error;
+  } finally {
+    leaderParameter.close();
+  }
+  const standby = producers.find((p) => p !== leader)!;
+  const ids = secretIds(inventory);
+  const store: SecretStore = new SecretsManagerSecretStore(aws);
+
+  let counterText: string;
+  try {
+    counterText = (await store.get(ids.opcertCounter)).value;
+  } catch (error) {
+    secretError(error, "read the op cert counter");
+  }
+  const counterFile = readOpcertCounter(counterText, "op cert counter secret");
+  const coldVk = counterFile.coldVerificationKey;
+  const poolBech32 = poolIdBech32(coldVk);
+  if (config.poolId && config.poolId !== poolBech32 && config.poolId !== poolIdHex(coldVk)) {
+    throw new OpsError("-", "preflight", `the counter secret belongs to pool ${poolBech32}, the config says ${config.poolId}`, "check poolId in the pool config and the secrets' pool");
+  }
+  if (!config.poolId) ctx.out.warn(`pool id not configured (poolId): the secrets' pool ${poolBech32} is not checked against it`);
+
+  const now = new Date();
+  const period = kesPeriodAt(now, network);
+  const fleet = await ctx.fleet();
+  const names = options.only === "primary" ? [leader] : options.only === "standby" ? [standby] : [leader, standby];
+  const targets: Target[] = names.map((name) => ({
+    name,
+    isLeader: name === leader,
+    files: name === leader ? layout.activeCredentials : layout.heldCredentials,
+    connection: fleet.connection(name),
+  }));
+  for (const target of targets) {
+    let text: string | undefined;
+    try {
+      text = await target.connection.readText(target.files.opcert, { step: "read the op cert" });
+    } catch (error) {
+      if (error instanceof OpsError) {
+        throw new OpsError(target.name, "preflight", `cannot reach ${target.name}: ${error.message}`, `bring it back, or rotate the other producer alone with --only ${target.isLeader ? "standby" : "primary"}`, error.status);
+      }
+      throw error;
+    }
+    if (text === undefined) throw new OpsError(target.name, "preflight", `${target.files.opcert} is missing`, "install the pool's keys first (pool-ops keys import, then reboot or promote)");
+    try {
+      target.cert = readVerifiedOperationalCertificate(text, `${target.name}:${target.files.opcert}`, coldVk);
+    } catch (error) {
+      if (error instanceof KeyMaterialError) throw new OpsError(target.name, "preflight", error.message, "the producer holds another pool's or a corrupt cert: fix it before rotating");
+      throw error;
+    }
+  }
+  const leaderTarget = targets.find((t) => t.isLeader);
+  const view = leaderTarget ? await leaderView(config, leaderTarget.connection) : undefined;
+  if (view?.currentKesPeriod !== undefined && view.currentKesPeriod !== period) {
+    throw new OpsError(leader, "preflight", `the node is at KES period ${view.currentKesPeriod}, this machine's clock says ${period}`, "fix the clock (here or on the node) before rotating");
+  }
+  const current = (leaderTarget ?? targets[0]!).cert!;
+  if (current.kesPeriod === period && !options.force) {
+    const validity = opcertValidity(current.kesPeriod, now, network);
+    const message = `nothing to do: the cert already starts at the current KES period ${period} (expires ${utc(validity.expiresAt)}); --force rotates anyway`;
+    if (ctx.out.json) ctx.out.data({ rotated: false, reason: message, kesPeriod: period, counter: current.counter });
+    else ctx.out.info(message);
+    return EXIT_OK;
+  }
+
+  let onChain: number | undefined;
+  if (config.kes.onChainCounterCommand) {
+    const queryHost = leaderTarget ?? targets[0]!;
+    const r = await queryHost.connection.run(config.kes.onChainCounterCommand, { step: "query the on-chain counter" });
+    const value = r.stdout.toString().trim();
+    if (r.exitCode !== 0 || !/^\d+$/.test(value)) {
+      throw new OpsError(queryHost.name, "query the on-chain counter", `kes.onChainCounterCommand exited ${r.exitCode} and printed ${JSON.stringify(value.slice(0, 80))}`, "fix the command (it must print one number), or remove it to re-use the current counter");
+    }
+    onChain = Number(value);
+  }
+  let choice;
+  try {
+    choice = chooseCounter({ current: current.counter, onChain, requested: options.counter });
+  } catch (error) {
+    if (error instanceof CounterRuleError) throw new OpsError("-", "choose the counter", error.message, "see README: rotate-kes, counter rule");
+    throw error;
+  }
+  const validity = opcertValidity(period, now, network);
+  const plan = {
+    pool: poolBech32,
+    leader,
+    standby,
+    kesPeriod: period,
+    counter: choice.counter,
+    counterReason: choice.reason,
+    expires: validity.expiresAt.toISOString(),
+    daysLeft: Math.floor(validity.daysLeft),
+    hosts: targets.map((t) => ({ host: t.name, files: [t.files.kesKey, t.files.opcert], reload: t.isLeader })),
+    secrets: [ids.kesSigningKey, ids.opcert, ids.opcertCounter],
+  };
+  const describe = () => {
+    ctx.out.info(`pool ${poolBech32}: new KES key and op cert at KES period ${period}, counter ${choice.counter}`);
+    ctx.out.info(`  why this counter: ${choice.reason}`);
+    ctx.out.info(`  valid until ${utc(validity.expiresAt)} (${plan.daysLeft} days, ${maxPeriods} KES periods)`);
+    for (const t of targets) ctx.out.info(`  ${t.name} (${t.isLeader ? "leader: files, then SIGHUP" : "standby: files held aside, no reload"}): ${t.files.kesKey}, ${t.files.opcert}`);
+    ctx.out.info(`  secrets: ${plan.secrets.join(", ")}`);
+  };
+  if (ctx.dryRun) {
+    if (ctx.out.json) ctx.out.data({ dryRun: true, ...plan });
+    else {
+      describe();
+      ctx.out.info("dry run: nothing changed");
+    }
+    return EXIT_OK;
+  }
+  if (!ctx.out.json) describe();
+  await ctx.confirm(`rotate the KES key of pool ${poolBech32} on ${targets.map((t) => t.name).join(" and ")}?`);
+
+  // ---- change --------------------------------------------------------------------------------------------------
+  const control = new StepControl().install();
+  const stamp = now.toISOString().replace(/[:.]/g, "-");
+  const journal: Journal = { pool: inventory.pool, startedAt: now.toISOString(), step: "sign", backupDir: `${layout.backupDir}/${stamp}-rotate-kes`, pushed: [], secretsUpdated: false, leaderReloaded: false };
+  const previousSecrets: Partial<Record<"kesSigningKey" | "opcert" | "opcertCounter", string>> = {};
+  const results: Result[] = [];
+  const owner = { owner: config.node.user, group: config.node.group, mode: 0o600, backup: false } as const;
+  let newKesText = "";
+  let newCertText = "";
+  try {
+    // Sign: the cold key exists only in this block's memory.
+    journal.step = "read-cold-key";
+    await control.checkpoint("read-cold-key");
+    let coldSk: Uint8Array | undefined;
+    try {
+      let coldText: string;
+      try {
+        coldText = (await store.get(ids.coldSigningKey)).value;
+      } catch (error) {
+        secretError(error, "read the cold key");
+      }
+      coldSk = readColdSigningKey(coldText, "cold signing key secret");
+      if (!equalBytes(coldVerificationKey(coldSk), coldVk)) {
+        throw new OpsError("-", "sign", "the cold key secret does not belong to the counter secret's pool", "re-import the pool's key set (pool-ops keys import)");
+      }
+      const kes = generateKesKey();
+      const cert = issueOperationalCertificate({ kesVerificationKey: kes.verificationKey, coldSigningKey: coldSk, counter: choice.counter, kesPeriod: period });
+      newKesText = writeKesSigningKey(kes.signingKey);
+      wipe(kes.signingKey);
+      newCertText = writeOperationalCertificate(cert);
+    } finally {
+      wipe(coldSk);
+    }
+
+    // Push, leader first: a failure before the standby leaves the leader untouched once rolled back.
+    for (const target of targets) {
+      journal.step = `push-${target.name}`;
+      saveJournal(journal);
+      await control.checkpoint(`push-${target.name}`);
+      const dir = `${journal.backupDir}/${target.name}`;
+      await target.connection.runChecked(backupScript(target.files, dir, config.node.user, config.node.group), { step: "back up the current pair", label: "back up the current KES key and op cert" });
+      journal.pushed.push(target.name);
+      saveJournal(journal);
+      await target.connection.put(target.files.kesKey, newKesText, { ...owner, step: "write the KES key" });
+      await target.connection.put(target.files.opcert, newCertText, { ...owner, step: "write the op cert" });
+    }
+
+    journal.step = "update-secrets";
+    await control.checkpoint("update-secrets");
+    try {
+      previousSecrets.kesSigningKey = (await store.get(ids.kesSigningKey)).value;
+      previousSecrets.opcert = (await store.get(ids.opcert)).value;
+      previousSecrets.opcertCounter = counterText;
+      journal.secretsUpdated = true;
+      saveJournal(journal);
+      await store.put(ids.kesSigningKey, newKesText);
+      await store.put(ids.opcert, newCertText);
+      await store.put(ids.opcertCounter, writeOpcertCounter({ next: choice.counter + 1, coldVerificationKey: coldVk }));
+    } catch (error) {
+      secretError(error, "update the secrets");
+    }
+
+    if (leaderTarget) {
+      journal.step = "reload";
+      await control.checkpoint("reload");
+      await reloadNode(config, leaderTarget.connection, Boolean(options.restart));
+      journal.leaderReloaded = true;
+      saveJournal(journal);
+
+      journal.step = "verify";
+      await control.checkpoint("verify");
+      const verified = await waitFor(
+        () => leaderView(config, leaderTarget.connection),
+        (v) => v?.certStart === period && v.forging === 1 && (v.remaining ?? 0) >= maxPeriods - 1,
+        15_000,
+      );
+      if (!verified.ok) {
+        throw new OpsError(leader, "verify", `the node did not take the new cert: it reports ${JSON.stringify(verified.last ?? "no metrics")}`, "see the node's log; the previous pair has been put back");
+      }
+    }
+  } catch (error) {
+    const rolledBack = await rollBack(config, targets, journal, store, ids, previousSecrets);
+    control.uninstall();
+    for (const t of targets) {
+      results.push({ host: t.name, status: "failed", exitCode: null, stdout: "", stderr: "", durationMs: ctx.elapsedMs, error: { step: journal.step, message: (error as Error).message, remedy: rolledBack.ok ? "previous pair restored" : "see the rollback report" } });
+    }
+    await ctx.audit(new GroupResult(results, ctx.elapsedMs), { kesPeriod: period, counter: choice.counter, rolledBack: rolledBack.ok, step: journal.step });
+    const what = error instanceof Interrupted ? error.message : `${journal.step} failed: ${(error as Error).message}`;
+    if (ctx.out.json) ctx.out.data({ rotated: false, failedAt: journal.step, error: (error as Error).message, rollback: rolledBack });
+    ctx.out.warn(`pool-ops: rotate-kes ${what}`);
+    for (const line of rolledBack.report) ctx.out.warn(`  ${line}`);
+    if (rolledBack.ok) rmSync(journalPath(inventory.pool), { force: true });
+    else ctx.out.warn(`  journal kept at ${journalPath(inventory.pool)}`);
+    return error instanceof Interrupted ? EXIT_ABORTED : EXIT_HOST_FAILURE;
+  }
+  control.uninstall();
+  rmSync(journalPath(inventory.pool), { force: true });
+
+  for (const t of targets) results.push({ host: t.name, status: "changed", exitCode: 0, stdout: "", stderr: "", durationMs: ctx.elapsedMs, detail: { reloaded: t.isLeader } });
+  await ctx.audit(new GroupResult(results, ctx.elapsedMs), { pool: poolBech32, kesPeriod: period, counter: choice.counter, expires: plan.expires, backupDir: journal.backupDir });
+  if (ctx.out.json) ctx.out.data({ rotated: true, ...plan, backupDir: journal.backupDir, durationMs: ctx.elapsedMs });
+  else {
+    ctx.out.info(`rotated: ${leaderTarget ? `${leader} forges with` : "installed"} counter ${choice.counter} from KES period ${period}`);
+    ctx.out.info(`expires ${utc(validity.expiresAt)}: ${plan.daysLeft} days left; previous pair kept in ${journal.backupDir} on each host`);
+  }
+  return EXIT_OK;
+}
+
+async function reloadNode(config: PoolConfig, connection: Connection, restart: boolean): Promise<void> {
+  const useRestart = restart || !reloadsCredentialsOnSighup(config.node.version);
+  const command = useRestart ? config.node.service.restart : config.node.service.reload;
+  await connection.runChecked(command, { step: useRestart ? "restart the node" : "reload the node (SIGHUP)" });
+}
+
+/** Undo in reverse: host files, a second reload of the leader, then the secrets. Reports every step. */
+async function rollBack(
+  config: PoolConfig,
+  targets: readonly Target[],
+  journal: Journal,
+  store: SecretStore,
+  ids: Record<(typeof SECRET_KEYS)[number], string>,
+  previous: Partial<Record<"kesSigningKey" | "opcert" | "opcertCounter", string>>,
+): Promise<{ ok: boolean; report: string[] }> {
+  const report: string[] = [];
+  let ok = true;
+  for (const target of targets.filter((t) => journal.pushed.includes(t.name))) {
+    try {
+      await target.connection.runChecked(restoreScript(target.files, `${journal.backupDir}/${target.name}`), { step: "restore the previous pair", label: "restore the previous KES key and op cert" });
+      report.push(`${target.name}: previous KES key and op cert restored`);
+    } catch (error) {
+      ok = false;
+      report.push(`${target.name}: could NOT restore (${(error as Error).message}); the previous pair is in ${journal.backupDir}/${target.name} on the host`);
+    }
+  }
+  const leader = targets.find((t) => t.isLeader);
+  if (leader && journal.leaderReloaded) {
+    try {
+      await reloadNode(config, leader.connection, false);
+      const back = await waitFor(() => leaderView(config, leader.connection), (v) => v?.forging === 1 && v.certStart === leader.cert?.kesPeriod, 15_000);
+      if (back.ok) report.push(`${leader.name}: reloaded, forging again with the previous cert (counter ${leader.cert?.counter})`);
+      else {
+        ok = false;
+        report.push(`${leader.name}: reloaded but not forging with the previous cert: ${JSON.stringify(back.last ?? "no metrics")}; check it now (pool-ops kes status)`);
+      }
+    } catch (error) {
+      ok = false;
+      report.push(`${leader.name}: reload after restore failed: ${(error as Error).message}`);
+    }
+  } else if (leader && journal.pushed.includes(leader.name)) {
+    report.push(`${leader.name}: never reloaded, so it kept forging with the previous cert throughout`);
+  }
+  if (journal.secretsUpdated) {
+    const keys = ["kesSigningKey", "opcert", "opcertCounter"] as const;
+    for (const key of keys) {
+      const value = previous[key];
+      if (value === undefined) continue;
+      try {
+        await store.put(ids[key], value);
+      } catch (error) {
+        ok = false;
+        report.push(`secret ${ids[key]}: could NOT restore the previous value (${(error as Error).message}); its previous version is AWSPREVIOUS`);
+      }
+    }
+    if (ok) report.push("secrets: previous KES key, op cert and counter restored");
+  }
+  if (journal.pushed.length === 0 && !journal.secretsUpdated) report.push("nothing had been changed");
+  return { ok, report };
+}
+
+function counterArg(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError("expected a non-negative integer");
+  return Number(value);
+}
+
+export function rotateKesCommand(): Command {
+  return new Command("rotate-kes")
+    .description("new KES key and op cert for both producers (cold key in memory only), reload the leader, verify, roll back on failure")
+    .option("--restart", "restart the node instead of SIGHUP (nodes older than 8.7.2 always restart)")
+    .option("--counter <n>", "issue number of the new cert (checked against the chain's bounds)", counterArg)
+    .addOption(new Option("--only <producer>", "rotate one producer only, when the other is down: the leader (primary) or the standby").choices(["primary", "standby"]))
+    .option("--force", "rotate even when the cert already starts at the current KES period")
+    .action(opsAction(async (ctx, options: RotateKesOptions) => rotateKes(ctx, options)));
+}
+

@@ -1,0 +1,48 @@
+/**
+ * Interruption handling for multi-step changes. Ctrl-C (SIGINT) does not kill the process mid-step: it is recorded,
+ * the current atomic step finishes, and the next checkpoint throws `Interrupted`, so the command rolls back from a
+ * known state. Fault drills can hold a command at a named checkpoint: with `POOL_OPS_PAUSE_AT=<step>` it stops there,
+ * says so on stderr, and continues on SIGUSR2 (used by the tests to cut a link or press Ctrl-C at an exact step).
+ */
+export class Interrupted extends Error {
+  override name = "Interrupted";
+  constructor(readonly step: string) {
+    super(`interrupted (Ctrl-C) before ${step}`);
+  }
+}
+
+export class StepControl {
+  private interrupted = false;
+  private readonly onSigint = () => {
+    if (this.interrupted) return;
+    this.interrupted = true;
+    process.stderr.write("\npool-ops: Ctrl-C: finishing the current step, then rolling back\n");
+  };
+
+  // A stray SIGUSR2 (a drill's "continue" sent twice) must not terminate the process mid-change.
+  private readonly ignoreUsr2 = () => undefined;
+
+  install(): this {
+    process.on("SIGINT", this.onSigint);
+    process.on("SIGUSR2", this.ignoreUsr2);
+    return this;
+  }
+
+  uninstall(): void {
+    process.off("SIGINT", this.onSigint);
+    process.off("SIGUSR2", this.ignoreUsr2);
+  }
+
+  get wasInterrupted(): boolean {
+    return this.interrupted;
+  }
+
+  /** Between steps: pause if asked to, then stop if Ctrl-C was pressed. */
+  async checkpoint(step: string): Promise<void> {
+    if (process.env.POOL_OPS_PAUSE_AT === step) {
+      process.stderr.write(`pool-ops: paused at ${step} (POOL_OPS_PAUSE_AT; send SIGUSR2 to continue)\n`);
+      await new Promise<void>((resolve) => process.once("SIGUSR2", () => resolve()));
+    }
+    if (this.interrupted) throw new Interrupted(step);
+  }
+}
