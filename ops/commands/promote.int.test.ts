@@ -1,0 +1,178 @@
+/**
+ * `pool-ops promote` and `pool-ops leader` on the lab, with SSM and EC2 on the moto emulator, run as an operator
+ * types them. While a promotion runs, the test samples both producers' forging metric and fails on any moment with
+ * both forging.
+ */
+import { DescribeInstancesCommand, EC2Client, RunInstancesCommand } from "@aws-sdk/client-ec2";
+import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hostLayout } from "../../config/host-layout";
+import { emulatorAvailable, startAwsEmulator, type AwsEmulator } from "../../lab/aws-emulator";
+import { LAB_SKIP, LAB_SKIP_NOTE, runPoolOps, useLab } from "../../lab/harness";
+import { labHost, setLink } from "../../lab/lab";
+import { generateLabPoolKeys, provisionLabPool, type ProvisionedPool } from "../../lab/pool-provision";
+import { awsClientSettings } from "../aws/client-config";
+import { kesPeriodAt } from "../cardano";
+import { forgingState } from "../pool/producer-role";
+
+const skip = LAB_SKIP ?? (emulatorAvailable() ? undefined : "moto_server is not installed");
+
+describe.skipIf(skip)(`promote on the lab${LAB_SKIP_NOTE}`, () => {
+  const lab = useLab();
+  let emulator: AwsEmulator;
+  let pool: ProvisionedPool;
+  const settings = () => awsClientSettings({ region: "eu-west-1", endpoint: emulator.endpoint });
+
+  beforeAll(async () => {
+    emulator = await startAwsEmulator();
+    pool = await provisionLabPool(lab(), { awsEndpoint: emulator.endpoint });
+    // The producers' instances exist in the emulator, so fencing through EC2 has something to stop.
+    const ec2 = new EC2Client(settings());
+    const run = await ec2.send(new RunInstancesCommand({ ImageId: "ami-12c6146b", InstanceType: "m6i.large", MinCount: 2, MaxCount: 2 }));
+    ec2.destroy();
+    const ids = run.Instances!.map((i) => i.InstanceId!);
+    const doc = JSON.parse(readFileSync(lab().files.inventory, "utf8")) as { inventory: { value: { hosts: { name: string; instanceId: string }[] } } };
+    for (const host of doc.inventory.value.hosts) if (host.name === "producer-1") host.instanceId = ids[0]!;
+    for (const host of doc.inventory.value.hosts) if (host.name === "producer-2") host.instanceId = ids[1]!;
+    writeFileSync(lab().files.inventory, JSON.stringify(doc));
+  }, 120_000);
+  afterAll(async () => {
+    await pool?.fleet.close();
+    await emulator?.stop();
+  });
+
+  const promoteCli = (args: string[] = []) => runPoolOps(lab(), ["promote", "--yes", "--aws-endpoint", emulator.endpoint, ...args], { timeoutMs: 240_000 });
+  const forging = (host: string) => forgingState(pool.config, pool.fleet.connection(host)).catch(() => undefined);
+  async function recordedLeader(): Promise<string | undefined> {
+    const ssm = new SSMClient(settings());
+    try {
+      return (await ssm.send(new GetParameterCommand({ Name: "/sandstone/leader" }))).Parameter?.Value;
+    } finally {
+      ssm.destroy();
+    }
+  }
+  /** Runs promote while sampling both producers; returns the run and every sample. */
+  async function promoteWatched(args: string[] = []) {
+    const samples: [number | undefined, number | undefined][] = [];
+    let running = true;
+    const sampler = (async () => {
+      while (running) {
+        samples.push(await Promise.all([forging("producer-1"), forging("producer-2")]));
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    const r = await promoteCli(args);
+    running = false;
+    await sampler;
+    return { r, samples };
+  }
+
+  it("promote --dry-run says what it would do and changes nothing", async () => {
+    const r = await runPoolOps(lab(), ["promote", "--dry-run", "--aws-endpoint", emulator.endpoint]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/dry run: would fence producer-1 \(now forging\), then promote producer-2/);
+    expect([await forging("producer-1"), await forging("producer-2")]).toEqual([1, 0]);
+  });
+
+  it("promote --yes: old leader fenced, standby forging, SSM updated, never both forging", async () => {
+    const { r, samples } = await promoteWatched();
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(/producer-2 is the leader \(forging \d+\.\d+ s after start\); producer-1 fenced by ssh/);
+    expect(samples.length).toBeGreaterThan(3);
+    expect(samples.filter(([a, b]) => a === 1 && b === 1)).toEqual([]);
+    expect([await forging("producer-1"), await forging("producer-2")]).toEqual([0, 1]);
+    expect(await recordedLeader()).toBe("producer-2");
+    const layout = hostLayout(pool.config);
+    expect(await pool.fleet.connection("producer-1").read(layout.activeCredentials.opcert)).toBeUndefined();
+    expect(await pool.fleet.connection("producer-1").readText(layout.environmentFile)).toMatch(/--start-as-non-producing-node/);
+    expect(await pool.fleet.connection("producer-2").readText(layout.environmentFile)).not.toMatch(/non-producing/);
+    const leader = await runPoolOps(lab(), ["leader", "--aws-endpoint", emulator.endpoint, "--json"]);
+    expect(leader.code).toBe(0);
+    expect(leader.json()).toMatchObject({ recorded: "producer-2", forging: ["producer-2"], problems: [] });
+  });
+
+  it("promote --back returns the role the same way", async () => {
+    const { r, samples } = await promoteWatched(["--back"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(samples.filter(([a, b]) => a === 1 && b === 1)).toEqual([]);
+    expect([await forging("producer-1"), await forging("producer-2")]).toEqual([1, 0]);
+    expect(await recordedLeader()).toBe("producer-1");
+  });
+
+  it("a standby that is not synced blocks the promotion", async () => {
+    const lag = join(labHost(lab(), "producer-2").dir, "opt-cardano", "lab", "slot-lag");
+    writeFileSync(lag, "500");
+    try {
+      const r = await promoteCli();
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/producer-2 is not synced: slot \d+, 5\d\d behind the relays'/);
+    } finally {
+      rmSync(lag, { force: true });
+    }
+    expect([await forging("producer-1"), await forging("producer-2")]).toEqual([1, 0]);
+  });
+
+  it("a standby whose cert does not verify against the pool's cold key blocks the promotion", async () => {
+    const layout = hostLayout(pool.config);
+    const standby = pool.fleet.connection("producer-2");
+    const good = (await standby.readText(layout.heldCredentials.opcert))!;
+    const other = generateLabPoolKeys({ kesPeriod: kesPeriodAt(new Date(), "preprod"), counter: 0 });
+    await standby.put(layout.heldCredentials.opcert, other.opcert, { owner: "cardano", group: "cardano", mode: 0o600, backup: false });
+    try {
+      const r = await promoteCli();
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/cannot promote producer-2: .*issued for a different cold key/);
+    } finally {
+      await standby.put(layout.heldCredentials.opcert, good, { owner: "cardano", group: "cardano", mode: 0o600, backup: false });
+    }
+    expect([await forging("producer-1"), await forging("producer-2")]).toEqual([1, 0]);
+  });
+
+  it("fencing impossible (link down, instance unknown to EC2) and no --force-unfenced: refuses, nothing changes", async () => {
+    const doc = JSON.parse(readFileSync(lab().files.inventory, "utf8")) as { inventory: { value: { hosts: { name: string; instanceId: string }[] } } };
+    const p1 = doc.inventory.value.hosts.find((h) => h.name === "producer-1")!;
+    const realId = p1.instanceId;
+    p1.instanceId = "i-0000000000000dead";
+    writeFileSync(lab().files.inventory, JSON.stringify(doc));
+    setLink(lab(), "producer-1", false);
+    try {
+      const r = await promoteCli();
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/producer-1 could not be fenced .*refusing to promote producer-2/);
+      expect(r.stderr).toMatch(/--force-unfenced/);
+      expect(await forging("producer-2")).toBe(0);
+      expect(await recordedLeader()).toBe("producer-1");
+    } finally {
+      setLink(lab(), "producer-1", true);
+      p1.instanceId = realId;
+      writeFileSync(lab().files.inventory, JSON.stringify(doc));
+    }
+    expect(await forging("producer-1")).toBe(1);
+  }, 120_000);
+
+  it("with the old leader's link down, fences it by stopping its instance through EC2, then promotes", async () => {
+    setLink(lab(), "producer-1", false);
+    try {
+      const r = await promoteCli();
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+      expect(r.stderr).toMatch(/stopping its instance i-[0-9a-f]+ through EC2/);
+      expect(r.stdout).toMatch(/producer-1 fenced by ec2/);
+      const doc = JSON.parse(readFileSync(lab().files.inventory, "utf8")) as { inventory: { value: { hosts: { name: string; instanceId: string }[] } } };
+      const id = doc.inventory.value.hosts.find((h) => h.name === "producer-1")!.instanceId;
+      const ec2 = new EC2Client(settings());
+      const state = (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations?.[0]?.Instances?.[0]?.State?.Name;
+      ec2.destroy();
+      expect(state).toBe("stopped");
+      expect(await forging("producer-2")).toBe(1);
+      expect(await recordedLeader()).toBe("producer-2");
+    } finally {
+      setLink(lab(), "producer-1", true);
+    }
+    // The lab host stands for a stopped instance but keeps running: fence it by hand so the lab ends clean.
+    const c = pool.fleet.connection("producer-1");
+    const layout = hostLayout(pool.config);
+    await c.runChecked(`mv ${layout.activeCredentials.opcert} ${layout.heldCredentials.opcert} && ${pool.config.node.service.reload}`);
+  }, 240_000);
+});

@@ -1,0 +1,277 @@
+/**
+ * `pool-ops promote`: the standby becomes the block producer, the old leader fenced first — never two forging.
+ * `pool-ops leader`: who leads, per the SSM leader parameter and per the nodes' own forging metrics.
+ *
+ * Promote: preflight (leader per SSM cross-checked with both nodes' metrics; the standby reachable, synced within
+ * `--max-lag` slots of the relays' best tip, holding a KES key, VRF key and op cert that verify and are not expired)
+ * → fence the old leader over SSH (credentials away, SIGHUP, forging 0 confirmed) or, when it cannot be reached,
+ * by a forced stop of its instance → promote the standby (credentials in, SIGHUP, forging 1 confirmed) → record the
+ * new leader in SSM and the audit log. If the standby does not start forging, an SSH-fenced old leader is put back.
+ */
+import { Command, InvalidArgumentError } from "commander";
+import { hostLayout } from "../../config/host-layout";
+import { LeaderParameter, LeaderParameterError } from "../aws/leader-parameter";
+import {
+  equalBytes,
+  kesVerificationKey,
+  opcertValidity,
+  readKesSigningKey,
+  readVerifiedOperationalCertificate,
+  readVrfSigningKey,
+  wipe,
+} from "../cardano";
+import { EXIT_ABORTED, EXIT_HOST_FAILURE, EXIT_OK, opsAction, type OpsContext } from "../context";
+import { metricValue, readNodeMetrics } from "../pool/node-metrics";
+import { fenceByStoppingInstance, fenceOverSsh, forgingState, promoteOverSsh } from "../pool/producer-role";
+import { Interrupted, StepControl } from "../pool/step-control";
+import type { Connection } from "../remote/connection";
+import { GroupResult, OpsError, type Result } from "../remote/result";
+
+export interface PromoteOptions {
+  readonly forceUnfenced?: boolean;
+  readonly maxLag?: number;
+  readonly back?: boolean;
+}
+
+async function readLeaderRecord(ctx: OpsContext, producers: string[]): Promise<{ parameter: LeaderParameter; leader: string }> {
+  const inventory = await ctx.inventory();
+  if (!inventory.parameters.leader) throw new OpsError("-", "preflight", "the inventory names no leader parameter", "use the nodes stack's inventory output");
+  const parameter = new LeaderParameter({ region: ctx.config.region, endpoint: ctx.options.awsEndpoint ?? ctx.config.emulator?.endpoint }, inventory.parameters.leader, producers);
+  try {
+    return { parameter, leader: await parameter.read() };
+  } catch (error) {
+    parameter.close();
+    if (error instanceof LeaderParameterError) throw new OpsError("-", "preflight", error.message, "check AWS credentials and region (--aws-endpoint for the emulator)");
+    throw error;
+  }
+}
+
+async function safeForging(ctx: OpsContext, c: Connection): Promise<number | undefined> {
+  return forgingState(ctx.config, c).catch(() => undefined);
+}
+
+/** The best tip among the relays (undefined when none answers). */
+async function relaysTip(ctx: OpsContext, connections: Connection[]): Promise<number | undefined> {
+  const layout = hostLayout(ctx.config);
+  const slots = await Promise.all(
+    connections.map(async (c) => {
+      const m = await readNodeMetrics(c, layout.nodeConfig, ctx.config.node.metricsPort).catch(() => undefined);
+      return m ? metricValue(m, "slotNum") : undefined;
+    }),
+  );
+  const known = slots.filter((s): s is number => s !== undefined);
+  return known.length > 0 ? Math.max(...known) : undefined;
+}
+
+/** Checks the standby's credentials as its node will: cert signature, KES key matching the cert, VRF key, validity. */
+async function checkStandbyCredentials(ctx: OpsContext, c: Connection, leaderConnection: Connection | undefined): Promise<string[]> {
+  const layout = hostLayout(ctx.config);
+  const problems: string[] = [];
+  const pick = async (key: "kesKey" | "vrfKey" | "opcert") => (await c.readText(layout.heldCredentials[key])) ?? (await c.readText(layout.activeCredentials[key]));
+  const [kesText, vrfText, certText] = [await pick("kesKey"), await pick("vrfKey"), await pick("opcert")];
+  if (!kesText || !vrfText || !certText) return [`${c.name} does not hold all three credential files (KES key, VRF key, op cert)`];
+  // The pool's cold key: from the leader's cert when it can be read, so a cert of another pool is refused.
+  let coldVk: Uint8Array | undefined;
+  const leaderCert = leaderConnection ? await leaderConnection.readText(layout.activeCredentials.opcert).catch(() => undefined) : undefined;
+  if (leaderCert) {
+    try {
+      coldVk = readVerifiedOperationalCertificate(leaderCert, "leader cert").coldVerificationKey;
+    } catch {
+      coldVk = undefined;
+    }
+  }
+  try {
+    const cert = readVerifiedOperationalCertificate(certText, `${c.name} op cert`, coldVk);
+    const kes = readKesSigningKey(kesText, `${c.name} KES key`);
+    const matches = equalBytes(kesVerificationKey(kes), cert.kesVerificationKey);
+    wipe(kes);
+    if (!matches) problems.push(`${c.name}: its KES key does not match its op cert`);
+    wipe(readVrfSigningKey(vrfText, `${c.name} VRF key`));
+    const validity = opcertValidity(cert.kesPeriod, new Date(), ctx.config.network);
+    if (validity.status !== "valid") problems.push(`${c.name}: its op cert is ${validity.status} (KES periods ${cert.kesPeriod}–${validity.expiryPeriod - 1}): run pool-ops rotate-kes first`);
+    else if (validity.daysLeft < 1) problems.push(`${c.name}: its op cert expires in ${validity.daysLeft.toFixed(1)} days: run pool-ops rotate-kes first`);
+  } catch (error) {
+    problems.push(`${c.name}: ${(error as Error).message}`);
+  }
+  return problems;
+}
+
+export async function promote(ctx: OpsContext, options: PromoteOptions): Promise<number> {
+  const started = Date.now();
+  const config = ctx.config;
+  const inventory = await ctx.inventory();
+  const producers = inventory.hosts.filter((h) => h.role === "producer");
+  if (producers.length !== 2) throw new OpsError("-", "preflight", `the inventory lists ${producers.length} producers, expected 2`, "use the nodes stack's inventory output");
+  const { parameter, leader: recorded } = await readLeaderRecord(ctx, producers.map((p) => p.name));
+  try {
+    const fleet = await ctx.fleet();
+    const oldLeader = producers.find((p) => p.name === recorded)!;
+    const standby = producers.find((p) => p.name !== recorded)!;
+    const oldC = fleet.connection(oldLeader.name);
+    const newC = fleet.connection(standby.name);
+
+    // ---- preflight ----------------------------------------------------------------------------------------------
+    const [oldForging, newForging] = await Promise.all([safeForging(ctx, oldC), safeForging(ctx, newC)]);
+    if (newForging === 1 && oldForging === 1) {
+      ctx.out.warn(`BOTH producers report forging: fencing ${oldLeader.name} first is exactly what is needed`);
+    } else if (newForging === 1) {
+      throw new OpsError(standby.name, "preflight", `${standby.name} already forges while SSM names ${recorded}`, "record it with pool-ops leader, or fix the SSM parameter; nothing was changed");
+    }
+    const relays = inventory.hosts.filter((h) => h.role === "relay").map((h) => fleet.connection(h.name));
+    const problems: string[] = [];
+    const tip = await relaysTip(ctx, relays);
+    const standbyMetrics = await readNodeMetrics(newC, hostLayout(config).nodeConfig, config.node.metricsPort).catch((e: Error) => {
+      problems.push(`${standby.name} cannot be reached: ${e.message}`);
+      return undefined;
+    });
+    const standbySlot = standbyMetrics && metricValue(standbyMetrics, "slotNum");
+    const maxLag = options.maxLag ?? 60;
+    if (standbyMetrics && standbySlot === undefined) problems.push(`${standby.name}: its node reports no slot`);
+    else if (!standbyMetrics && problems.length === 0) problems.push(`${standby.name}: its node does not answer on its metrics port`);
+    else if (tip === undefined) problems.push("no relay answers: cannot tell whether the standby is synced");
+    else if (standbySlot !== undefined && tip - standbySlot > maxLag) problems.push(`${standby.name} is not synced: slot ${standbySlot}, ${tip - standbySlot} behind the relays' ${tip} (--max-lag ${maxLag})`);
+    if (problems.length === 0) problems.push(...(await checkStandbyCredentials(ctx, newC, oldForging !== undefined ? oldC : undefined)));
+    if (problems.length > 0) {
+      throw new OpsError(standby.name, "preflight", `cannot promote ${standby.name}: ${problems.join("; ")}`, "fix the standby first; nothing was changed");
+    }
+
+    const planText = `fence ${oldLeader.name} (now ${oldForging === undefined ? "not answering" : oldForging === 1 ? "forging" : "not forging"}), then promote ${standby.name} (slot ${standbySlot}, relays at ${tip})`;
+    if (ctx.dryRun) {
+      if (ctx.out.json) ctx.out.data({ dryRun: true, from: oldLeader.name, to: standby.name, oldForging, standbySlot, relaysTip: tip });
+      else ctx.out.info(`dry run: would ${planText}; nothing changed`);
+      return EXIT_OK;
+    }
+    if (!ctx.out.json) ctx.out.info(planText);
+    await ctx.confirm(`make ${standby.name} the block producer (${oldLeader.name} is fenced first)?`);
+
+    // ---- fence --------------------------------------------------------------------------------------------------
+    const control = new StepControl().install();
+    const results: Result[] = [];
+    let fencedBy: "ssh" | "ec2" | "unfenced" = "unfenced";
+    try {
+      await control.checkpoint("fence");
+      let fenceDetail = "";
+      try {
+        const fenced = await fenceOverSsh(config, oldC);
+        if (fenced.confirmed) fencedBy = "ssh";
+        else fenceDetail = `over SSH its node still reports forging ${fenced.forging ?? "unknown"}`;
+      } catch (error) {
+        fenceDetail = `over SSH: ${(error as Error).message}`;
+      }
+      if (fencedBy === "unfenced") {
+        ctx.out.warn(`${oldLeader.name}: not fenced ${fenceDetail}; stopping its instance ${oldLeader.instanceId} through EC2 (forced)`);
+        const stopped = await fenceByStoppingInstance({ region: config.region, endpoint: ctx.options.awsEndpoint ?? config.emulator?.endpoint }, oldLeader.instanceId);
+        if (stopped.confirmed) fencedBy = "ec2";
+        else fenceDetail += `; through EC2: ${stopped.detail}`;
+      }
+      if (fencedBy === "unfenced") {
+        if (!options.forceUnfenced) {
+          throw new OpsError(
+            oldLeader.name,
+            "fence",
+            `${oldLeader.name} could not be fenced (${fenceDetail}); refusing to promote ${standby.name}`,
+            "restore SSH or AWS access and run promote again; --force-unfenced promotes anyway, and if the old leader " +
+              "is still forging, both produce blocks with the same keys: forks and orphaned blocks until one is stopped",
+          );
+        }
+        ctx.out.warn(`--force-unfenced: promoting with ${oldLeader.name} NOT confirmed fenced (${fenceDetail}); if it still forges, blocks will fork and orphan`);
+      }
+      results.push({ host: oldLeader.name, status: "changed", exitCode: 0, stdout: "", stderr: "", durationMs: Date.now() - started, detail: { fencedBy } });
+
+      // ---- promote ------------------------------------------------------------------------------------------------
+      await control.checkpoint("promote");
+      let promoted;
+      try {
+        promoted = await promoteOverSsh(config, newC);
+      } catch (error) {
+        promoted = { confirmed: false, forging: undefined, error: (error as Error).message };
+      }
+      if (!promoted.confirmed) {
+        const back = fencedBy === "ssh" ? await restoreOldLeader(ctx, oldC, newC) : `${oldLeader.name} was fenced by ${fencedBy}: start it again by hand if it should lead`;
+        throw new OpsError(standby.name, "promote", `${standby.name} did not start forging (reports ${promoted.forging ?? "no metrics"}${"error" in promoted ? `: ${promoted.error}` : ""}); ${back}`, "see the standby's node log; the SSM leader record is unchanged");
+      }
+      const forgingAfterMs = Date.now() - started;
+      results.push({ host: standby.name, status: "changed", exitCode: 0, stdout: "", stderr: "", durationMs: forgingAfterMs, detail: { forging: 1 } });
+
+      // ---- record -------------------------------------------------------------------------------------------------
+      await control.checkpoint("record");
+      try {
+        await parameter.write(standby.name);
+      } catch (error) {
+        ctx.out.warn(`${standby.name} forges, but the leader record could not be written: ${(error as Error).message}; fix it with: aws ssm put-parameter --name ${inventory.parameters.leader} --value ${standby.name} --overwrite`);
+      }
+      control.uninstall();
+      await ctx.audit(new GroupResult(results, Date.now() - started), { from: oldLeader.name, to: standby.name, fencedBy, forgingAfterMs });
+      if (ctx.out.json) ctx.out.data({ promoted: standby.name, from: oldLeader.name, fencedBy, forgingAfterMs });
+      else ctx.out.info(`${standby.name} is the leader (forging ${(forgingAfterMs / 1000).toFixed(2)} s after start); ${oldLeader.name} fenced by ${fencedBy}`);
+      return EXIT_OK;
+    } catch (error) {
+      control.uninstall();
+      let note = "";
+      if (error instanceof Interrupted) {
+        note = fencedBy === "ssh" ? await restoreOldLeader(ctx, oldC, newC) : fencedBy === "ec2" ? `${oldLeader.name} is stopped and nothing forges: run pool-ops promote --yes again to finish` : "nothing was changed";
+        ctx.out.warn(`pool-ops: promote ${error.message}: ${note}`);
+      }
+      results.push({ host: standby.name, status: "failed", exitCode: null, stdout: "", stderr: "", durationMs: Date.now() - started, error: { step: error instanceof OpsError ? error.step : "promote", message: (error as Error).message, remedy: note || "see the message" } });
+      await ctx.audit(new GroupResult(results, Date.now() - started), { from: oldLeader.name, to: standby.name, fencedBy });
+      if (error instanceof Interrupted) return EXIT_ABORTED;
+      throw error;
+    }
+  } finally {
+    parameter.close();
+  }
+}
+
+/** Undo an SSH fence when the standby could not take over: the old leader forges again (the standby is not). */
+async function restoreOldLeader(ctx: OpsContext, oldC: Connection, newC: Connection): Promise<string> {
+  try {
+    if ((await safeForging(ctx, newC)) === 1) return `${newC.name} forges: ${oldC.name} left fenced`;
+    const back = await promoteOverSsh(ctx.config, oldC);
+    return back.confirmed ? `${oldC.name} forges again (restored)` : `${oldC.name} could not be restored (reports ${back.forging ?? "no metrics"}): the pool has NO leader, act now`;
+  } catch (error) {
+    return `${oldC.name} could not be restored (${(error as Error).message}): the pool has NO leader, act now`;
+  }
+}
+
+export async function leaderStatus(ctx: OpsContext): Promise<number> {
+  const inventory = await ctx.inventory();
+  const producers = inventory.hosts.filter((h) => h.role === "producer");
+  const { parameter, leader } = await readLeaderRecord(ctx, producers.map((p) => p.name));
+  parameter.close();
+  const fleet = await ctx.fleet();
+  const states = await Promise.all(producers.map(async (p) => ({ host: p.name, forging: await safeForging(ctx, fleet.connection(p.name)) })));
+  const forging = states.filter((s) => s.forging === 1).map((s) => s.host);
+  const problems: string[] = [];
+  if (forging.length > 1) problems.push(`MORE THAN ONE PRODUCER FORGING: ${forging.join(", ")} — fence one now (pool-ops promote fences first)`);
+  if (forging.length === 1 && forging[0] !== leader) problems.push(`SSM names ${leader}, but ${forging[0]} is the one forging`);
+  if (forging.length === 0) problems.push("no producer is forging");
+  const unknown = states.filter((s) => s.forging === undefined).map((s) => s.host);
+  if (unknown.length > 0) problems.push(`no metrics from ${unknown.join(", ")}`);
+  if (ctx.out.json) ctx.out.data({ recorded: leader, producers: states, forging, problems });
+  else {
+    ctx.out.info(`leader per SSM (${inventory.parameters.leader}): ${leader}`);
+    for (const s of states) ctx.out.info(`  ${s.host.padEnd(11)} forging: ${s.forging === undefined ? "unknown (no metrics)" : s.forging === 1 ? "yes" : "no"}`);
+    for (const p of problems) ctx.out.warn(`  ⚠ ${p}`);
+  }
+  return problems.length > 0 ? EXIT_HOST_FAILURE : EXIT_OK;
+}
+
+function slots(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError("expected a number of slots");
+  return Number(value);
+}
+
+export function promoteCommand(): Command {
+  return new Command("promote")
+    .description("make the standby producer the leader: fence the old leader first (SSH, else EC2 stop), promote, record in SSM")
+    .option("--back", "promote the other producer back (the same operation: the non-leader is promoted)")
+    .option("--force-unfenced", "promote even if the old leader cannot be confirmed fenced (risk: both forge, forks)")
+    .option("--max-lag <slots>", "how far behind the relays' best tip the standby may be (default 60)", slots)
+    .action(opsAction(async (ctx, options: PromoteOptions) => promote(ctx, options)));
+}
+
+export function leaderCommand(): Command {
+  return new Command("leader")
+    .description("who leads: the SSM leader record and each producer's forging metric; exit 1 on disagreement or two forging")
+    .action(opsAction(async (ctx) => leaderStatus(ctx)));
+}
