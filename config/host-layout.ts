@@ -57,7 +57,7 @@ export function hostLayout(config: Pick<PoolConfig, "node">): HostLayout {
     nodeConfig: `${configDir}/config.json`,
     topology: `${configDir}/topology.json`,
     environmentFile: `${configDir}/cardano-node.env`,
-    unitFile: `/etc/systemd/system/${config.node.service.name}.service`,
+    unitFile: config.node.service.unitFile ?? `/etc/systemd/system/${config.node.service.name}.service`,
     keysDir,
     activeCredentials: credentials(keysDir),
     heldCredentials: credentials(`${keysDir}/standby`),

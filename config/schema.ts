@@ -111,6 +111,8 @@ const serviceCommandsSchema = z.strictObject({
   reload: z.string().default("systemctl kill --signal=HUP cardano-node"),
   /** Exit 0 when the service runs. */
   isActive: z.string().default("systemctl is-active --quiet cardano-node"),
+  /** Where the unit file is written. @default /etc/systemd/system/<name>.service */
+  unitFile: z.string().regex(/^\/[^\s]*$/, { error: "expected an absolute path" }).optional(),
 });
 
 const nodeSchema = z.strictObject({
@@ -270,6 +272,32 @@ export const PoolConfigSchema = z
       .string()
       .regex(/^(pool1[02-9ac-hj-np-z]{50}|[0-9a-f]{56})$/, { error: "expected a pool id: pool1… (bech32) or 56 hex digits" })
       .optional(),
+    topology: z
+      .strictObject({
+        /**
+         * The address other nodes dial to reach a host, by host name (`relay-2: relay2.example.org`). @default each
+         * host's private IP inside the VPC
+         */
+        addresses: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, { error: "expected a host name such as relay-2" }), z.string().regex(/^[A-Za-z0-9.-]+$/, { error: "expected an IPv4 address or DNS name" })).default({}),
+      })
+      .prefault({}),
+    pushConfig: z
+      .strictObject({
+        /**
+         * Extra files pushed with the rendered ones: `<dir>/role/<role>/<absolute path>` and
+         * `<dir>/host/<host>/<absolute path>`; relative to the pool config file. @default none
+         */
+        extraFilesDir: z.string().min(1).optional(),
+        /** Relays changed at once during a roll (never all). @default 1 */
+        relaysAtOnce: intBetween(1, 8).default(1),
+        /** A node is healthy when its tip is at most this many slots behind the wall clock's slot. @default 120 */
+        maxSlotLag: intBetween(1, 100_000).default(120),
+        /** … and it has at least this many connected peers. @default 1 */
+        minPeers: intBetween(0, 1000).default(1),
+        /** How long a node may take to become healthy after a reload or restart. @default 60 */
+        healthTimeoutSeconds: intBetween(1, 3600).default(60),
+      })
+      .prefault({}),
     kes: z
       .strictObject({
         /** `pool-ops kes status` exits 2 when fewer days than this remain before the op cert expires. @default 7 */

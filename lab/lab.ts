@@ -380,6 +380,8 @@ function labPoolConfig(state: LabState, opts: LabUpOptions): string {
     `    restart: ${service} restart`,
     `    reload: ${service} reload`,
     `    isActive: ${service} is-active`,
+    // /etc is shared by the lab's hosts (only a few files are bind-mounted): each host keeps its unit in its own home.
+    "    unitFile: /opt/cardano/systemd/cardano-node.service",
     "",
   ].join("\n");
 }

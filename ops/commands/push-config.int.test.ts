@@ -1,0 +1,120 @@
+/**
+ * `pool-ops push-config` on the lab (SSM leader record on the emulator), run as an operator types it: a first push
+ * writes every node's files, a second touches nothing, an address change shows in exactly the right diffs, an
+ * unhealthy relay stops the roll with its files restored, and bad values are refused before any host is touched.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hostLayout } from "../../config/host-layout";
+import { emulatorAvailable, startAwsEmulator, type AwsEmulator } from "../../lab/aws-emulator";
+import { LAB_SKIP, LAB_SKIP_NOTE, runPoolOps, useLab } from "../../lab/harness";
+import { labHost, type LabState } from "../../lab/lab";
+import { provisionLabPool, type ProvisionedPool } from "../../lab/pool-provision";
+import { metricValue, readNodeMetrics } from "../pool/node-metrics";
+
+const skip = LAB_SKIP ?? (emulatorAvailable() ? undefined : "moto_server is not installed");
+const NODES = ["relay-1", "relay-2", "relay-3", "relay-4", "producer-1", "producer-2"];
+
+describe.skipIf(skip)(`push-config on the lab${LAB_SKIP_NOTE}`, () => {
+  const lab = useLab();
+  let emulator: AwsEmulator;
+  let pool: ProvisionedPool;
+  let baseConfig: string;
+
+  beforeAll(async () => {
+    emulator = await startAwsEmulator();
+    pool = await provisionLabPool(lab(), { awsEndpoint: emulator.endpoint });
+    baseConfig = `${readFileSync(lab().files.poolConfig, "utf8")}pushConfig:\n  healthTimeoutSeconds: 4\n`;
+    writeFileSync(lab().files.poolConfig, baseConfig);
+  }, 120_000);
+  afterAll(async () => {
+    await pool?.fleet.close();
+    await emulator?.stop();
+  });
+
+  const push = (args: string[] = []) => runPoolOps(lab(), ["push-config", "--yes", "--aws-endpoint", emulator.endpoint, ...args], { timeoutMs: 120_000 });
+  const layoutOf = () => hostLayout(pool.config);
+  /** Files of a host as the test sees them on disk (the host's own /opt/cardano). */
+  const hostPath = (l: LabState, host: string, path: string) => join(labHost(l, host).dir, "opt-cardano", path.replace(/^\/opt\/cardano\//, ""));
+  const mtimes = () => Object.fromEntries(NODES.map((h) => [h, [layoutOf().topology, layoutOf().nodeConfig, layoutOf().environmentFile].map((p) => statSync(hostPath(lab(), h, p)).mtimeMs)]));
+  async function nodeFacts(host: string) {
+    const m = await readNodeMetrics(pool.fleet.connection(host), layoutOf().nodeConfig, 12798);
+    return { reloads: m && metricValue(m, "cardano_node_lab_reloads_counter"), started: m && metricValue(m, "nodeStartTime"), forging: m && metricValue(m, "forging_enabled") };
+  }
+
+  it("the first push writes every node's files and leaves the leader forging", async () => {
+    const r = await push();
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    for (const host of NODES) {
+      const topology = JSON.parse(readFileSync(hostPath(lab(), host, layoutOf().topology), "utf8"));
+      expect(topology.localRoots.length, host).toBeGreaterThan(0);
+      expect(readFileSync(hostPath(lab(), host, layoutOf().unitFile), "utf8")).toContain("EnvironmentFile=/opt/cardano/config/cardano-node.env");
+    }
+    expect(r.stdout.indexOf("relay-4: written")).toBeLessThan(r.stdout.indexOf("producer-2: written"));
+    expect(r.stdout.indexOf("producer-2: written")).toBeLessThan(r.stdout.indexOf("producer-1: written"));
+    expect((await nodeFacts("producer-1")).forging).toBe(1);
+    expect((await nodeFacts("producer-2")).forging).toBe(0);
+  });
+
+  it("a second push reports no changes and touches no host", async () => {
+    const before = mtimes();
+    const facts = await Promise.all(NODES.map(nodeFacts));
+    const r = await push();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("every host already has its files: nothing to do");
+    expect(mtimes()).toEqual(before);
+    expect(await Promise.all(NODES.map(nodeFacts))).toEqual(facts);
+  });
+
+  it("changing one relay's address changes exactly the topologies that list it, shown before anything is written", async () => {
+    writeFileSync(lab().files.poolConfig, `${baseConfig}topology:\n  addresses:\n    relay-3: relay3.example.org\n`);
+    const before = mtimes();
+    const r = await runPoolOps(lab(), ["push-config", "--dry-run", "--json", "--aws-endpoint", emulator.endpoint]);
+    expect(r.code, r.stderr).toBe(0);
+    const plan = r.json<{ hosts: { host: string; changed: { path: string; diff: string }[] }[] }>();
+    const changed = plan.hosts.filter((h) => h.changed.length > 0);
+    expect(changed.map((h) => h.host)).toEqual(["relay-1", "relay-2", "relay-4", "producer-1", "producer-2"]);
+    for (const h of changed) {
+      expect(h.changed.map((c) => c.path)).toEqual([layoutOf().topology]);
+      expect(h.changed[0]!.diff).toMatch(/\+\s+"address": "relay3.example.org"/);
+    }
+    expect(mtimes()).toEqual(before);
+  });
+
+  it("a relay failing its health check stops the roll there, gets its files back, and the rest stay untouched", async () => {
+    const extras = mkdtempSync(join(tmpdir(), "push-extras-"));
+    mkdirSync(join(extras, "host", "relay-2", "opt", "cardano", "lab"), { recursive: true });
+    writeFileSync(join(extras, "host", "relay-2", "opt", "cardano", "lab", "slot-lag"), "5000\n");
+    writeFileSync(lab().files.poolConfig, `${baseConfig.replace("pushConfig:\n", `pushConfig:\n  extraFilesDir: ${extras}\n`)}topology:\n  addresses:\n    relay-3: relay3.example.org\n`);
+    const before = mtimes();
+    const topologyBefore = readFileSync(hostPath(lab(), "relay-2", layoutOf().topology), "utf8");
+    const r = await push();
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/relay-1: written, reloaded, healthy/);
+    expect(r.stdout).toMatch(/relay-2: FAILED: unhealthy after reload: not synced: \d+ slots behind/);
+    expect(r.stderr).toMatch(/the roll stopped after relay-2; not touched: relay-4, producer-1, producer-2/);
+    // relay-2: its topology is the old one again and the injected file is gone.
+    expect(readFileSync(hostPath(lab(), "relay-2", layoutOf().topology), "utf8")).toBe(topologyBefore);
+    expect(() => statSync(join(labHost(lab(), "relay-2").dir, "opt-cardano", "lab", "slot-lag"))).toThrow();
+    const after = mtimes();
+    for (const host of ["relay-4", "producer-1", "producer-2"]) expect(after[host], host).toEqual(before[host]);
+    expect(after["relay-1"]).not.toEqual(before["relay-1"]);
+  }, 60_000);
+
+  it("bad values are refused before any host is touched", async () => {
+    const before = mtimes();
+    writeFileSync(lab().files.poolConfig, `${baseConfig}topology:\n  addresses:\n    relay-9: 10.9.9.9\n`);
+    const unknown = await push();
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/topology.addresses.relay-9: no such host in the inventory/);
+    expect(unknown.stderr).toMatch(/nothing was written to any host/);
+    writeFileSync(lab().files.poolConfig, baseConfig.replace("node:\n", "relays:\n  port: 30x1\nnode:\n"));
+    const port = await push();
+    expect(port.code).toBe(2);
+    expect(port.stderr).toMatch(/relays.port: expected an integer/);
+    expect(mtimes()).toEqual(before);
+    writeFileSync(lab().files.poolConfig, baseConfig);
+  });
+});

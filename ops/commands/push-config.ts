@@ -1,0 +1,232 @@
+/**
+ * `pool-ops push-config`: render every node's files from the pool config (render/node-files.ts), compare with what
+ * each host has, show a unified diff per host, then write the changed files atomically (previous versions backed up
+ * on the host) and apply them in a rolling, health-gated order: relays `pushConfig.relaysAtOnce` at a time, then the
+ * standby producer, the leader last. Topology and extra files take a SIGHUP; config, environment or unit changes a
+ * restart. A host that is not healthy afterwards gets its previous files back, is reloaded again, and the roll stops.
+ */
+import { Command } from "commander";
+import { createTwoFilesPatch } from "diff";
+import { dirname } from "node:path";
+import { hostLayout } from "../../config/host-layout";
+import type { PoolConfig } from "../../config/schema";
+import { LeaderParameter, LeaderParameterError } from "../aws/leader-parameter";
+import { EXIT_ABORTED, EXIT_HOST_FAILURE, EXIT_OK, EXIT_USAGE, opsAction, type OpsContext } from "../context";
+import { waitHealthy, type NodeHealth } from "../pool/health";
+import { Interrupted, StepControl } from "../pool/step-control";
+import type { Connection } from "../remote/connection";
+import type { InventoryHost } from "../remote/inventory";
+import { GroupResult, OpsError, type Result } from "../remote/result";
+import { shellQuote } from "../remote/shell";
+import { renderNodeFiles, RenderError, type FileEffect, type NodeFile } from "../../render/node-files";
+
+interface PushOptions {
+  readonly reload: boolean;
+  readonly leader?: string;
+}
+
+interface FileChange {
+  readonly file: NodeFile;
+  /** undefined: the file does not exist on the host yet. */
+  readonly before: string | undefined;
+  readonly diff: string;
+}
+
+interface HostPlan {
+  readonly host: InventoryHost;
+  readonly changes: FileChange[];
+}
+
+async function leaderOf(ctx: OpsContext, producers: string[], explicit: string | undefined): Promise<string> {
+  if (explicit) {
+    if (!producers.includes(explicit)) throw new OpsError("-", "check arguments", `--leader ${explicit} is not a producer`, `use one of ${producers.join(", ")}`);
+    return explicit;
+  }
+  const inventory = await ctx.inventory();
+  if (!inventory.parameters.leader) throw new OpsError("-", "find the leader", "the inventory names no leader parameter", "give --leader producer-N");
+  const parameter = new LeaderParameter({ region: ctx.config.region, endpoint: ctx.options.awsEndpoint ?? ctx.config.emulator?.endpoint }, inventory.parameters.leader, producers);
+  try {
+    return await parameter.read();
+  } catch (error) {
+    if (error instanceof LeaderParameterError) throw new OpsError("-", "find the leader", error.message, "check AWS credentials (--aws-endpoint for the emulator), or give --leader producer-N");
+    throw error;
+  } finally {
+    parameter.close();
+  }
+}
+
+function strongest(effects: FileEffect[]): FileEffect {
+  return effects.includes("restart") ? "restart" : effects.includes("reload") ? "reload" : "none";
+}
+
+/** The apply step on one host: backups, atomic writes, then SIGHUP or restart. */
+async function applyHost(config: PoolConfig, c: Connection, plan: HostPlan, backupDir: string, reload: boolean): Promise<FileEffect> {
+  const q = shellQuote;
+  const backup = [`set -e`, `install -d -m 0700 ${q(backupDir)}`];
+  for (const [i, change] of plan.changes.entries()) {
+    if (change.before !== undefined) backup.push(`cp -p ${q(change.file.path)} ${q(`${backupDir}/${i}`)}`);
+    backup.push(`install -d -m 0755 ${q(dirname(change.file.path))}`);
+  }
+  await c.runChecked(backup.join("\n"), { step: "back up the current files", label: "back up the files about to change" });
+  for (const change of plan.changes) {
+    await c.put(change.file.path, change.file.content, { owner: change.file.owner, group: change.file.group, mode: change.file.mode, backup: false, step: `write ${change.file.path}` });
+  }
+  const effect = strongest(plan.changes.map((ch) => ch.file.effect));
+  if (reload) await applyEffect(config, c, effect, plan.changes.some((ch) => ch.file.path === hostLayout(config).unitFile));
+  return effect;
+}
+
+async function applyEffect(config: PoolConfig, c: Connection, effect: FileEffect, unitChanged: boolean): Promise<void> {
+  if (effect === "none") return;
+  if (unitChanged) await c.runChecked("if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi", { step: "systemd daemon-reload" });
+  await c.runChecked(effect === "restart" ? config.node.service.restart : config.node.service.reload, { step: effect === "restart" ? "restart the node" : "reload the node (SIGHUP)" });
+}
+
+/** Puts the previous files back (removing files that did not exist before) and applies them again. */
+async function restoreHost(config: PoolConfig, c: Connection, plan: HostPlan, backupDir: string): Promise<string> {
+  const q = shellQuote;
+  const lines = ["set -e"];
+  for (const [i, change] of plan.changes.entries()) {
+    const target = change.file.path;
+    if (change.before === undefined) lines.push(`rm -f ${q(target)}`);
+    else lines.push(`cp -p ${q(`${backupDir}/${i}`)} ${q(`${target}.restore`)}`, `mv -f ${q(`${target}.restore`)} ${q(target)}`);
+  }
+  try {
+    await c.runChecked(lines.join("\n"), { step: "restore the previous files", label: "restore the previous files" });
+    await applyEffect(config, c, strongest(plan.changes.map((ch) => ch.file.effect)), plan.changes.some((ch) => ch.file.path === hostLayout(config).unitFile));
+    const health = await waitHealthy(config, c, config.pushConfig.healthTimeoutSeconds * 1000);
+    return health.healthy ? "previous files restored and applied; healthy again" : `previous files restored and applied, still unhealthy: ${health.problem}`;
+  } catch (error) {
+    return `could NOT restore: ${(error as Error).message} (backups in ${backupDir} on the host)`;
+  }
+}
+
+export async function pushConfig(ctx: OpsContext, options: PushOptions): Promise<number> {
+  const config = ctx.config;
+  const inventory = await ctx.inventory();
+  const nodes = inventory.hosts.filter((h) => h.role === "relay" || h.role === "producer");
+  const selected = (await ctx.selectedHosts({ roles: ["relay", "producer"] })).filter((h) => h.role === "relay" || h.role === "producer");
+  if (selected.length === 0) throw new OpsError("select hosts", "select hosts", "no relay or producer selected", "push-config writes node files: select relays or producers");
+  const producers = nodes.filter((h) => h.role === "producer").map((h) => h.name);
+  const leader = await leaderOf(ctx, producers, options.leader);
+
+  // Render and validate everything before touching any host.
+  const rendered = new Map<string, NodeFile[]>();
+  try {
+    for (const host of selected) rendered.set(host.name, renderNodeFiles(config, nodes, host, { leader, configDir: dirname(ctx.configPath) }));
+  } catch (error) {
+    if (error instanceof RenderError) {
+      ctx.out.warn(`pool-ops: push-config: ${error.message}\n  nothing was written to any host`);
+      return EXIT_USAGE;
+    }
+    throw error;
+  }
+
+  // What each host has now.
+  const fleet = await ctx.fleet();
+  const plans: HostPlan[] = [];
+  for (const host of selected) {
+    const c = fleet.connection(host.name);
+    const changes: FileChange[] = [];
+    for (const file of rendered.get(host.name)!) {
+      const before = await c.readText(file.path, { step: `read ${file.path}` });
+      if (before === file.content) continue;
+      changes.push({ file, before, diff: createTwoFilesPatch(`${host.name}:${file.path}`, `${host.name}:${file.path} (new)`, before ?? "", file.content, before === undefined ? "(absent)" : "", "", { context: 3 }) });
+    }
+    plans.push({ host, changes });
+  }
+  const changed = plans.filter((p) => p.changes.length > 0);
+  if (ctx.out.json && ctx.dryRun) {
+    ctx.out.data({ dryRun: true, leader, hosts: plans.map((p) => ({ host: p.host.name, changed: p.changes.map((ch) => ({ path: ch.file.path, effect: ch.file.effect, created: ch.before === undefined, diff: ch.diff })) })) });
+    return EXIT_OK;
+  }
+  if (!ctx.out.json) {
+    for (const p of plans) {
+      if (p.changes.length === 0) ctx.out.info(`${p.host.name}: no changes`);
+      else {
+        ctx.out.info(`${p.host.name}: ${p.changes.length} file(s) change → ${strongest(p.changes.map((ch) => ch.file.effect))}`);
+        for (const ch of p.changes) ctx.out.info(ch.diff);
+      }
+    }
+  }
+  if (changed.length === 0) {
+    if (ctx.out.json) ctx.out.data({ changed: [], leader });
+    else ctx.out.info("every host already has its files: nothing to do");
+    return EXIT_OK;
+  }
+  if (ctx.dryRun) {
+    ctx.out.info(`dry run: ${changed.length} host(s) would change; nothing written`);
+    return EXIT_OK;
+  }
+  await ctx.confirm(`write the files above to ${changed.map((p) => p.host.name).join(", ")} and ${options.reload ? "reload or restart them one by one" : "NOT reload them (--no-reload)"}?`);
+
+  // Rolling order: relays in batches, then the standby, the leader last.
+  const relays = changed.filter((p) => p.host.role === "relay");
+  const batches: HostPlan[][] = [];
+  for (let i = 0; i < relays.length; i += config.pushConfig.relaysAtOnce) batches.push(relays.slice(i, i + config.pushConfig.relaysAtOnce));
+  const standbyPlan = changed.find((p) => p.host.role === "producer" && p.host.name !== leader);
+  const leaderPlan = changed.find((p) => p.host.name === leader);
+  if (standbyPlan) batches.push([standbyPlan]);
+  if (leaderPlan) batches.push([leaderPlan]);
+
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const backupDir = `${hostLayout(config).backupDir}/${stamp}-push-config`;
+  const results: Result[] = [];
+  const control = new StepControl().install();
+  let stopped: string | undefined;
+  try {
+    for (const batch of batches) {
+      await control.checkpoint(`push-${batch.map((p) => p.host.name).join("+")}`);
+      const outcomes = await Promise.all(
+        batch.map(async (plan) => {
+          const c = fleet.connection(plan.host.name);
+          const started = Date.now();
+          try {
+            const effect = await applyHost(config, c, plan, backupDir, options.reload);
+            const health: NodeHealth = options.reload ? await waitHealthy(config, c, config.pushConfig.healthTimeoutSeconds * 1000) : { healthy: true };
+            if (health.healthy) return { plan, ok: true as const, effect, durationMs: Date.now() - started };
+            const restored = await restoreHost(config, c, plan, backupDir);
+            return { plan, ok: false as const, message: `unhealthy after ${effect}: ${health.problem}; ${restored}`, durationMs: Date.now() - started };
+          } catch (error) {
+            const restored = await restoreHost(config, c, plan, backupDir);
+            return { plan, ok: false as const, message: `${(error as Error).message}; ${restored}`, durationMs: Date.now() - started };
+          }
+        }),
+      );
+      for (const o of outcomes) {
+        results.push(
+          o.ok
+            ? { host: o.plan.host.name, status: "changed", exitCode: 0, stdout: "", stderr: "", durationMs: o.durationMs, detail: { files: o.plan.changes.map((ch) => ch.file.path), effect: o.effect } }
+            : { host: o.plan.host.name, status: "failed", exitCode: null, stdout: "", stderr: "", durationMs: o.durationMs, error: { step: "push", message: o.message, remedy: "fix the config; the previous files are back" } },
+        );
+        if (!ctx.out.json) ctx.out.info(o.ok ? `${o.plan.host.name}: ${o.effect === "none" ? "written" : o.effect === "reload" ? "written, reloaded" : "written, restarted"}, healthy` : `${o.plan.host.name}: FAILED: ${o.message}`);
+      }
+      const failed = outcomes.filter((o) => !o.ok);
+      if (failed.length > 0) {
+        stopped = `the roll stopped after ${failed.map((o) => o.plan.host.name).join(", ")}`;
+        break;
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof Interrupted)) throw error;
+    stopped = `${error.message}: hosts before it are done, the rest untouched`;
+  } finally {
+    control.uninstall();
+  }
+  const untouched = changed.filter((p) => !results.some((r) => r.host === p.host.name)).map((p) => p.host.name);
+  const group = new GroupResult(results, ctx.elapsedMs);
+  await ctx.audit(group, { leader, backupDir, untouched, stopped });
+  if (ctx.out.json) ctx.out.data({ ...group, leader, backupDir, untouched, stopped });
+  else if (stopped) ctx.out.warn(`pool-ops: push-config: ${stopped}; not touched: ${untouched.join(", ") || "none"}`);
+  else ctx.out.info(`pushed to ${results.length} host(s); previous files in ${backupDir} on each`);
+  if (stopped && control.wasInterrupted) return EXIT_ABORTED;
+  return stopped ? EXIT_HOST_FAILURE : EXIT_OK;
+}
+
+export function pushConfigCommand(): Command {
+  return new Command("push-config")
+    .description("render node config, topology, unit and extra files; diff; write atomically; reload/restart one host at a time, health-gated")
+    .option("--no-reload", "write the files but neither reload nor restart the nodes")
+    .option("--leader <producer>", "the forging producer, when the SSM leader parameter cannot be read")
+    .action(opsAction(async (ctx, options: PushOptions) => pushConfig(ctx, options)));
+}
