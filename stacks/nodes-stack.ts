@@ -7,7 +7,9 @@ import type { Construct } from "constructs";
 import { poolAddressPlan, type HostPlan } from "../config/address-plan";
 import { poolParameterNames, poolSecretNames, type PoolSecretKey } from "../config/names";
 import type { PoolConfig } from "../config/schema";
+import { renderNodeFiles } from "../render/node-files";
 import { hostBootUserData } from "./boot/boot-plan";
+import type { BootFile } from "./boot/cloud-init";
 import { baseImageId } from "./constructs/base-image";
 import { Bastion, ProducerPair, RelayFleet, Sandbox, type FleetContext } from "./constructs/fleet";
 import { PoolParameters } from "./constructs/pool-parameters";
@@ -15,6 +17,22 @@ import type { PoolInstance } from "./constructs/pool-instance";
 import type { NetworkStack } from "./network-stack";
 import { PoolStack } from "./pool-stack";
 import type { SecurityStack } from "./security-stack";
+
+/**
+ * The node's files written at first boot: the same renderer push-config uses, with the deploy-time leader
+ * (producer-1). A replaced producer boots with them; if the leader has moved since, its keys are still placed by the
+ * SSM leader record (fetch-hot-keys), so it cannot forge by mistake, and `pool-ops push-config` aligns the rest.
+ */
+function bootNodeFiles(config: PoolConfig, hosts: readonly HostPlan[], host: HostPlan): BootFile[] {
+  if (host.role !== "relay" && host.role !== "producer") return [];
+  const nodes = hosts.filter((h) => h.role === "relay" || h.role === "producer");
+  return renderNodeFiles(config, nodes, host, { leader: "producer-1" }).map((f) => ({
+    path: f.path,
+    content: f.content,
+    mode: `0${f.mode.toString(8)}`,
+    owner: `${f.owner}:${f.group}`,
+  }));
+}
 
 export class NodesStack extends PoolStack {
   readonly relays: RelayFleet;
@@ -36,7 +54,7 @@ export class NodesStack extends PoolStack {
       subnetId: (planId) => network.vpc.subnetId(planId),
       securityGroupId: (tier) => network.securityGroups.securityGroupId(tier),
       instanceProfileName: (tier) => security.roles.profiles[tier].name,
-      userData: (host, volumeId) => hostBootUserData(config, host, volumeId),
+      userData: (host, volumeId) => hostBootUserData(config, host, volumeId, bootNodeFiles(config, plan.hosts, host)),
     };
 
     this.relays = new RelayFleet(this, "relays", {
