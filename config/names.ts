@@ -40,5 +40,7 @@ export function poolParameterNames(poolName: string) {
     leader: `/${poolName}/leader`,
     /** Golden AMI id per role, written by `pool-ops image bake`. */
     goldenAmi: (role: "relay" | "producer" | "bastion" | "monitoring") => `/${poolName}/ami/${role}`,
+    /** ARN of the alert topic, read by the monitoring host at boot. */
+    alertTopicArn: `/${poolName}/alert-topic-arn`,
   } as const;
 }

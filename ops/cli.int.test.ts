@@ -2,7 +2,7 @@
  * pool-ops on the lab, run as an operator runs it (spawned processes): reaching every host through the bastion,
  * refusing a changed host key, reporting a dead relay without hiding the others, and the audit line.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { createConnection } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -118,16 +118,24 @@ describe.skipIf(LAB_SKIP)(`pool-ops on the lab${LAB_SKIP_NOTE}`, () => {
   });
 
   it("a link that dies during a command gives outcome unknown (keepalive), not success", async () => {
-    const cut = setTimeout(() => setLink(lab(), "relay-4", false), 1500);
+    // Cut the link once the command is running on the host (a fixed delay races the connection on a busy machine).
+    const marker = join(labHost(lab(), "relay-4").dir, "opt-cardano", "lab", "running");
+    rmSync(marker, { force: true });
+    const cut = setInterval(() => {
+      if (existsSync(marker)) {
+        clearInterval(cut);
+        setLink(lab(), "relay-4", false);
+      }
+    }, 50);
     try {
-      const run = await runPoolOps(lab(), ["run", "-H", "relay-4", "--json", "--", "sleep 8; echo finished"]);
+      const run = await runPoolOps(lab(), ["run", "-H", "relay-4", "--json", "--", "mkdir -p /opt/cardano/lab && touch /opt/cardano/lab/running; sleep 8; echo finished"]);
       expect(run.code).toBe(1);
       const r = run.json<JsonGroup>().results[0]!;
       expect(r.status).toBe("unknown");
       expect(r.error?.message).toMatch(/lost during run .*outcome unknown/);
       expect(r.durationMs).toBeLessThan(8000); // keepalive 1 s × 3, not the command's 8 s
     } finally {
-      clearTimeout(cut);
+      clearInterval(cut);
       setLink(lab(), "relay-4", true);
     }
   });

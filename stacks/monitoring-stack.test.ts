@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { Testing } from "cdktf";
+import { gunzipSync } from "node:zlib";
 import { resourcesOf, synthJson, testPool } from "../test/pool-fixtures";
 import { isBurstable } from "./constructs/instance-alarms";
 import { buildPoolStacks } from "./pool-app";
@@ -15,6 +16,19 @@ describe("monitoring stack", () => {
     expect(host).toMatchObject({ instance_type: "t3.medium", metadata_options: { http_tokens: "required" }, root_block_device: { encrypted: true } });
     expect(String(host?.subnet_id)).toMatch(/subnet-management/);
     expect((host?.tags as Record<string, string>).Role).toBe("monitoring");
+  });
+
+  test("the host boots with Prometheus, rules, Alertmanager and dashboards, gzipped under EC2's 16 KiB", () => {
+    const [host] = resourcesOf(json, "aws_instance");
+    const raw = Buffer.from(String(host?.user_data_base64), "base64");
+    expect(raw.length).toBeLessThan(16 * 1024);
+    const text = gunzipSync(raw).toString();
+    for (const path of ["/etc/prometheus/prometheus.yml", "/etc/prometheus/rules/cardano-pool.yml", "/etc/prometheus/alertmanager.yml", "/var/lib/grafana/dashboards/operator.json"]) {
+      expect(text).toContain(`path: ${path}`);
+    }
+    expect(text).toContain("@@ALERT_TOPIC_ARN@@");
+    expect(text).toContain("/usr/local/sbin/pool-prepare-monitoring");
+    expect(resourcesOf(json, "aws_ssm_parameter").map((p) => p.name)).toEqual([`/${config.name}/alert-topic-arn`]);
   });
 
   test("one KMS-encrypted alert topic with a subscription per configured e-mail", () => {

@@ -8,7 +8,13 @@ import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import { poolAddressPlan } from "../config/address-plan";
 import type { PoolConfig } from "../config/schema";
-import { hostBootUserData } from "./boot/boot-plan";
+import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
+import { gzipSync } from "node:zlib";
+import { poolParameterNames, resourceName } from "../config/names";
+import { ALERT_TOPIC_PLACEHOLDER, monitoringFiles } from "../monitoring/monitoring-files";
+import type { HostPlan } from "../config/address-plan";
+import { hostBootText } from "./boot/boot-plan";
+import type { BootFile } from "./boot/cloud-init";
 import { AlertTopic } from "./constructs/alert-topic";
 import { baseImageId } from "./constructs/base-image";
 import { policyDocument } from "./constructs/iam-policy-document";
@@ -18,6 +24,11 @@ import type { NetworkStack } from "./network-stack";
 import type { NodesStack } from "./nodes-stack";
 import { PoolStack } from "./pool-stack";
 import type { SecurityStack } from "./security-stack";
+
+/** The monitoring host's configuration as boot files (the topic ARN filled in at boot by prepare-monitoring.sh). */
+function monitoringBootFiles(config: PoolConfig, hosts: readonly HostPlan[]): BootFile[] {
+  return monitoringFiles(config, hosts, { alertTopicArn: ALERT_TOPIC_PLACEHOLDER }).map((f) => ({ path: f.path, content: f.content, mode: f.mode }));
+}
 
 export class MonitoringStack extends PoolStack {
   readonly host: PoolInstance;
@@ -45,17 +56,28 @@ export class MonitoringStack extends PoolStack {
       amiId: baseImageId(this, config),
       kmsKeyArn: security.key.keyArn,
       rootVolumeGiB: config.rootVolumeGiB,
-      userData: () => hostBootUserData(config, monitoringHost, undefined),
+      // Rules and dashboards make the text larger than EC2's 16 KiB: gzip it (cloud-init reads gzip user data). The
+      // alert topic's ARN is read at boot from its SSM parameter, so the text holds no Terraform reference.
+      userDataBase64: gzipSync(hostBootText(config, monitoringHost, false, monitoringBootFiles(config, plan.hosts))).toString("base64"),
       // Alertmanager reaches SNS and the host its package mirrors; its group admits nothing from the internet.
       elasticIp: true,
     });
 
-    // Alertmanager publishes to the alert topic with the instance role.
+    const topicParameter = new SsmParameter(this, "alert-topic-arn", {
+      name: poolParameterNames(config.name).alertTopicArn,
+      type: "String",
+      value: this.alerts.topic.arn,
+      description: "The pool's alert topic; the monitoring host's Alertmanager reads it at boot",
+      tags: { Name: resourceName(config.name, "alert-topic-arn"), Role: "monitoring" },
+    });
+
+    // Alertmanager publishes to the alert topic with the instance role, and learns the topic at boot.
     new IamRolePolicy(this, "monitoring-publishes-alerts", {
       role: security.roles.roles.monitoring.id,
       name: "publish-alerts",
       policy: policyDocument(
         { Sid: "PublishAlerts", Effect: "Allow", Action: "sns:Publish", Resource: this.alerts.topic.arn },
+        { Sid: "ReadAlertTopicParameter", Effect: "Allow", Action: "ssm:GetParameter", Resource: topicParameter.arn },
         {
           Sid: "EncryptForTheTopic",
           Effect: "Allow",

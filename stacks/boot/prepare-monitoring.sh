@@ -5,7 +5,7 @@ set -eu
 . /etc/default/pool-node
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq prometheus prometheus-alertmanager prometheus-node-exporter apt-transport-https gnupg curl
+apt-get install -y -qq prometheus prometheus-alertmanager prometheus-node-exporter apt-transport-https gnupg curl awscli
 if ! command -v grafana-server >/dev/null 2>&1; then
   install -d -m 0755 /etc/apt/keyrings
   curl -fsSL https://apt.grafana.com/gpg.key | gpg --dearmor -o /etc/apt/keyrings/grafana.gpg
@@ -13,6 +13,11 @@ if ! command -v grafana-server >/dev/null 2>&1; then
   apt-get update -qq
   apt-get install -y -qq grafana
 fi
+# Alertmanager's receiver: the pool's alert topic, published in SSM by the monitoring stack.
+token=$(curl -sf -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" http://169.254.169.254/latest/api/token)
+region=$(curl -sf -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/placement/region)
+topic=$(aws --region "$region" ssm get-parameter --name "/$POOL_NAME/alert-topic-arn" --query Parameter.Value --output text)
+sed -i "s|@@ALERT_TOPIC_ARN@@|$topic|" /etc/prometheus/alertmanager.yml
 # Grafana listens on the private address only; operators reach it through an SSH tunnel via the bastion.
 for unit in prometheus prometheus-alertmanager prometheus-node-exporter grafana-server; do
   systemctl enable "$unit"

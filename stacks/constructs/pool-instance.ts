@@ -31,6 +31,8 @@ export interface PoolInstanceProps {
   readonly chainDbVolumeGiB?: number;
   /** cloud-init user data, given the chain volume's id (the boot script finds the volume by it). */
   readonly userData?: (chainVolumeId: string | undefined) => string;
+  /** Pre-encoded (e.g. gzip) user data, base64; used instead of `userData` for hosts whose files exceed 16 KiB as text. */
+  readonly userDataBase64?: string;
   /** An Elastic IP gives the host a stable public address. @default false */
   readonly elasticIp?: boolean;
   /** Refuse API termination (producers: a mistaken destroy must not take the pool's keys' host). @default false */
@@ -82,8 +84,9 @@ export class PoolInstance extends Construct {
         tags: { ...tags, Name: `${tags.Name}-root` },
       },
       ...(props.userData ? { userData: props.userData(this.chainVolume?.id) } : {}),
+      ...(props.userDataBase64 ? { userDataBase64: props.userDataBase64 } : {}),
       tags,
-      lifecycle: { ignoreChanges: ["ami", "user_data"] },
+      lifecycle: { ignoreChanges: ["ami", "user_data", "user_data_base64"] },
     });
 
     if (this.chainVolume) {

@@ -1,0 +1,77 @@
+import { describe, expect, test } from "vitest";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { poolAddressPlan } from "../config/address-plan";
+import { testPool } from "../test/pool-fixtures";
+import { requireTool } from "../test/support";
+import { dashboardQueries, delegatorDashboard, operatorDashboard } from "./dashboards";
+import { monitoringFiles, prometheusYaml } from "./monitoring-files";
+import { ALERT_RULES, RECORDING_RULES } from "./rules";
+
+const config = testPool();
+const hosts = poolAddressPlan(config).hosts;
+
+/** Metric names the node stand-in serves (lab/node-standin.ts) and node_exporter's used here. */
+const STANDIN_METRICS = new Set(["cardano_node_metrics_slotNum_int", "cardano_node_metrics_connectedPeers_int", "cardano_node_metrics_remainingKESPeriods_int", "cardano_node_metrics_forging_enabled_int", "cardano_node_metrics_Forge_adopted_counter", "cardano_node_metrics_blockNum_int", "cardano_node_metrics_currentKESPeriod_int", "cardano_node_metrics_operationalCertificateStartKESPeriod_int"]);
+const NODE_EXPORTER = new Set(["node_filesystem_avail_bytes", "node_filesystem_size_bytes", "node_memory_MemAvailable_bytes", "node_memory_MemTotal_bytes", "node_cpu_seconds_total", "node_timex_offset_seconds", "up"]);
+
+function metricNames(expr: string): string[] {
+  const stripped = expr.replace(/\{[^}]*\}/g, "").replace(/\[[^\]]*\]/g, "");
+  const words = stripped.match(/[a-zA-Z_:][a-zA-Z0-9_:]*/g) ?? [];
+  const keywords = new Set(["sum", "max", "min", "avg", "by", "scalar", "rate", "increase", "clamp_max", "abs", "or", "and", "mode", "host"]);
+  return words.filter((w) => !keywords.has(w) && !/^\d/.test(w));
+}
+
+describe("monitoring files", () => {
+  test("every panel query uses only metrics the rules record or the stand-in and node_exporter serve", () => {
+    const known = new Set([...Object.keys(RECORDING_RULES), ...NODE_EXPORTER]);
+    for (const dashboard of [operatorDashboard("p"), delegatorDashboard("p")]) {
+      const queries = dashboardQueries(dashboard);
+      expect(queries.length).toBeGreaterThan(4);
+      for (const q of queries) for (const name of metricNames(q)) expect(known.has(name), `${name} in ${q}`).toBe(true);
+    }
+    // And every recording rule reads a metric the stand-in serves (in one of its spellings).
+    for (const [record, expr] of Object.entries(RECORDING_RULES)) {
+      expect(metricNames(expr).some((m) => STANDIN_METRICS.has(m)), record).toBe(true);
+    }
+  });
+
+  test("the delegator dashboard shows no host, role-per-node or address detail", () => {
+    const text = JSON.stringify(delegatorDashboard(config.name));
+    expect(text).not.toMatch(/\{\{host\}\}|10\.\d+\.\d+\.\d+|privateIp|bastion/);
+    for (const q of dashboardQueries(delegatorDashboard(config.name))) expect(q).toMatch(/^(sum|avg|clamp_max)\(/);
+  });
+
+  test("Prometheus scrapes every node's metrics and node_exporter, labelled by host, role and AZ", () => {
+    const prom = parse(prometheusYaml(config, hosts)) as { scrape_configs: { job_name: string; static_configs: { targets: string[]; labels: Record<string, string> }[] }[] };
+    const node = prom.scrape_configs.find((s) => s.job_name === "cardano-node")!;
+    expect(node.static_configs.map((s) => s.labels.host)).toEqual(["relay-1", "relay-2", "relay-3", "relay-4", "producer-1", "producer-2"]);
+    expect(node.static_configs[0]!.targets[0]).toMatch(/:12798$/);
+    expect(node.static_configs[0]!.labels).toMatchObject({ role: "relay", az: config.availabilityZones[0] });
+    const exporter = prom.scrape_configs.find((s) => s.job_name === "node-exporter")!;
+    expect(exporter.static_configs.every((s) => s.targets[0]!.endsWith(":9100"))).toBe(true);
+  });
+
+  test("the generated files are deterministic and the rules are the ones tested", () => {
+    const a = monitoringFiles(config, hosts, { alertTopicArn: "arn:aws:sns:eu-west-1:1:t" });
+    const b = monitoringFiles(config, hosts, { alertTopicArn: "arn:aws:sns:eu-west-1:1:t" });
+    expect(a).toEqual(b);
+    const rules = a.find((f) => f.path.endsWith("cardano-pool.yml"))!.content;
+    for (const r of ALERT_RULES) expect(rules).toContain(`alert: ${r.alert}`);
+    expect(a.find((f) => f.path.endsWith("alertmanager.yml"))!.content).toContain("topic_arn: arn:aws:sns:eu-west-1:1:t");
+  });
+
+  const hasPromtool = spawnSync("sh", ["-c", "command -v promtool"]).status === 0;
+  test.runIf(requireTool(hasPromtool, "promtool is not on PATH"))("promtool check config accepts prometheus.yml with its rules", () => {
+    const dir = mkdtempSync(join(tmpdir(), "prom-"));
+    mkdirSync(join(dir, "rules"));
+    const files = monitoringFiles(config, hosts, { alertTopicArn: "arn:aws:sns:eu-west-1:1:t" });
+    writeFileSync(join(dir, "rules", "cardano-pool.yml"), files.find((f) => f.path.endsWith("cardano-pool.yml"))!.content);
+    writeFileSync(join(dir, "prometheus.yml"), files.find((f) => f.path.endsWith("prometheus.yml"))!.content.replace("/etc/prometheus/rules/", `${dir}/rules/`));
+    const r = spawnSync("promtool", ["check", "config", join(dir, "prometheus.yml")], { encoding: "utf8" });
+    expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
+  });
+});
