@@ -14,12 +14,13 @@ import { pingCommand } from "./commands/ping";
 import { leaderCommand, promoteCommand } from "./commands/promote";
 import { pushConfigCommand } from "./commands/push-config";
 import { putCommand } from "./commands/put";
+import { statusCommand } from "./commands/status";
 import { rotateKesCommand } from "./commands/rotate-kes";
 import { runCommand } from "./commands/run";
 import { EXIT_USAGE } from "./context";
 
 /** Every command of pool-ops, in help order. */
-export const COMMANDS: ReadonlyArray<() => Command> = [pingCommand, runCommand, putCommand, inventoryCommand, hostsCommand, () => keysCommand(), rotateKesCommand, kesCommand, promoteCommand, leaderCommand, pushConfigCommand];
+export const COMMANDS: ReadonlyArray<() => Command> = [pingCommand, runCommand, putCommand, inventoryCommand, hostsCommand, () => keysCommand(), rotateKesCommand, kesCommand, promoteCommand, leaderCommand, pushConfigCommand, statusCommand];
 
 function positiveInt(value: string): number {
   const n = Number(value);
