@@ -18,7 +18,7 @@ token=$(curl -sf -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" http://169
 region=$(curl -sf -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/placement/region)
 topic=$(aws --region "$region" ssm get-parameter --name "/$POOL_NAME/alert-topic-arn" --query Parameter.Value --output text)
 sed -i "s|@@ALERT_TOPIC_ARN@@|$topic|" /etc/prometheus/alertmanager.yml
-# Grafana listens on the private address only; operators reach it through an SSH tunnel via the bastion.
+# Grafana (port 3000) admits only the bastion's security group: operators reach it through an SSH tunnel.
 for unit in prometheus prometheus-alertmanager prometheus-node-exporter grafana-server; do
   systemctl enable "$unit"
   systemctl restart "$unit"
