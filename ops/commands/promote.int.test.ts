@@ -14,7 +14,8 @@ import { LAB_SKIP, LAB_SKIP_NOTE, runPoolOps, useLab } from "../../lab/harness";
 import { labHost, setLink } from "../../lab/lab";
 import { generateLabPoolKeys, provisionLabPool, type ProvisionedPool } from "../../lab/pool-provision";
 import { awsClientSettings } from "../aws/client-config";
-import { kesPeriodAt } from "../cardano";
+import { kesPeriodAt, readOperationalCertificate } from "../cardano";
+import { metricValue, readNodeMetrics } from "../pool/node-metrics";
 import { forgingState } from "../pool/producer-role";
 
 const skip = LAB_SKIP ?? (emulatorAvailable() ? undefined : "moto_server is not installed");
@@ -99,6 +100,31 @@ describe.skipIf(skip)(`promote on the lab${LAB_SKIP_NOTE}`, () => {
     expect(samples.filter(([a, b]) => a === 1 && b === 1)).toEqual([]);
     expect([await forging("producer-1"), await forging("producer-2")]).toEqual([1, 0]);
     expect(await recordedLeader()).toBe("producer-1");
+  });
+
+  it("--new-opcert without the chain's counter refuses and leaves the old leader forging", async () => {
+    const r = await promoteCli(["--new-opcert"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/--new-opcert needs the chain's last counter/);
+    expect(r.stderr).toMatch(/producer-1 forges again \(restored\)/);
+    expect([await forging("producer-1"), await forging("producer-2")]).toEqual([1, 0]);
+    expect(await recordedLeader()).toBe("producer-1");
+  });
+
+  it("--new-opcert with the chain's counter known: the promoted producer forges with counter m + 1", async () => {
+    writeFileSync(lab().files.poolConfig, `${readFileSync(lab().files.poolConfig, "utf8")}kes:\n  onChainCounterCommand: echo 0\n`);
+    const { r, samples } = await promoteWatched(["--new-opcert"]);
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(/producer-2: new op cert, counter 0 → 1/);
+    expect(samples.filter(([a, b]) => a === 1 && b === 1)).toEqual([]);
+    const m = await readNodeMetrics(pool.fleet.connection("producer-2"), hostLayout(pool.config).nodeConfig, 12798);
+    expect(m && metricValue(m, "cardano_node_lab_opcert_counter_int")).toBe(1);
+    // Both producers hold the new cert, so promoting back later cannot use a counter the chain has passed.
+    const held = readOperationalCertificate((await pool.fleet.connection("producer-1").readText(hostLayout(pool.config).heldCredentials.opcert))!, "held");
+    expect(held.counter).toBe(1);
+    const back = await promoteCli();
+    expect(back.code, back.stderr).toBe(0);
+    expect([await forging("producer-1"), await forging("producer-2")]).toEqual([1, 0]);
   });
 
   it("a standby that is not synced blocks the promotion", async () => {

@@ -23,7 +23,9 @@ import {
 import { EXIT_ABORTED, EXIT_HOST_FAILURE, EXIT_OK, opsAction, type OpsContext } from "../context";
 import { metricValue, readNodeMetrics } from "../pool/node-metrics";
 import { fenceByStoppingInstance, fenceOverSsh, forgingState, promoteOverSsh } from "../pool/producer-role";
+import { reissueOpcert } from "../pool/reissue-opcert";
 import { Interrupted, StepControl } from "../pool/step-control";
+import { SecretsManagerSecretStore } from "../aws/secret-store";
 import type { Connection } from "../remote/connection";
 import { GroupResult, OpsError, type Result } from "../remote/result";
 
@@ -31,6 +33,7 @@ export interface PromoteOptions {
   readonly forceUnfenced?: boolean;
   readonly maxLag?: number;
   readonly back?: boolean;
+  readonly newOpcert?: boolean;
 }
 
 async function readLeaderRecord(ctx: OpsContext, producers: string[]): Promise<{ parameter: LeaderParameter; leader: string }> {
@@ -178,6 +181,20 @@ export async function promote(ctx: OpsContext, options: PromoteOptions): Promise
       }
       results.push({ host: oldLeader.name, status: "changed", exitCode: 0, stdout: "", stderr: "", durationMs: Date.now() - started, detail: { fencedBy } });
 
+      // ---- new op cert (optional) ---------------------------------------------------------------------------------
+      if (options.newOpcert) {
+        await control.checkpoint("new-opcert");
+        const ids = { coldSigningKey: inventory.secrets.coldSigningKey, opcertCounter: inventory.secrets.opcertCounter, opcert: inventory.secrets.opcert };
+        if (!ids.coldSigningKey || !ids.opcertCounter || !ids.opcert) throw new OpsError("-", "new op cert", "the inventory names no cold key, counter or op cert secret", "use the nodes stack's inventory output");
+        const store = new SecretsManagerSecretStore({ region: config.region, endpoint: ctx.options.awsEndpoint ?? config.emulator?.endpoint });
+        const issued = await reissueOpcert(config, newC, store, ids as { coldSigningKey: string; opcertCounter: string; opcert: string });
+        ctx.out.info(`${standby.name}: new op cert, counter ${issued.previous} → ${issued.counter}`);
+        // The fenced producer must hold the same cert, or promoting it back later would use a counter the chain passed.
+        if (fencedBy === "ssh") {
+          await oldC.put(hostLayout(config).heldCredentials.opcert, issued.certText, { owner: config.node.user, group: config.node.group, mode: 0o600, backup: true, step: "write the new op cert" });
+        } else ctx.out.warn(`${oldLeader.name} is stopped: it fetches the new op cert from Secrets Manager when it boots`);
+      }
+
       // ---- promote ------------------------------------------------------------------------------------------------
       await control.checkpoint("promote");
       let promoted;
@@ -208,9 +225,11 @@ export async function promote(ctx: OpsContext, options: PromoteOptions): Promise
     } catch (error) {
       control.uninstall();
       let note = "";
-      if (error instanceof Interrupted) {
+      const alreadyNoted = error instanceof OpsError && error.step === "promote";
+      if (!alreadyNoted) {
+        // Fenced but not promoted: the pool must not stay without a leader.
         note = fencedBy === "ssh" ? await restoreOldLeader(ctx, oldC, newC) : fencedBy === "ec2" ? `${oldLeader.name} is stopped and nothing forges: run pool-ops promote --yes again to finish` : "nothing was changed";
-        ctx.out.warn(`pool-ops: promote ${error.message}: ${note}`);
+        ctx.out.warn(`pool-ops: promote ${error instanceof Interrupted ? error.message : `failed: ${(error as Error).message}`}: ${note}`);
       }
       results.push({ host: standby.name, status: "failed", exitCode: null, stdout: "", stderr: "", durationMs: Date.now() - started, error: { step: error instanceof OpsError ? error.step : "promote", message: (error as Error).message, remedy: note || "see the message" } });
       await ctx.audit(new GroupResult(results, Date.now() - started), { from: oldLeader.name, to: standby.name, fencedBy });
@@ -266,6 +285,7 @@ export function promoteCommand(): Command {
     .description("make the standby producer the leader: fence the old leader first (SSH, else EC2 stop), promote, record in SSM")
     .option("--back", "promote the other producer back (the same operation: the non-leader is promoted)")
     .option("--force-unfenced", "promote even if the old leader cannot be confirmed fenced (risk: both forge, forks)")
+    .option("--new-opcert", "issue the promoted producer a cert with the next counter (needs kes.onChainCounterCommand)")
     .option("--max-lag <slots>", "how far behind the relays' best tip the standby may be (default 60)", slots)
     .action(opsAction(async (ctx, options: PromoteOptions) => promote(ctx, options)));
 }
