@@ -116,12 +116,18 @@ function pausedRotation(h: Harness, step: string) {
 /** Every file under `dir` (bounded size), for the cold-key search. */
 function filesUnder(dir: string, since = 0, out: string[] = []): string[] {
   if (!existsSync(dir)) return out;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return out; // removed or unreadable meanwhile (another process's temp dir)
+  }
+  for (const entry of entries) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) filesUnder(path, since, out);
     else if (entry.isFile()) {
-      const st = statSync(path);
-      if (st.size < 20_000_000 && st.mtimeMs >= since) out.push(path);
+      const st = statSync(path, { throwIfNoEntry: false });
+      if (st && st.size < 20_000_000 && st.mtimeMs >= since) out.push(path);
     }
   }
   return out;
@@ -195,7 +201,14 @@ describe.skipIf(skip)(`rotate-kes on the lab${LAB_SKIP_NOTE}`, () => {
     const files = [...filesUnder(h.lab().dir), ...filesUnder(h.stateDir), ...filesUnder(tmpdir(), started).filter((f) => !f.includes("pool-emulator"))];
     expect(files.length).toBeGreaterThan(20);
     for (const file of files) {
-      const content = readFileSync(file);
+      let content: Buffer;
+      try {
+        content = readFileSync(file);
+      } catch (error) {
+        // Other processes' temp files come and go while the search runs.
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
+        throw error;
+      }
       for (const needle of needles) expect(content.includes(needle), `${file} holds the cold key`).toBe(false);
     }
   });
