@@ -1,6 +1,11 @@
 /**
- * The AWS emulator for tests: a fresh `moto_server` on a free loopback port per test run (resource names are global
+ * The AWS emulator for tests: a fresh moto server on a free loopback port per test run (resource names are global
  * per emulator process, so sharing one between runs gives "already exists").
+ *
+ * It serves one request at a time. `moto_server` answers on threads, but moto's backends are not thread-safe (its
+ * documentation says so): under Terraform's parallel requests a request can fail with a 500 after its change was
+ * made, the provider retries, and the retry is refused ("InvalidPermission.Duplicate"). Serialised, every request
+ * sees a consistent backend; moto answers in milliseconds, so Terraform's parallelism costs little.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
@@ -11,8 +16,20 @@ export interface AwsEmulator {
   stop(): Promise<void>;
 }
 
+/** moto's WSGI app under werkzeug with threads off (what `moto_server` runs, minus `threaded=True`). */
+const SINGLE_THREADED_MOTO = `
+import sys
+from werkzeug.serving import run_simple
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+app = DomainDispatcherApplication(create_backend_app)
+run_simple(sys.argv[1], int(sys.argv[2]), app, threaded=False, use_reloader=False)
+`;
+
+/** The Python that has moto: the one `moto_server` is installed with is `python3` on this kind of machine. */
+const PYTHON = process.env.POOL_EMULATOR_PYTHON ?? "python3";
+
 export function emulatorAvailable(): boolean {
-  return spawnSync("sh", ["-c", "command -v moto_server"], { encoding: "utf8" }).status === 0;
+  return spawnSync(PYTHON, ["-c", "import moto.server"], { encoding: "utf8" }).status === 0;
 }
 
 export async function freeLoopbackPort(): Promise<number> {
@@ -37,11 +54,11 @@ async function answers(endpoint: string): Promise<boolean> {
   }
 }
 
-/** Starts moto_server and polls until it answers (deadline 30 s). */
+/** Starts the emulator and polls until it answers (deadline 30 s). */
 export async function startAwsEmulator(): Promise<AwsEmulator> {
   const port = await freeLoopbackPort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn("moto_server", ["-H", "127.0.0.1", "-p", String(port)], {
+  const child: ChildProcess = spawn(PYTHON, ["-c", SINGLE_THREADED_MOTO, "127.0.0.1", String(port)], {
     stdio: ["ignore", "ignore", "pipe"],
     detached: false,
     // AWS managed policies (AmazonSSMManagedInstanceCore, …) exist in the emulator only when loaded explicitly.
@@ -53,10 +70,10 @@ export async function startAwsEmulator(): Promise<AwsEmulator> {
   });
   const deadline = Date.now() + 30_000;
   while (!(await answers(endpoint))) {
-    if (child.exitCode !== null) throw new Error(`moto_server exited with ${child.exitCode}: ${stderr}`);
+    if (child.exitCode !== null) throw new Error(`the AWS emulator (moto) exited with ${child.exitCode}: ${stderr}`);
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
-      throw new Error(`moto_server did not answer on ${endpoint} within 30 s: ${stderr}`);
+      throw new Error(`the AWS emulator (moto) did not answer on ${endpoint} within 30 s: ${stderr}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -16,7 +16,7 @@ const group = new GroupResult(
   5004,
 );
 
-const NO_MOTO = emulatorAvailable() ? undefined : "moto_server is not on PATH";
+const NO_MOTO = emulatorAvailable() ? undefined : "moto (the AWS emulator) is not installed for python3";
 
 describe.skipIf(NO_MOTO)(`audit log${NO_MOTO ? ` [skipped: ${NO_MOTO}]` : ""}`, () => {
   const dir = mkdtempSync(join(tmpdir(), "audit-"));

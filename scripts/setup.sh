@@ -29,7 +29,7 @@ fi
 if command -v systemctl >/dev/null 2>&1; then systemctl stop prometheus prometheus-node-exporter 2>/dev/null || true; fi
 
 command -v terraform >/dev/null || echo "setup: terraform is not on PATH; the emulator tests need it (https://developer.hashicorp.com/terraform/install)" >&2
-command -v moto_server >/dev/null || echo "setup: moto_server is not on PATH; the emulator tests need it (pip install 'moto[server]')" >&2
+python3 -c 'import moto.server' 2>/dev/null || echo "setup: python3 cannot import moto; the emulator tests need it (pip install 'moto[server]')" >&2
 
 stamp=node_modules/.package-lock.sha
 want=$(sha256sum package-lock.json | cut -d' ' -f1)

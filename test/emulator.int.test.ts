@@ -14,7 +14,7 @@ import { emulatorAvailable, startAwsEmulator, type AwsEmulator } from "../lab/aw
 import { runCommand, stacksInOrder, terraform, terraformEnv, type SynthesisedStack } from "../tools/terraform";
 import { PROJECT_ROOT, requireTool, tempDir, writePoolConfig } from "./support";
 
-const canRun = requireTool(emulatorAvailable(), "moto_server (the AWS emulator) is not on PATH");
+const canRun = requireTool(emulatorAvailable(), "moto (the AWS emulator) is not installed for python3");
 
 describe.runIf(canRun)("cdktf deploy of every stack on the AWS emulator, then no drift", () => {
   let emulator: AwsEmulator;

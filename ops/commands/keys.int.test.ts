@@ -16,7 +16,7 @@ import { generateKeySet, keysCommand, nodeKeysIo, type KeySummary } from "./keys
 
 const REGION = "us-east-1";
 const POOL = "sandstone";
-const available = requireTool(emulatorAvailable(), "moto_server is not on PATH, so the Secrets Manager emulator test cannot run");
+const available = requireTool(emulatorAvailable(), "moto (the AWS emulator) is not installed for python3, so the Secrets Manager emulator test cannot run");
 
 describe.skipIf(!available)("keys import / show on the Secrets Manager emulator", () => {
   let emulator: AwsEmulator;

@@ -18,7 +18,7 @@ import { kesPeriodAt, readOperationalCertificate } from "../cardano";
 import { metricValue, readNodeMetrics } from "../pool/node-metrics";
 import { forgingState } from "../pool/producer-role";
 
-const skip = LAB_SKIP ?? (emulatorAvailable() ? undefined : "moto_server is not installed");
+const skip = LAB_SKIP ?? (emulatorAvailable() ? undefined : "moto (the AWS emulator) is not installed for python3");
 
 describe.skipIf(skip)(`promote on the lab${LAB_SKIP_NOTE}`, () => {
   const lab = useLab();

@@ -14,7 +14,7 @@ import { labHost, type LabState } from "../../lab/lab";
 import { provisionLabPool, type ProvisionedPool } from "../../lab/pool-provision";
 import { metricValue, readNodeMetrics } from "../pool/node-metrics";
 
-const skip = LAB_SKIP ?? (emulatorAvailable() ? undefined : "moto_server is not installed");
+const skip = LAB_SKIP ?? (emulatorAvailable() ? undefined : "moto (the AWS emulator) is not installed for python3");
 const NODES = ["relay-1", "relay-2", "relay-3", "relay-4", "producer-1", "producer-2"];
 
 describe.skipIf(skip)(`push-config on the lab${LAB_SKIP_NOTE}`, () => {

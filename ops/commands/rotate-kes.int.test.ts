@@ -19,7 +19,7 @@ import { awsClientSettings } from "../aws/client-config";
 import { bytesToHex, kesPeriodAt, readOpcertCounter, readOperationalCertificate, verifyOperationalCertificate } from "../cardano";
 import { metricValue, readNodeMetrics } from "../pool/node-metrics";
 
-const skip = LAB_SKIP ?? (emulatorAvailable() ? undefined : "moto_server is not installed");
+const skip = LAB_SKIP ?? (emulatorAvailable() ? undefined : "moto (the AWS emulator) is not installed for python3");
 const PERIOD = kesPeriodAt(new Date(), "preprod");
 
 interface Harness {

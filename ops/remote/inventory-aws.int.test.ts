@@ -13,7 +13,7 @@ const config = parsePoolConfig(
   "test",
 );
 
-const NO_MOTO = emulatorAvailable() ? undefined : "moto_server is not on PATH";
+const NO_MOTO = emulatorAvailable() ? undefined : "moto (the AWS emulator) is not installed for python3";
 
 describe.skipIf(NO_MOTO)(`inventory from EC2 tags (moto)${NO_MOTO ? ` [skipped: ${NO_MOTO}]` : ""}`, () => {
   let moto: Emulator;
