@@ -215,6 +215,22 @@ export const PoolConfigSchema = z
         instanceType: instanceType.default(DEFAULTS.monitoringInstanceType),
         /** SNS e-mail subscriptions for alerts. @default [] */
         alertEmails: z.array(email).default([]),
+        /**
+         * The delegator dashboard as a Grafana public dashboard (only its own panels' queries run; no login, no
+         * Explore, no other dashboard) on the monitoring host's Grafana port, reachable from `cidrs`. Off: Grafana is
+         * reached only through an SSH tunnel via the bastion. @default { enabled: false }
+         */
+        publicDashboard: z
+          .strictObject({
+            enabled: z.boolean().default(false),
+            /** Who may open it; "0.0.0.0/0" for everyone. Required when enabled. @default [] */
+            cidrs: z.array(ipv4Cidr, { error: "expected a list of IPv4 CIDRs" }).default([]),
+          })
+          .prefault({})
+          .refine((p) => !p.enabled || p.cidrs.length > 0, {
+            error: "expected at least one CIDR in cidrs when the public dashboard is enabled (0.0.0.0/0 for everyone)",
+            path: ["cidrs"],
+          }),
       })
       .prefault({}),
     /** Root volume size for every instance. @default 30 */

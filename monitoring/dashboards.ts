@@ -49,11 +49,14 @@ export function operatorDashboard(poolName: string): object {
     .build();
 }
 
+/** The delegator dashboard's uid (the public dashboard points at it). */
+export const delegatorDashboardUid = (poolName: string): string => `${poolName}-public`;
+
 /** For delegators: aggregates only — no host names, roles, addresses or per-node series. */
 export function delegatorDashboard(poolName: string): object {
   const agg = (expr: string, legend: string) => query(expr, legend);
   return new DashboardBuilder(`${poolName}: pool health`)
-    .uid(`${poolName}-public`)
+    .uid(delegatorDashboardUid(poolName))
     .tags(["cardano", poolName, "public"])
     .refresh("5m")
     .time({ from: "now-7d", to: "now" })

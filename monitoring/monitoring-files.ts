@@ -8,10 +8,15 @@ import { stringify } from "yaml";
 import type { PoolConfig } from "../config/schema";
 import { DEFAULTS } from "../config/schema";
 import { delegatorDashboard, operatorDashboard, DATASOURCE } from "./dashboards";
+import { grafanaServiceDropIn, publishDashboardScript } from "./grafana-access";
 import { rulesYaml } from "./rules";
 
 /** Stands for the alert topic's ARN in files written before the topic exists; replaced on the host at boot. */
 export const ALERT_TOPIC_PLACEHOLDER = "@@ALERT_TOPIC_ARN@@";
+
+/** Grafana's settings (systemd drop-in) and, with a public dashboard, the script prepare-monitoring.sh runs after start. */
+export const GRAFANA_DROP_IN = "/etc/systemd/system/grafana-server.service.d/pool.conf";
+export const PUBLISH_DASHBOARD_SCRIPT = "/usr/local/sbin/publish-delegator-dashboard";
 
 export interface MonitoredHost {
   readonly name: string;
@@ -77,5 +82,7 @@ export function monitoringFiles(config: PoolConfig, hosts: readonly MonitoredHos
     },
     { path: "/var/lib/grafana/dashboards/operator.json", content: json(operatorDashboard(config.name)), mode: "0644" },
     { path: "/var/lib/grafana/dashboards/delegator.json", content: json(delegatorDashboard(config.name)), mode: "0644" },
+    { path: GRAFANA_DROP_IN, content: grafanaServiceDropIn(config), mode: "0644" },
+    ...(config.monitoring.publicDashboard.enabled ? [{ path: PUBLISH_DASHBOARD_SCRIPT, content: publishDashboardScript(config), mode: "0755" }] : []),
   ];
 }

@@ -3,6 +3,8 @@ import { Testing } from "cdktf";
 import { gunzipSync } from "node:zlib";
 import { resourcesOf, synthJson, testPool } from "../test/pool-fixtures";
 import { isBurstable } from "./constructs/instance-alarms";
+import { delegatorDashboardUid } from "../monitoring/dashboards";
+import { publicDashboardAccessToken } from "../monitoring/grafana-access";
 import { buildPoolStacks } from "./pool-app";
 
 describe("monitoring stack", () => {
@@ -61,5 +63,47 @@ describe("monitoring stack", () => {
     const statements = JSON.parse(String(policy?.policy)).Statement as { Action: string | string[]; Resource: string }[];
     expect(statements[0]).toMatchObject({ Action: "sns:Publish" });
     expect(String(statements[0]?.Resource)).toMatch(/aws_sns_topic/);
+  });
+
+  test("Grafana keeps no default password and public dashboards are off unless enabled", () => {
+    const [host] = resourcesOf(json, "aws_instance");
+    const text = gunzipSync(Buffer.from(String(host?.user_data_base64), "base64")).toString();
+    expect(text).toContain("GF_SECURITY_ADMIN_PASSWORD__FILE=/etc/grafana/admin-password");
+    expect(text).toContain("GF_PUBLIC_DASHBOARDS_ENABLED=false");
+    expect(text).not.toContain("path: /usr/local/sbin/publish-delegator-dashboard");
+    expect(json.output?.["public-dashboard-url"]).toBeUndefined();
+  });
+});
+
+describe("monitoring stack with the public delegator dashboard", () => {
+  const config = testPool({ monitoring: { publicDashboard: { enabled: true, cidrs: ["0.0.0.0/0"] } } });
+  const stacks = buildPoolStacks(Testing.app(), config);
+  const json = synthJson(stacks.monitoring);
+  const network = synthJson(stacks.network);
+  const token = publicDashboardAccessToken(config.name);
+
+  test("Grafana's port opens to the configured CIDRs on the monitoring group and the management NACL", () => {
+    const grafana = resourcesOf(network, "aws_vpc_security_group_ingress_rule").filter((r) => r.from_port === 3000);
+    expect(grafana.map((r) => r.cidr_ipv4 ?? "bastion group").sort()).toEqual(["0.0.0.0/0", "bastion group"]);
+    expect(grafana.every((r) => String(r.security_group_id).includes("security-groups_monitoring"))).toBe(true);
+    const management = resourcesOf(network, "aws_network_acl").find((n) => (n.tags as Record<string, string>).Tier === "management");
+    expect(management?.ingress).toContainEqual(expect.objectContaining({ cidr_block: "0.0.0.0/0", from_port: 3000, to_port: 3000, protocol: "tcp" }));
+  });
+
+  test("the host publishes only the delegator dashboard, at a stable URL given as an output", () => {
+    const [host] = resourcesOf(json, "aws_instance");
+    const text = gunzipSync(Buffer.from(String(host?.user_data_base64), "base64")).toString();
+    expect(text).toContain("GF_PUBLIC_DASHBOARDS_ENABLED=true");
+    expect(text).toContain("GF_AUTH_ANONYMOUS_ENABLED=false");
+    expect(text).toContain(`/api/dashboards/uid/${delegatorDashboardUid(config.name)}/public-dashboards`);
+    expect(text).not.toContain(`/api/dashboards/uid/${config.name}-ops/public-dashboards`);
+    expect(token).toMatch(/^[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}$/);
+    expect(publicDashboardAccessToken(config.name)).toBe(token);
+    expect(publicDashboardAccessToken("otherpool")).not.toBe(token);
+    expect(String(json.output?.["public-dashboard-url"]?.value)).toMatch(new RegExp(`^http://\\$\\{aws_eip\\..*public_ip\\}:3000/public-dashboards/${token}$`));
+  });
+
+  test("enabling it without CIDRs is refused, naming the field", () => {
+    expect(() => testPool({ monitoring: { publicDashboard: { enabled: true } } })).toThrow(/monitoring\.publicDashboard\.cidrs.*at least one CIDR/);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Watching the pool: the monitoring host (Prometheus, Alertmanager, Grafana) in the management subnet, the alert
  * topic, and CloudWatch alarms on every instance. Only the monitoring security group may scrape the nodes (network
- * stack); Grafana is reached through an SSH tunnel via the bastion.
+ * stack); Grafana is reached through an SSH tunnel via the bastion, and its delegator dashboard from
+ * monitoring.publicDashboard.cidrs when the operator enables it.
  */
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { TerraformOutput } from "cdktf";
@@ -11,6 +12,7 @@ import type { PoolConfig } from "../config/schema";
 import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
 import { gzipSync } from "node:zlib";
 import { poolParameterNames, resourceName } from "../config/names";
+import { GRAFANA_PORT, publicDashboardPath } from "../monitoring/grafana-access";
 import { ALERT_TOPIC_PLACEHOLDER, monitoringFiles } from "../monitoring/monitoring-files";
 import type { HostPlan } from "../config/address-plan";
 import { hostBootText } from "./boot/boot-plan";
@@ -107,5 +109,11 @@ export class MonitoringStack extends PoolStack {
         alertTopicArn: this.alerts.topic.arn,
       },
     });
+    if (config.monitoring.publicDashboard.enabled) {
+      new TerraformOutput(this, "public-dashboard-url", {
+        description: "The delegator dashboard, public to monitoring.publicDashboard.cidrs",
+        value: `http://${this.host.publicIp}:${GRAFANA_PORT}${publicDashboardPath(config.name)}`,
+      });
+    }
   }
 }

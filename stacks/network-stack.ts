@@ -6,6 +6,7 @@ import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import { poolAddressPlan } from "../config/address-plan";
 import { DEFAULTS, type PoolConfig } from "../config/schema";
+import { GRAFANA_PORT } from "../monitoring/grafana-access";
 import { PoolStack } from "./pool-stack";
 import { PoolVpc } from "./constructs/pool-vpc";
 import { PrivateEndpoints } from "./constructs/private-endpoints";
@@ -23,6 +24,8 @@ export class NetworkStack extends PoolStack {
   constructor(scope: Construct, id: string, config: PoolConfig) {
     super(scope, id, { config });
     const plan = poolAddressPlan(config);
+    const publicDashboard = config.monitoring.publicDashboard;
+    const publicDashboardCidrs = publicDashboard.enabled ? publicDashboard.cidrs : [];
 
     this.vpc = new PoolVpc(this, "vpc", { poolName: config.name, cidr: plan.vpcCidr, subnets: plan.subnets });
     new VpcFlowLogs(this, "flow-logs", {
@@ -49,9 +52,10 @@ export class NetworkStack extends PoolStack {
       managementSubnetIds: this.vpc.subnetIdsOf("management"),
       relayPort: config.relays.port,
       adminCidrs: config.bastion.adminCidrs,
-      extraIngress: config.extraIngress.flatMap((rule) =>
-        rule.cidrs.map((cidr) => ({ tier: NACL_TIER[rule.tier], port: rule.port, protocol: rule.protocol, cidr })),
-      ),
+      extraIngress: [
+        ...config.extraIngress.flatMap((rule) => rule.cidrs.map((cidr) => ({ tier: NACL_TIER[rule.tier], port: rule.port, protocol: rule.protocol, cidr }))),
+        ...publicDashboardCidrs.map((cidr) => ({ tier: "management" as const, port: GRAFANA_PORT, protocol: "tcp" as const, cidr })),
+      ],
     });
     this.securityGroups = new TierSecurityGroups(this, "security-groups", {
       poolName: config.name,
@@ -63,6 +67,7 @@ export class NetworkStack extends PoolStack {
       adminCidrs: config.bastion.adminCidrs,
       s3PrefixListId: this.endpoints.s3.prefixListId,
       extraIngress: config.extraIngress,
+      publicDashboardCidrs,
     });
 
     new TerraformOutput(this, "vpc_id", { value: this.vpc.vpcId });

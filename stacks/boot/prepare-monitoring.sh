@@ -18,8 +18,18 @@ token=$(curl -sf -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" http://169
 region=$(curl -sf -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/placement/region)
 topic=$(aws --region "$region" ssm get-parameter --name "/$POOL_NAME/alert-topic-arn" --query Parameter.Value --output text)
 sed -i "s|@@ALERT_TOPIC_ARN@@|$topic|" /etc/prometheus/alertmanager.yml
-# Grafana (port 3000) admits only the bastion's security group: operators reach it through an SSH tunnel.
+# Grafana's admin password: generated here, once, readable by root and Grafana only (never in user data or state).
+if [ ! -s /etc/grafana/admin-password ]; then
+  (umask 077; openssl rand -hex 24 | tr -d '\n' > /etc/grafana/admin-password)
+fi
+chown root:grafana /etc/grafana/admin-password
+chmod 0640 /etc/grafana/admin-password
+systemctl daemon-reload
+# Grafana (port 3000) admits the bastion's security group, and the public dashboard's CIDRs only when enabled.
 for unit in prometheus prometheus-alertmanager prometheus-node-exporter grafana-server; do
   systemctl enable "$unit"
   systemctl restart "$unit"
 done
+if [ -x /usr/local/sbin/publish-delegator-dashboard ]; then
+  /usr/local/sbin/publish-delegator-dashboard
+fi

@@ -10,6 +10,8 @@ import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { Construct } from "constructs";
 import { resourceName } from "../../config/names";
+import { isAnywhere } from "../../config/cidr";
+import { GRAFANA_PORT } from "../../monitoring/grafana-access";
 import { exemptFromPolicy } from "../policy/exemptions";
 
 export type SecurityTier = "relay" | "producer" | "bastion" | "monitoring" | "sandbox";
@@ -29,10 +31,10 @@ export interface TierSecurityGroupsProps {
   readonly s3PrefixListId?: string;
   /** Extra rules from the pool config (`extraIngress`); they pass the same policy checks. */
   readonly extraIngress?: readonly { tier: "relay" | "producer" | "bastion" | "monitoring"; port: number; protocol: "tcp" | "udp"; cidrs: readonly string[]; description: string }[];
+  /** Who may open the public delegator dashboard on Grafana's port (`monitoring.publicDashboard`). @default none */
+  readonly publicDashboardCidrs?: readonly string[];
 }
 
-/** Grafana's port, reached only through an SSH tunnel via the bastion. */
-export const GRAFANA_PORT = 3000;
 const SSH = 22;
 const HTTPS = 443;
 const ANYWHERE = "0.0.0.0/0";
@@ -116,6 +118,12 @@ export class TierSecurityGroups extends Construct {
     ingress("monitoring", "grafana-bastion", "Grafana through an SSH tunnel via the bastion", GRAFANA_PORT, { group: "bastion" });
     egress("bastion", "grafana", "Forward operators' tunnels to Grafana", [GRAFANA_PORT, GRAFANA_PORT], { group: "monitoring" });
     egress("monitoring", "https", "SNS, CloudWatch and package updates", [HTTPS, HTTPS], { cidr: ANYWHERE });
+    for (const [i, cidr] of (props.publicDashboardCidrs ?? []).entries()) {
+      const rule = ingress("monitoring", `public-dashboard-${i}`, "The public delegator dashboard (monitoring.publicDashboard)", GRAFANA_PORT, { cidr });
+      if (isAnywhere(cidr)) {
+        exemptFromPolicy(rule, "SG-WORLD-INGRESS", "the operator enabled monitoring.publicDashboard for everyone; Grafana serves only the delegator dashboard without login");
+      }
+    }
 
     // The sandbox syncs a chain and downloads node releases while an image is baked.
     egress("sandbox", "peers", "Cardano peers and release downloads while baking an image", [0, 65535], { cidr: ANYWHERE });

@@ -59,6 +59,14 @@ describe("policy rules", () => {
     expect(withNetwork(() => {}, { extraIngress: producerWorld })).toMatch(/SG-WORLD-INGRESS.*producer group/);
   });
 
+  test("SG-WORLD-INGRESS: the explicit public dashboard switch passes, and only for Grafana's port on monitoring", () => {
+    const open = { monitoring: { publicDashboard: { enabled: true, cidrs: ["0.0.0.0/0"] } } };
+    expect(synthFailure((app) => buildPoolStacks(app, testPool(open)))).toBeUndefined();
+    // The switch's exemption does not cover another world-open rule on the same group.
+    const extra = [{ tier: "monitoring", port: 9090, cidrs: ["0.0.0.0/0"], description: "public Prometheus" }];
+    expect(withNetwork(() => {}, { ...open, extraIngress: extra })).toMatch(/SG-WORLD-INGRESS violated .*monitoring-in-extra-0-0/);
+  });
+
   test("SG-SSH-ONLY-FROM-BASTION: SSH to a relay from a CIDR fails synth", () => {
     const extra = [{ tier: "relay", port: 22, cidrs: ["10.0.0.0/8"], description: "ssh from the office" }];
     expect(withNetwork(() => {}, { extraIngress: extra })).toMatch(/policy SG-SSH-ONLY-FROM-BASTION violated .*relay-in-extra-0-0.*expected the bastion group only/);
