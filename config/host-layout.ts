@@ -40,6 +40,12 @@ export interface HostLayout {
   readonly backupDir: string;
 }
 
+/**
+ * Device name the chain volume is attached as (Nitro instances expose it as NVMe, found at boot by the volume id).
+ * Golden images leave this device out, so no instance boots with another's database.
+ */
+export const CHAIN_VOLUME_DEVICE = "/dev/sdf";
+
 export const CREDENTIAL_FILE_NAMES = { kesKey: "kes.skey", vrfKey: "vrf.skey", opcert: "node.cert" } as const;
 
 export function hostLayout(config: Pick<PoolConfig, "node">): HostLayout {

@@ -126,7 +126,47 @@ const nodeSchema = z.strictObject({
   /** Directory holding config, topology, keys and the database mount. @default "/opt/cardano" */
   home: z.string().regex(/^\/[^\s]*$/, { error: "expected an absolute path" }).default("/opt/cardano"),
   metricsPort: intBetween(1, 65535).default(DEFAULTS.metricsPort),
+  /** Where cardano-node and cardano-cli are installed (the unit runs <binDir>/cardano-node). @default "/usr/local/bin" */
+  binDir: z.string().regex(/^\/[^\s]*$/, { error: "expected an absolute path" }).default("/usr/local/bin"),
   service: serviceCommandsSchema.prefault({}),
+});
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, { error: "expected a SHA-256 as 64 lowercase hex digits (from the release's checksum file)" });
+
+/** Where a release archive comes from: fetched by the sandbox from `url`, or uploaded from the operator's `file`. */
+const archiveSource = {
+  /** https URL the sandbox downloads. */
+  url: z.string().regex(/^https:\/\/\S+$/, { error: "expected an https:// URL" }).optional(),
+  /** A .tar.gz on the operator's machine, uploaded through the bastion (relative to the pool config file). */
+  file: z.string().min(1).optional(),
+  /** Always checked on the sandbox before anything is installed. */
+  sha256,
+};
+const oneSource = { error: "expected exactly one of url or file" };
+const hasOneSource = (a: { url?: string | undefined; file?: string | undefined }) => (a.url === undefined) !== (a.file === undefined);
+const releaseArchive = z.strictObject(archiveSource).refine(hasOneSource, oneSource);
+
+const imageSchema = z.strictObject({
+  /**
+   * cardano-node release archives by version (the archive holds cardano-node and cardano-cli), e.g.
+   * `"10.5.1": {url: https://github.com/IntersectMBO/cardano-node/releases/download/10.5.1/cardano-node-10.5.1-linux.tar.gz, sha256: …}`.
+   * `pool-ops image bake --node-version X` refuses a version not listed here. @default {}
+   */
+  nodeReleases: z.record(z.string().regex(/^\d+\.\d+\.\d+$/, { error: "expected a version such as 10.5.1" }), releaseArchive).default({}),
+  /** The node_exporter release baked with it (its archive holds `node_exporter`). @default none: bake refuses */
+  nodeExporter: z
+    .strictObject({ version: z.string().regex(/^\d+\.\d+\.\d+$/, { error: "expected a version such as 1.9.1" }), ...archiveSource })
+    .refine(hasOneSource, oneSource)
+    .optional(),
+  /** Where node_exporter is installed. @default "/usr/local/bin" */
+  exporterBinDir: z.string().regex(/^\/[^\s]*$/, { error: "expected an absolute path" }).default("/usr/local/bin"),
+  /**
+   * Directories searched for key material before imaging (signing keys, op certs, counters, *.skey): anything found
+   * stops the bake. @default node.home, /home, /root, /etc, /tmp, /var/tmp, /var/lib/cloud
+   */
+  keyScanPaths: z.array(z.string().regex(/^\/[^\s]*$/, { error: "expected an absolute path" })).min(1).optional(),
+  /** How long to wait for the sandbox to run, answer SSH, and for the AMI to become available. @default 900 */
+  timeoutSeconds: intBetween(60, 7200).default(900),
 });
 
 const sshSchema = z.strictObject({
@@ -280,6 +320,8 @@ export const PoolConfigSchema = z
     tags: z.record(z.string(), z.string()).default({}),
     backend: backendSchema.default({ type: "local", directory: "terraform-state" }),
     node: nodeSchema.prefault({}),
+    /** Golden images: what `pool-ops image bake` installs on the sandbox and checks before imaging. */
+    image: imageSchema.prefault({}),
     /**
      * The pool's id (bech32 `pool1…` or 56 hex digits). rotate-kes and promote refuse a cold key that is not this
      * pool's. @default not set: the check is skipped with a warning

@@ -38,7 +38,7 @@ const LAB_LOGIN_UID = 61100;
 export const LAB_NODE_USER = "cardano";
 const LAB_NODE_UID = 61101;
 
-export type LabRole = "bastion" | "relay" | "producer";
+export type LabRole = "bastion" | "relay" | "producer" | "sandbox";
 
 export interface LabHost {
   readonly name: string;
@@ -81,6 +81,8 @@ export interface LabUpOptions {
   readonly root?: string;
   /** @default 4 */
   readonly relays?: number;
+  /** Add the golden-image sandbox (a host of role `sandbox` on the private segment, in the inventory). @default false */
+  readonly sandbox?: boolean;
   /** Added round-trip time on the operator↔bastion link (netem, half each way). @default 0 */
   readonly operatorRttMs?: number;
   /** Added round-trip time on each bastion↔node link. @default 0 */
@@ -373,6 +375,8 @@ function labPoolConfig(state: LabState, opts: LabUpOptions): string {
     `  user: ${LAB_NODE_USER}`,
     `  group: ${LAB_NODE_USER}`,
     "  home: /opt/cardano",
+    // /usr is the machine's own in the lab: binaries a bake installs go under each host's /opt/cardano instead.
+    "  binDir: /opt/cardano/bin",
     "  service:",
     "    name: cardano-node",
     `    start: ${service} start`,
@@ -382,6 +386,11 @@ function labPoolConfig(state: LabState, opts: LabUpOptions): string {
     `    isActive: ${service} is-active`,
     // /etc is shared by the lab's hosts (only a few files are bind-mounted): each host keeps its unit in its own home.
     "    unitFile: /opt/cardano/systemd/cardano-node.service",
+    "image:",
+    "  exporterBinDir: /opt/cardano/bin",
+    // Only /opt/cardano is a lab host's own; the rest of the filesystem is the machine's (with the repo's test keys).
+    "  keyScanPaths: [/opt/cardano]",
+    "  timeoutSeconds: 60",
     "",
   ].join("\n");
 }
@@ -434,6 +443,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
   const names: Array<[string, LabRole, string]> = [["bastion", "bastion", `${priv}.1`]];
   for (let i = 1; i <= relays; i++) names.push([`relay-${i}`, "relay", `${priv}.${9 + i}`]);
   names.push(["producer-1", "producer", `${priv}.20`], ["producer-2", "producer", `${priv}.21`]);
+  if (opts.sandbox) names.push(["sandbox", "sandbox", `${priv}.30`]);
 
   const hosts: LabHost[] = names.map(([name, role, privateIp]) => ({
     name,

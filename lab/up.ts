@@ -1,5 +1,5 @@
 /**
- * `npm run lab:up [-- --id ID] [--relays N] [--operator-rtt-ms MS] [--private-rtt-ms MS]`: brings a lab up and prints
+ * `npm run lab:up [-- --id ID] [--relays N] [--sandbox] [--operator-rtt-ms MS] [--private-rtt-ms MS]`: brings a lab up and prints
  * how to use it. Needs root.
  */
 import { parseArgs } from "node:util";
@@ -9,6 +9,7 @@ const { values } = parseArgs({
   options: {
     id: { type: "string" },
     relays: { type: "string" },
+    sandbox: { type: "boolean" },
     "operator-rtt-ms": { type: "string" },
     "private-rtt-ms": { type: "string" },
   },
@@ -23,6 +24,7 @@ try {
   const state = await labUp({
     id: values.id ?? process.env.LAB_ID,
     relays: number(values.relays),
+    sandbox: values.sandbox,
     operatorRttMs: number(values["operator-rtt-ms"]),
     privateRttMs: number(values["private-rtt-ms"]),
   });

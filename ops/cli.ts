@@ -7,6 +7,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { pathToFileURL } from "node:url";
 import { hostsCommand } from "./commands/hosts";
+import { imageCommand } from "./commands/image";
 import { kesCommand } from "./commands/kes";
 import { keysCommand } from "./commands/keys";
 import { inventoryCommand } from "./commands/inventory";
@@ -20,7 +21,7 @@ import { runCommand } from "./commands/run";
 import { EXIT_USAGE } from "./context";
 
 /** Every command of pool-ops, in help order. */
-export const COMMANDS: ReadonlyArray<() => Command> = [pingCommand, runCommand, putCommand, inventoryCommand, hostsCommand, () => keysCommand(), rotateKesCommand, kesCommand, promoteCommand, leaderCommand, pushConfigCommand, statusCommand];
+export const COMMANDS: ReadonlyArray<() => Command> = [pingCommand, runCommand, putCommand, inventoryCommand, hostsCommand, () => keysCommand(), rotateKesCommand, kesCommand, promoteCommand, leaderCommand, pushConfigCommand, statusCommand, imageCommand];
 
 function positiveInt(value: string): number {
   const n = Number(value);

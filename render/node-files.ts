@@ -128,6 +128,7 @@ export function renderUnit(config: PoolConfig, host: RenderHost, mode: NodeMode)
     user: config.node.user,
     group: config.node.group,
     environmentFile: layout.environmentFile,
+    nodeBinary: `${config.node.binDir}/cardano-node`,
   };
   return template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
     const value = values[key];

@@ -19,6 +19,7 @@ export function hostBootText(config: PoolConfig, host: HostPlan, hasChainVolume:
     NODE_USER: config.node.user,
     NODE_GROUP: config.node.group,
     NODE_HOME: config.node.home,
+    NODE_BIN_DIR: config.node.binDir,
   };
   if (host.role === "bastion") return renderCloudInit({ settings, files: [], scripts: [] });
   // The monitoring host runs no cardano-node: its files are Prometheus, Alertmanager and Grafana configuration.

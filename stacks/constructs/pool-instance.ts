@@ -4,6 +4,7 @@
  * Name tags. AMI and user data changes are ignored after creation: configuration reaches running nodes through
  * `pool-ops push-config` and new images through `pool-ops image rollout`, never through a surprise replacement.
  */
+import { CHAIN_VOLUME_DEVICE } from "../../config/host-layout";
 import { EbsVolume } from "@cdktf/provider-aws/lib/ebs-volume";
 import { Eip } from "@cdktf/provider-aws/lib/eip";
 import { Instance } from "@cdktf/provider-aws/lib/instance";
@@ -39,8 +40,6 @@ export interface PoolInstanceProps {
   readonly terminationProtection?: boolean;
 }
 
-/** Device name of the chain volume; Nitro instances expose it as NVMe, found at boot by the volume id. */
-export const CHAIN_VOLUME_DEVICE = "/dev/sdf";
 
 export class PoolInstance extends Construct {
   readonly instance: Instance;

@@ -1,0 +1,135 @@
+/**
+ * The EC2 and SSM side of golden images: the sandbox instance's power state, creating an AMI from it (without the
+ * chain database volume), waiting until it is available, and the pool's golden-AMI parameters (`/<pool>/ami/<role>`,
+ * created by the nodes stack, which then ignores their values).
+ */
+import { CreateImageCommand, DescribeImagesCommand, DescribeInstancesCommand, EC2Client, StartInstancesCommand, StopInstancesCommand } from "@aws-sdk/client-ec2";
+import { GetParameterCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { awsClientSettings, type AwsTarget } from "./client-config";
+
+export class GoldenImageError extends Error {
+  override name = "GoldenImageError";
+}
+
+/** The roles that run cardano-node from the golden image. */
+export const NODE_IMAGE_ROLES = ["relay", "producer"] as const;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface ImageTags {
+  readonly [key: string]: string;
+}
+
+export class GoldenImages {
+  private readonly ec2: EC2Client;
+  private readonly ssm: SSMClient;
+
+  constructor(
+    target: AwsTarget,
+    /** How often state is polled. @default 2000 */
+    private readonly pollMs = 2000,
+  ) {
+    this.ec2 = new EC2Client(awsClientSettings(target));
+    this.ssm = new SSMClient(awsClientSettings(target));
+  }
+
+  async instanceState(instanceId: string): Promise<string> {
+    const out = await this.ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] })).catch((error: Error) => {
+      throw new GoldenImageError(`cannot describe instance ${instanceId}: ${error.message}`);
+    });
+    const state = out.Reservations?.[0]?.Instances?.[0]?.State?.Name;
+    if (!state) throw new GoldenImageError(`instance ${instanceId} is unknown to EC2`);
+    return state;
+  }
+
+  private async waitState(instanceId: string, want: string, timeoutMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const state = await this.instanceState(instanceId);
+      if (state === want) return;
+      if (Date.now() > until) throw new GoldenImageError(`instance ${instanceId} is ${state}, not ${want}, after ${Math.round(timeoutMs / 1000)} s`);
+      await sleep(this.pollMs);
+    }
+  }
+
+  /** Starts the instance unless it runs; resolves once EC2 reports `running`. Returns whether it had to start it. */
+  async ensureRunning(instanceId: string, timeoutMs: number): Promise<boolean> {
+    const state = await this.instanceState(instanceId);
+    if (state === "running") return false;
+    if (state === "stopping") await this.waitState(instanceId, "stopped", timeoutMs);
+    if (state !== "pending") {
+      await this.ec2.send(new StartInstancesCommand({ InstanceIds: [instanceId] })).catch((error: Error) => {
+        throw new GoldenImageError(`cannot start instance ${instanceId}: ${error.message}`);
+      });
+    }
+    await this.waitState(instanceId, "running", timeoutMs);
+    return true;
+  }
+
+  async stop(instanceId: string, timeoutMs: number): Promise<void> {
+    if ((await this.instanceState(instanceId)) === "stopped") return;
+    await this.ec2.send(new StopInstancesCommand({ InstanceIds: [instanceId] })).catch((error: Error) => {
+      throw new GoldenImageError(`cannot stop instance ${instanceId}: ${error.message}`);
+    });
+    await this.waitState(instanceId, "stopped", timeoutMs);
+  }
+
+  /**
+   * An AMI of the instance's root volume only: the chain database volume is left out (`NoDevice`), so the image
+   * stays small and no instance boots with another's database. Tagged on creation.
+   */
+  async createImage(instanceId: string, name: string, description: string, tags: ImageTags, excludeDevices: readonly string[]): Promise<string> {
+    const out = await this.ec2
+      .send(
+        new CreateImageCommand({
+          InstanceId: instanceId,
+          Name: name,
+          Description: description,
+          BlockDeviceMappings: excludeDevices.map((DeviceName) => ({ DeviceName, NoDevice: "" })),
+          TagSpecifications: [{ ResourceType: "image", Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }],
+        }),
+      )
+      .catch((error: Error) => {
+        throw new GoldenImageError(`cannot create an image of ${instanceId}: ${error.message}`);
+      });
+    if (!out.ImageId) throw new GoldenImageError(`EC2 returned no image id for ${instanceId}`);
+    return out.ImageId;
+  }
+
+  async waitAvailable(imageId: string, timeoutMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const out = await this.ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }));
+      const state = out.Images?.[0]?.State ?? "unknown";
+      if (state === "available") return;
+      if (state === "failed" || state === "invalid" || state === "error") throw new GoldenImageError(`image ${imageId} is ${state}: ${out.Images?.[0]?.StateReason?.Message ?? "no reason given"}`);
+      if (Date.now() > until) throw new GoldenImageError(`image ${imageId} is still ${state} after ${Math.round(timeoutMs / 1000)} s`);
+      await sleep(this.pollMs);
+    }
+  }
+
+  async imageTags(imageId: string): Promise<Record<string, string>> {
+    const out = await this.ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }));
+    return Object.fromEntries((out.Images?.[0]?.Tags ?? []).map((t) => [t.Key ?? "", t.Value ?? ""]));
+  }
+
+  async readParameter(name: string): Promise<string | undefined> {
+    try {
+      return (await this.ssm.send(new GetParameterCommand({ Name: name }))).Parameter?.Value;
+    } catch (error) {
+      if ((error as { name?: string }).name === "ParameterNotFound") return undefined;
+      throw new GoldenImageError(`cannot read ${name}: ${(error as Error).message}`);
+    }
+  }
+
+  async writeParameter(name: string, value: string): Promise<void> {
+    await this.ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: "String", Overwrite: true })).catch((error: Error) => {
+      throw new GoldenImageError(`cannot write ${name}: ${(error as Error).message}`);
+    });
+  }
+
+  close(): void {
+    this.ec2.destroy();
+    this.ssm.destroy();
+  }
+}
