@@ -167,6 +167,11 @@ const imageSchema = z.strictObject({
   keyScanPaths: z.array(z.string().regex(/^\/[^\s]*$/, { error: "expected an absolute path" })).min(1).optional(),
   /** How long to wait for the sandbox to run, answer SSH, and for the AMI to become available. @default 900 */
   timeoutSeconds: intBetween(60, 7200).default(900),
+  /**
+   * How long `image rollout` waits for a replaced node to answer SSH and be synced with peers (boot, cloud-init, the
+   * node's ledger replay from its reattached chain volume) before it stops the rollout. @default 1800
+   */
+  rolloutHealthTimeoutSeconds: intBetween(10, 14_400).default(1800),
 });
 
 const sshSchema = z.strictObject({

@@ -16,11 +16,29 @@ export interface AwsEmulator {
   stop(): Promise<void>;
 }
 
-/** moto's WSGI app under werkzeug with threads off (what `moto_server` runs, minus `threaded=True`). */
+/**
+ * moto's WSGI app under werkzeug with threads off (what `moto_server` runs, minus `threaded=True`), with one gap
+ * closed: moto frees a terminated instance's private IPs only when Python garbage-collects the instance, which never
+ * happens while the backend lists it, so re-creating an instance at its fixed address (Terraform's `-replace`, as
+ * `image rollout` does) fails with "IP already in use" (a 500 the provider retries for minutes). EC2 frees them at
+ * termination; so does this.
+ */
 const SINGLE_THREADED_MOTO = `
 import sys
 from werkzeug.serving import run_simple
+from moto.ec2.models.instances import Instance
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+_terminate = Instance.terminate
+def terminate_and_free_ips(self):
+    state = _terminate(self)
+    subnet = self.ec2_backend.get_subnet(self.subnet_id) if self.subnet_id else None
+    for ip in list(getattr(self, "_private_ips", []) or []):
+        if subnet is not None:
+            subnet.del_subnet_ip(ip)
+    return state
+Instance.terminate = terminate_and_free_ips
+
 app = DomainDispatcherApplication(create_backend_app)
 run_simple(sys.argv[1], int(sys.argv[2]), app, threaded=False, use_reloader=False)
 `;

@@ -111,3 +111,30 @@ export async function labFleet(lab: LabState, overrides: { ssh?: Partial<import(
     ssh: { ...config.ssh, ...overrides.ssh },
   });
 }
+
+/**
+ * Starts `pool-ops ARGS…` held at a step checkpoint (POOL_OPS_PAUSE_AT); `paused` resolves once it says so, the test
+ * does what the drill needs, then `child.kill("SIGUSR2")` lets it go on; `done` resolves with its result.
+ */
+export function startPausedPoolOps(lab: LabState, args: readonly string[], step: string, env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [POOL_OPS_BIN, ...args], {
+    cwd: REPO_DIR,
+    env: { ...process.env, NO_COLOR: "1", ...labEnv(lab), ...env, POOL_OPS_PAUSE_AT: step },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+  const paused = new Promise<void>((resolve, reject) => {
+    child.stderr.on("data", (c: Buffer) => {
+      stderr += c.toString();
+      if (stderr.includes(`paused at ${step}`)) resolve();
+    });
+    child.on("close", () => reject(new Error(`pool-ops ${args.join(" ")} ended before pausing at ${step}:\n${stdout}\n${stderr}`)));
+  });
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on("close", (code, signal) => resolve({ code, stdout, stderr: signal ? `${stderr}\n[killed by ${signal}]` : stderr })),
+  );
+  paused.catch(() => undefined);
+  return { child, paused, done };
+}

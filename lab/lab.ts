@@ -391,6 +391,7 @@ function labPoolConfig(state: LabState, opts: LabUpOptions): string {
     // Only /opt/cardano is a lab host's own; the rest of the filesystem is the machine's (with the repo's test keys).
     "  keyScanPaths: [/opt/cardano]",
     "  timeoutSeconds: 60",
+    "  rolloutHealthTimeoutSeconds: 30",
     "",
   ].join("\n");
 }

@@ -140,6 +140,13 @@ export class OpsContext {
   }
   private readonly extraFleets: Fleet[] = [];
 
+  /** Closes the command's connections so the next use opens fresh ones (after hosts were replaced). */
+  async resetFleet(): Promise<void> {
+    const fleet = this.fleetCache;
+    this.fleetCache = undefined;
+    await fleet?.close();
+  }
+
   /** A Group over the given hosts that prints a line per host as it finishes. */
   async group(hosts: readonly InventoryHost[], strategy?: Strategy, options: { fleet?: Fleet; note?: (r: Result) => string } = {}): Promise<Group> {
     const fleet = options.fleet ?? (await this.fleet());

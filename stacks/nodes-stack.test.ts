@@ -23,6 +23,15 @@ describe("nodes stack, default pool", () => {
   const { nodes, network } = allStacks(config);
   const instances = instancesByName(nodes);
   const pool = config.name;
+
+  test("relays and producers start from their role's golden-AMI parameter (refreshed from SSM); the bastion from the base image", () => {
+    expect(String(instances.get(`${pool}-relay-1`)?.ami)).toMatch(/^\$\{aws_ssm_parameter\.parameters_ami-relay_[0-9A-F]+\.insecure_value\}$/);
+    expect(String(instances.get(`${pool}-producer-2`)?.ami)).toMatch(/^\$\{aws_ssm_parameter\.parameters_ami-producer_[0-9A-F]+\.insecure_value\}$/);
+    expect(String(instances.get(`${pool}-bastion`)?.ami)).toMatch(/data\.aws_ami\.base-image\.id/);
+    const relayParameter = resourcesOf(nodes, "aws_ssm_parameter").find((p) => p.name === `/${pool}/ami/relay`);
+    expect(relayParameter).toMatchObject({ type: "String", lifecycle: { ignore_changes: ["insecure_value"] } });
+    expect(relayParameter?.value).toBeUndefined();
+  });
   const subnetsById = network.resource?.aws_subnet ?? {};
   /** The network stack's subnet an instance's `subnet_id` (`${aws_subnet.<id>.id}` in a per-stack synth) names. */
   const subnetOf = (ref: unknown) => {

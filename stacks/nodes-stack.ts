@@ -46,9 +46,12 @@ export class NodesStack extends PoolStack {
     const plan = poolAddressPlan(config);
     const hostsOf = (role: HostPlan["role"]) => plan.hosts.filter((h) => h.role === role);
     const amiId = baseImageId(this, config);
+    this.parameters = new PoolParameters(this, "parameters", { poolName: config.name, baseImageId: amiId });
+    const golden = this.parameters.goldenImages;
     const context: FleetContext = {
       poolName: config.name,
-      amiId,
+      // Nodes start from their role's golden image (the base image until one is baked); the rest from the base.
+      amiId: (role) => (role === "relay" || role === "producer" ? golden[role].insecureValue : amiId),
       kmsKeyArn: security.key.keyArn,
       rootVolumeGiB: config.rootVolumeGiB,
       subnetId: (planId) => network.vpc.subnetId(planId),
@@ -78,7 +81,6 @@ export class NodesStack extends PoolStack {
         chainDbVolumeGiB: config.sandbox.chainDbVolumeGiB,
       });
     }
-    this.parameters = new PoolParameters(this, "parameters", { poolName: config.name, baseImageId: amiId });
 
     // The inventory pool-ops reads (`terraform output -json` / `cdktf output --outputs-file`).
     const entry = (host: HostPlan, node: PoolInstance) => ({

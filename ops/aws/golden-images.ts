@@ -3,7 +3,15 @@
  * chain database volume), waiting until it is available, and the pool's golden-AMI parameters (`/<pool>/ami/<role>`,
  * created by the nodes stack, which then ignores their values).
  */
-import { CreateImageCommand, DescribeImagesCommand, DescribeInstancesCommand, EC2Client, StartInstancesCommand, StopInstancesCommand } from "@aws-sdk/client-ec2";
+import {
+  CreateImageCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  EC2Client,
+  ModifyInstanceAttributeCommand,
+  StartInstancesCommand,
+  StopInstancesCommand,
+} from "@aws-sdk/client-ec2";
 import { GetParameterCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { awsClientSettings, type AwsTarget } from "./client-config";
 
@@ -18,6 +26,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface ImageTags {
   readonly [key: string]: string;
+}
+
+/** A pool instance as EC2 reports it, found by its tags. */
+export interface PoolInstanceState {
+  readonly instanceId: string;
+  readonly imageId: string;
+  readonly state: string;
 }
 
 export class GoldenImages {
@@ -111,6 +126,32 @@ export class GoldenImages {
   async imageTags(imageId: string): Promise<Record<string, string>> {
     const out = await this.ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }));
     return Object.fromEntries((out.Images?.[0]?.Tags ?? []).map((t) => [t.Key ?? "", t.Value ?? ""]));
+  }
+
+  /** The pool's instances that are not terminated, by their Name tag (`<pool>-<host>`). */
+  async poolInstances(pool: string): Promise<Map<string, PoolInstanceState>> {
+    const found = new Map<string, PoolInstanceState>();
+    let NextToken: string | undefined;
+    do {
+      const out = await this.ec2
+        .send(new DescribeInstancesCommand({ Filters: [{ Name: "tag:Pool", Values: [pool] }, { Name: "instance-state-name", Values: ["pending", "running", "stopping", "stopped"] }], NextToken }))
+        .catch((error: Error) => {
+          throw new GoldenImageError(`cannot list the pool's instances: ${error.message}`);
+        });
+      for (const instance of (out.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
+        const name = instance.Tags?.find((t) => t.Key === "Name")?.Value;
+        if (name && instance.InstanceId) found.set(name, { instanceId: instance.InstanceId, imageId: instance.ImageId ?? "", state: instance.State?.Name ?? "unknown" });
+      }
+      NextToken = out.NextToken;
+    } while (NextToken);
+    return found;
+  }
+
+  /** Producers are termination-protected; a deliberate replacement lifts it first (the new instance has it again). */
+  async allowTermination(instanceId: string): Promise<void> {
+    await this.ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: instanceId, DisableApiTermination: { Value: false } })).catch((error: Error) => {
+      throw new GoldenImageError(`cannot lift termination protection of ${instanceId}: ${error.message}`);
+    });
   }
 
   async readParameter(name: string): Promise<string | undefined> {

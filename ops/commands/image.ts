@@ -28,8 +28,9 @@ import {
   type InstalledVersions,
 } from "../image/sandbox-steps";
 import { Interrupted, StepControl } from "../pool/step-control";
-import { Connection } from "../remote/connection";
-import type { Fleet } from "../remote/fleet";
+import { rollout, type RolloutOptions } from "./image-rollout";
+import type { Connection } from "../remote/connection";
+import { connectWhenUp } from "../remote/wait-for-ssh";
 import type { InventoryHost } from "../remote/inventory";
 import { GroupResult, OpsError } from "../remote/result";
 import { shellQuote } from "../remote/shell";
@@ -79,25 +80,6 @@ async function planBake(ctx: OpsContext, options: BakeOptions): Promise<BakePlan
   };
 }
 
-/** A fresh connection to the sandbox, retried until sshd answers (a just-started instance takes a while). */
-async function connectWhenUp(fleet: Fleet, host: InventoryHost, timeoutMs: number): Promise<Connection> {
-  const until = Date.now() + timeoutMs;
-  let last: Error | undefined;
-  for (;;) {
-    const c = new Connection({ name: host.name, role: host.role, address: host.privateIp, port: fleet.connection(host.name).target.port }, fleet.settings, fleet.bastion);
-    try {
-      await c.runChecked("true", { step: "connect", sudo: false });
-      return c;
-    } catch (error) {
-      await c.close();
-      last = error as Error;
-      if (error instanceof OpsError && /host key/i.test(error.message)) throw error;
-    }
-    if (Date.now() > until) throw new OpsError(host.name, "connect", `the sandbox did not answer SSH within ${Math.round(timeoutMs / 1000)} s: ${last?.message}`, "check the sandbox's console output in EC2");
-    await new Promise((r) => setTimeout(r, 2000));
-  }
-}
-
 function imageName(pool: string, nodeVersion: string, at: Date): string {
   const stamp = at.toISOString().replace(/[-:]/g, "").replace(/\..*$/, "").replace("T", "-");
   return `${pool}-node-${nodeVersion}-${stamp}`;
@@ -136,7 +118,7 @@ export async function bake(ctx: OpsContext, options: BakeOptions): Promise<numbe
     const startedSandbox = await images.ensureRunning(plan.sandbox.instanceId, timeoutMs);
     step(`${plan.sandbox.name}: ${startedSandbox ? "started" : "already running"}`);
     const fleet = await ctx.fleet();
-    const c = (sandboxConnection = await connectWhenUp(fleet, plan.sandbox, timeoutMs));
+    const c = (sandboxConnection = await connectWhenUp(fleet, plan.sandbox, timeoutMs, "the sandbox"));
 
     await control.checkpoint("stage");
     await c.runChecked(`install -d -m 0755 ${shellQuote(workDir(config))}`, { step: "stage archives" });
@@ -223,5 +205,13 @@ export function imageCommand(): Command {
     .requiredOption("--node-version <version>", "cardano-node version to bake (listed in image.nodeReleases)", version)
     .option("--keep-sandbox", "leave the sandbox running when the bake fails (to look at it)")
     .action(opsAction(async (ctx, options: BakeOptions) => bake(ctx, options)));
+  image
+    .command("rollout")
+    .description("replace relays, then the standby, promote, then the old leader with the golden image: one node at a time, health-gated, resumable")
+    .option("--image <ami>", "roll out this AMI (default: the /<pool>/ami/relay and /<pool>/ami/producer parameters)")
+    .option("--stacks <dir>", "cdktf's output directory with the synthesised stacks (default cdktf.out)")
+    .option("--promote-back", "promote the old leader back once it runs the new image")
+    .option("--restart", "discard an unfinished rollout's journal of another image and start over")
+    .action(opsAction(async (ctx, options: RolloutOptions) => rollout(ctx, options)));
   return image;
 }

@@ -41,7 +41,11 @@ export class StepControl {
   async checkpoint(step: string): Promise<void> {
     if (process.env.POOL_OPS_PAUSE_AT === step) {
       process.stderr.write(`pool-ops: paused at ${step} (POOL_OPS_PAUSE_AT; send SIGUSR2 to continue)\n`);
+      // A signal listener does not keep Node alive: with no connection open (just closed, say) the process would
+      // exit mid-pause, so a timer holds it until the signal comes.
+      const hold = setInterval(() => undefined, 60_000);
       await new Promise<void>((resolve) => process.once("SIGUSR2", () => resolve()));
+      clearInterval(hold);
     }
     if (this.interrupted) throw new Interrupted(step);
   }

@@ -11,7 +11,8 @@ import type { SecurityTier } from "./tier-security-groups";
 /** What every host needs from the network and security stacks, as typed accessors. */
 export interface FleetContext {
   readonly poolName: string;
-  readonly amiId: string;
+  /** The image a host of this role starts from (relays and producers: the golden image recorded in SSM). */
+  amiId(role: HostPlan["role"]): string;
   readonly kmsKeyArn: string;
   readonly rootVolumeGiB: number;
   subnetId(planId: string): string;
@@ -40,7 +41,7 @@ function hostInstance(scope: Construct, host: HostPlan, props: HostGroupProps, o
     securityGroupIds: [context.securityGroupId(options.tier)],
     instanceProfileName: context.instanceProfileName(options.tier),
     instanceType: props.instanceType,
-    amiId: context.amiId,
+    amiId: context.amiId(host.role),
     kmsKeyArn: context.kmsKeyArn,
     rootVolumeGiB: context.rootVolumeGiB,
     ...(props.chainDbVolumeGiB !== undefined ? { chainDbVolumeGiB: props.chainDbVolumeGiB } : {}),

@@ -1,6 +1,7 @@
 /**
  * The pool's mutable facts in SSM Parameter Store. Terraform creates them and then ignores their values: pool-ops
- * writes them (`promote` the leader, `image bake` the golden AMIs), so a promotion never shows as drift.
+ * writes them (`promote` the leader, `image bake` the golden AMIs), so a promotion never shows as drift. Relays and
+ * producers take their image from their role's golden-AMI parameter.
  */
 import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
 import { Construct } from "constructs";
@@ -37,10 +38,12 @@ export class PoolParameters extends Construct {
         new SsmParameter(this, `ami-${role}`, {
           name: names.goldenAmi(role),
           type: "String",
-          value: props.baseImageId,
-          description: `Golden AMI for ${role} hosts; written by pool-ops image bake`,
+          // insecure_value: an AMI id is no secret, and Terraform refreshes it from SSM, so after `image bake` a
+          // replaced instance starts from the baked image (instances ignore later AMI changes until replaced).
+          insecureValue: props.baseImageId,
+          description: `Golden AMI for ${role} hosts; written by pool-ops image bake, read when an instance is (re)created`,
           tags: { Name: resourceName(props.poolName, `ami-${role}`), Role: "pool" },
-          lifecycle: { ignoreChanges: ["value"] },
+          lifecycle: { ignoreChanges: ["insecure_value"] },
         }),
       ]),
     ) as PoolParameters["goldenImages"];

@@ -1,0 +1,147 @@
+/**
+ * `pool-ops image rollout` against a pool deployed on the moto emulator with `cdktf deploy` (instances replaced by
+ * Terraform there) while the lab's hosts stand for the new instances (health gates, promotion, fencing over SSH).
+ * Checks the order, the relay guard and health gate, resuming after a stop, never two producers forging, and that
+ * the stacks show no drift afterwards.
+ */
+import { CreateImageCommand, DescribeInstancesCommand, EC2Client, RunInstancesCommand } from "@aws-sdk/client-ec2";
+import { GetParameterCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse, stringify } from "yaml";
+import { emulatorAvailable, startAwsEmulator, type AwsEmulator } from "../../lab/aws-emulator";
+import { LAB_SKIP, LAB_SKIP_NOTE, runPoolOps, startPausedPoolOps, useLab } from "../../lab/harness";
+import { provisionLabPool, type ProvisionedPool } from "../../lab/pool-provision";
+import { PROJECT_ROOT, tempDir } from "../../test/support";
+import { runCommand, stacksInOrder, terraform, terraformEnv } from "../../tools/terraform";
+import { awsClientSettings } from "../aws/client-config";
+import { forgingState } from "../pool/producer-role";
+
+const skip = LAB_SKIP ?? (emulatorAvailable() ? undefined : "moto (the AWS emulator) is not installed for python3");
+// Two relays keep the test short (each replacement is ~60 s of the provider's 10 s waiters) and still show the order.
+const NODES = ["relay-1", "relay-2", "producer-1", "producer-2"];
+const ORDER = ["replace:relay-1", "replace:relay-2", "replace:producer-2", "promote:producer-2", "replace:producer-1", "promote:producer-1", "settle"];
+
+describe.skipIf(skip)(`image rollout on the emulator and the lab${LAB_SKIP_NOTE}`, () => {
+  const lab = useLab({ relays: 2 });
+  let emulator: AwsEmulator;
+  let pool: ProvisionedPool;
+  let dir: string;
+  let outdir: string;
+  let config: string;
+  let env: Record<string, string>;
+  let baseImage: string;
+  let goldenImage: string;
+  const settings = () => awsClientSettings({ region: "eu-west-1", endpoint: emulator.endpoint });
+
+  async function imagesByHost(): Promise<Record<string, string>> {
+    const ec2 = new EC2Client(settings());
+    try {
+      const out = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: "tag:Pool", Values: ["sandstone"] }, { Name: "instance-state-name", Values: ["running", "pending", "stopped"] }] }));
+      const map: Record<string, string> = {};
+      for (const i of (out.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
+        const name = i.Tags?.find((t) => t.Key === "Name")?.Value?.replace(/^sandstone-/, "");
+        if (name && NODES.includes(name)) map[name] = i.ImageId!;
+      }
+      return map;
+    } finally {
+      ec2.destroy();
+    }
+  }
+  async function leader(): Promise<string | undefined> {
+    const ssm = new SSMClient(settings());
+    try {
+      return (await ssm.send(new GetParameterCommand({ Name: "/sandstone/leader" }))).Parameter?.Value;
+    } finally {
+      ssm.destroy();
+    }
+  }
+  const forging = (host: string) => forgingState(pool.config, pool.fleet.connection(host)).catch(() => undefined);
+  const rolloutArgs = (...extra: string[]) => ["image", "rollout", "--config", config, "--stacks", outdir, ...extra];
+  const stepsRun = (stdout: string) => [...stdout.matchAll(/^((?:replace|promote):[\w-]+|settle): /gm)].map((m) => m[1]);
+
+  beforeAll(async () => {
+    emulator = await startAwsEmulator();
+    pool = await provisionLabPool(lab());
+    dir = tempDir("pool-rollout");
+    outdir = join(dir, "cdktf.out");
+    // The lab's pool, deployed on the emulator: same names, so the lab's hosts stand for the deployed instances.
+    const doc = parse(readFileSync(lab().files.poolConfig, "utf8")) as Record<string, unknown>;
+    doc.emulator = { endpoint: emulator.endpoint };
+    doc.relays = { ...(doc.relays as object), count: 2 };
+    doc.backend = { type: "local", directory: join(dir, "state") };
+    (doc.image as Record<string, unknown>).rolloutHealthTimeoutSeconds = 10;
+    config = join(dir, "pool.yaml");
+    writeFileSync(config, stringify(doc));
+    env = { ...(terraformEnv(dir) as Record<string, string>), POOL_CONFIG: config, POOL_OPS_STATE_DIR: join(dir, "state-dir") };
+    const deploy = await runCommand("npx", ["cdktf", "deploy", "network", "security", "nodes", "monitoring", "--auto-approve", "--skip-provider-lock", "--output", outdir], { cwd: PROJECT_ROOT, env });
+    if (deploy.code !== 0) throw new Error(`cdktf deploy failed:\n${deploy.stdout.slice(-3000)}\n${deploy.stderr.slice(-3000)}`);
+    // A golden image in the emulator, recorded as `image bake` records it.
+    const ec2 = new EC2Client(settings());
+    const ssm = new SSMClient(settings());
+    baseImage = (await ssm.send(new GetParameterCommand({ Name: "/sandstone/ami/relay" }))).Parameter!.Value!;
+    const builder = await ec2.send(new RunInstancesCommand({ ImageId: baseImage, InstanceType: "m6i.large", MinCount: 1, MaxCount: 1 }));
+    goldenImage = (await ec2.send(new CreateImageCommand({ InstanceId: builder.Instances![0]!.InstanceId!, Name: "sandstone-node-10.5.1-test" }))).ImageId!;
+    for (const role of ["relay", "producer"]) await ssm.send(new PutParameterCommand({ Name: `/sandstone/ami/${role}`, Value: goldenImage, Type: "String", Overwrite: true }));
+    ec2.destroy();
+    ssm.destroy();
+  }, 600_000);
+  afterAll(async () => {
+    await pool?.fleet.close();
+    await emulator?.stop();
+  });
+
+  it("--dry-run lists relays, standby, promotion, old leader, settle in order and changes nothing", async () => {
+    const r = await runPoolOps(lab(), rolloutArgs("--dry-run", "--promote-back"), { env, timeoutMs: 120_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect([...r.stdout.matchAll(/^ {2}((?:replace|promote):[\w-]+|settle) /gm)].map((m) => m[1])).toEqual(ORDER);
+    expect(r.stdout).toMatch(new RegExp(`dry run: would roll out ${goldenImage} to sandstone, leader producer-1`));
+    expect(Object.values(await imagesByHost())).toEqual(Array(4).fill(baseImage));
+  });
+
+  it("a relay unhealthy after replacement stops the rollout before the next node", { timeout: 600_000 }, async () => {
+    const run = startPausedPoolOps(lab(), rolloutArgs("--yes", "--promote-back"), "health:relay-2", env);
+    await run.paused;
+    // relay-2's "new instance" does not come up: its node is down when the health gate looks.
+    await pool.fleet.connection("relay-2").runChecked(pool.config.node.service.stop);
+    run.child.kill("SIGUSR2");
+    const r = await run.done;
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/relay-2 is not healthy on the new image after 10 s: .*the rollout stopped before the next node/);
+    expect(r.stderr).toMatch(/1 steps done, journalled in .*rollout-sandstone\.json: run pool-ops image rollout again to resume/);
+    const now = await imagesByHost();
+    expect([now["relay-1"], now["relay-2"]]).toEqual([goldenImage, goldenImage]);
+    expect([now["producer-1"], now["producer-2"]]).toEqual([baseImage, baseImage]);
+    expect(await leader()).toBe("producer-1");
+  });
+
+  it("run again: resumes at relay-2, walks the order, never two producers forging, ends with no drift", async () => {
+    await pool.fleet.connection("relay-2").runChecked(pool.config.node.service.start);
+    const samples: [number | undefined, number | undefined][] = [];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        samples.push(await Promise.all([forging("producer-1"), forging("producer-2")]));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    const r = await runPoolOps(lab(), rolloutArgs("--yes"), { env, timeoutMs: 900_000 });
+    sampling = false;
+    await sampler;
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(/resuming: 1 of 7 steps done/);
+    expect(stepsRun(r.stdout)).toEqual(ORDER.slice(1));
+    expect(r.stdout).toMatch(/relay-2 already runs the image/);
+    expect(Object.values(await imagesByHost())).toEqual(Array(4).fill(goldenImage));
+    expect(await leader()).toBe("producer-1");
+    expect([await forging("producer-1"), await forging("producer-2")]).toEqual([1, 0]);
+    expect(samples.length).toBeGreaterThan(10);
+    expect(samples.filter(([a, b]) => a === 1 && b === 1)).toEqual([]);
+    expect(existsSync(join(env.POOL_OPS_STATE_DIR!, "rollout-sandstone.json"))).toBe(false);
+    for (const stack of stacksInOrder(outdir)) {
+      const plan = await terraform(stack, ["plan", "-detailed-exitcode", "-input=false", "-no-color"], env);
+      expect(plan.code, `${stack.name} drift after the rollout:\n${plan.stdout}\n${plan.stderr}`).toBe(0);
+    }
+  }, 900_000);
+});
