@@ -139,6 +139,11 @@ describe.skipIf(skip)(`image rollout on the emulator and the lab${LAB_SKIP_NOTE}
     expect(samples.length).toBeGreaterThan(10);
     expect(samples.filter(([a, b]) => a === 1 && b === 1)).toEqual([]);
     expect(existsSync(join(env.POOL_OPS_STATE_DIR!, "rollout-sandstone.json"))).toBe(false);
+    // A rerun finds nothing to replace and does not move the leader.
+    const again = await runPoolOps(lab(), rolloutArgs("--yes"), { env, timeoutMs: 120_000 });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(new RegExp(`every relay and producer already runs ${goldenImage}: nothing to do \\(producer-1 leads\\)`));
+    expect(await leader()).toBe("producer-1");
     for (const stack of stacksInOrder(outdir)) {
       const plan = await terraform(stack, ["plan", "-detailed-exitcode", "-input=false", "-no-color"], env);
       expect(plan.code, `${stack.name} drift after the rollout:\n${plan.stdout}\n${plan.stderr}`).toBe(0);

@@ -177,6 +177,13 @@ export async function rollout(ctx: OpsContext, options: RolloutOptions): Promise
     if (!(await terraform.planIsClean(nodesStack))) {
       throw new OpsError("-", "preflight", "the nodes stack has pending changes", "deploy them first (cdktf deploy nodes), so a rollout replaces instances and nothing else");
     }
+    const everyNodeOnImage = steps.every((s) => s.kind !== "replace" || onImage(s.host, s.role, instances));
+    if (!existing && everyNodeOnImage) {
+      // Nothing to replace: a rerun after a finished rollout must not move the leader for nothing.
+      if (ctx.out.json) ctx.out.data({ images: targetImages, leader, steps: [], nothingToDo: true });
+      else ctx.out.info(`every relay and producer already runs ${targetImages.relay}: nothing to do (${leader} leads)`);
+      return EXIT_OK;
+    }
     if (ctx.dryRun) {
       if (ctx.out.json) ctx.out.data({ dryRun: true, images: targetImages, leader, steps: steps.map((s) => ({ ...s, done: journal!.done.includes(s.id) })) });
       else ctx.out.info(`dry run: would ${heading}\n${lines.join("\n")}\nnothing changed`);
@@ -222,8 +229,11 @@ export async function rollout(ctx: OpsContext, options: RolloutOptions): Promise
         }
       } else if (step.kind === "promote") {
         const now = await leaderParameter.read();
+        const oldLeaderDone = step.to !== journal.leaderAtStart && onImage(journal.leaderAtStart, "producer", await images.poolInstances(pool));
         if (now === step.to) {
           if (!ctx.out.json) ctx.out.info(`    ${step.to} already leads`);
+        } else if (oldLeaderDone) {
+          if (!ctx.out.json) ctx.out.info(`    ${journal.leaderAtStart} already runs the image: no promotion needed`);
         } else {
           await ctx.resetFleet();
           const promoteCtx = new OpsContext({ ...ctx.options, yes: true, dryRun: false, json: ctx.out.json }, `${ctx.commandLine} (promote ${step.to})`);
