@@ -94,4 +94,18 @@ describe("host keys", () => {
     expect(message).toContain(`relay-1 (10.40.0.10): offered ssh-ed25519 ${a.fingerprint}`);
     expect(remedy).toContain("pool-ops hosts trust --hosts relay-1");
   });
+
+  it("replace: a rebuilt host's plain entries give way to its new keys; other hosts and revoked lines stay", () => {
+    const other = "10.40.0.11 ssh-ed25519 " + a.line.split(" ")[1] + " relay-2";
+    const revoked = "@revoked 10.40.0.10 ssh-ed25519 " + b.line.split(" ")[1];
+    const policy = policyWith([`10.40.0.10 ${a.line.split(" ").slice(0, 2).join(" ")} relay-1`, other, revoked, ""].join("\n"));
+    expect(policy.decide(relay, a.blob).kind).toBe("trusted");
+    const c = keygen("c");
+    expect(policy.replace(relay, [{ keyType: "ssh-ed25519", key: c.blob }])).toBe(1);
+    expect(policy.decide(relay, c.blob).kind).toBe("trusted");
+    expect(policy.decide(relay, a.blob).kind).toBe("changed");
+    const text = readFileSync(policy.options.knownHostsFile, "utf8");
+    expect(text).toContain(other);
+    expect(text).toContain(revoked);
+  });
 });

@@ -6,7 +6,7 @@
  * trust` records unknown keys on first use, only when asked.
  */
 import { createHash, createHmac } from "node:crypto";
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 
 export interface KnownHostEntry {
@@ -165,6 +165,24 @@ export class HostKeyPolicy {
       serverHostKeyAlgorithms: types.length > 0 ? types.flatMap(algorithmsFor) : undefined,
       verdict: () => verdict,
     };
+  }
+
+  /**
+   * A replaced instance's keys, learnt from a trusted channel (EC2's console output): the host's plain entries for
+   * this address are dropped and the new keys written in their place. Revoked and CA lines are kept.
+   * Returns how many old lines were replaced.
+   */
+  replace(target: HostKeyTarget, keys: ReadonlyArray<{ keyType: string; key: Buffer }>): number {
+    const file = this.options.knownHostsFile;
+    const name = knownHostsName(target.address, target.port);
+    const stale = new Set(this.entriesFor(target).map((e) => e.line));
+    const kept = existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((_, i) => !stale.has(i + 1)) : [];
+    while (kept.length > 0 && kept[kept.length - 1] === "") kept.pop();
+    const added = keys.map(({ keyType, key }) => `${name} ${keyType} ${key.toString("base64")} ${target.name}`);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `${[...kept, ...added].join("\n")}\n`, { mode: 0o644 });
+    this.entries = undefined;
+    return stale.size;
   }
 
   /** Appends keys recorded on first use (`hosts trust`), one OpenSSH line each: `address type key comment`. */
