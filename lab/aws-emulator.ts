@@ -24,6 +24,7 @@ export interface AwsEmulator {
  * termination; so does this.
  */
 const SINGLE_THREADED_MOTO = `
+import signal
 import sys
 from werkzeug.serving import run_simple
 from moto.ec2.models.instances import Instance
@@ -39,6 +40,7 @@ def terminate_and_free_ips(self):
     return state
 Instance.terminate = terminate_and_free_ips
 
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 app = DomainDispatcherApplication(create_backend_app)
 run_simple(sys.argv[1], int(sys.argv[2]), app, threaded=False, use_reloader=False)
 `;
@@ -100,7 +102,8 @@ export async function startAwsEmulator(): Promise<AwsEmulator> {
     port,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        // Already gone (a test may stop the emulator mid-run): exited, or killed by a signal.
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once("exit", () => resolve());
         child.kill("SIGTERM");
         setTimeout(() => child.kill("SIGKILL"), 3000).unref();

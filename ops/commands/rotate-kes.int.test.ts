@@ -5,15 +5,14 @@
  * on the old pair; the cold key's bytes must appear nowhere.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hostLayout } from "../../config/host-layout";
 import { emulatorAvailable, startAwsEmulator, type AwsEmulator } from "../../lab/aws-emulator";
-import { LAB_SKIP, LAB_SKIP_NOTE, labEnv, POOL_OPS_BIN, runPoolOps, useLab } from "../../lab/harness";
-import { labHost, REPO_DIR, setLink, type LabState } from "../../lab/lab";
+import { labFleet, LAB_SKIP, LAB_SKIP_NOTE, runPoolOps, startPausedPoolOps, useLab } from "../../lab/harness";
+import { labHost, setLink, type LabState } from "../../lab/lab";
 import { provisionLabPool, type ProvisionedPool } from "../../lab/pool-provision";
 import { awsClientSettings } from "../aws/client-config";
 import { bytesToHex, kesPeriodAt, readOpcertCounter, readOperationalCertificate, verifyOperationalCertificate } from "../cardano";
@@ -27,6 +26,8 @@ interface Harness {
   pool: () => ProvisionedPool;
   emulator: () => AwsEmulator;
   stateDir: string;
+  /** Fresh test connections (after a link cut, the old ones are lost for good). */
+  reconnect: () => Promise<void>;
 }
 
 /** A lab with a provisioned pool whose cert started a few KES periods ago (so a rotation has work to do). */
@@ -45,7 +46,11 @@ function usePool(extraConfig = ""): Harness {
     await emulator?.stop();
     rmSync(stateDir, { recursive: true, force: true });
   });
-  return { lab, pool: () => pool, emulator: () => emulator, stateDir };
+  const reconnect = async () => {
+    await pool.fleet.close();
+    pool = { ...pool, fleet: await labFleet(lab()) };
+  };
+  return { lab, pool: () => pool, emulator: () => emulator, stateDir, reconnect };
 }
 
 function rotate(h: Harness, args: string[] = [], env: Record<string, string> = {}) {
@@ -90,27 +95,7 @@ async function expectOldPair(h: Harness) {
 
 /** Starts rotate-kes held at a checkpoint; resolves once it says it is paused there. */
 function pausedRotation(h: Harness, step: string) {
-  const child = spawn(process.execPath, [POOL_OPS_BIN, "rotate-kes", "--yes", "--aws-endpoint", h.emulator().endpoint], {
-    cwd: REPO_DIR,
-    env: { ...process.env, NO_COLOR: "1", ...labEnv(h.lab()), POOL_OPS_STATE_DIR: h.stateDir, POOL_OPS_PAUSE_AT: step },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-  const paused = new Promise<void>((resolve, reject) => {
-    child.stderr.on("data", (c: Buffer) => {
-      stderr += c.toString();
-      if (stderr.includes(`paused at ${step}`)) resolve();
-    });
-    child.on("close", () => reject(new Error(`rotate-kes ended before pausing at ${step}:\n${stdout}\n${stderr}`)));
-  });
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on("close", (code, signal) => resolve({ code, stdout, stderr: signal ? `${stderr}\n[killed by ${signal}]` : stderr })),
-  );
-  done.catch(() => undefined);
-  paused.catch(() => undefined);
-  return { child, paused, done };
+  return startPausedPoolOps(h.lab(), ["rotate-kes", "--yes", "--aws-endpoint", h.emulator().endpoint], step, { POOL_OPS_STATE_DIR: h.stateDir });
 }
 
 /** Every file under `dir` (bounded size), for the cold-key search. */
@@ -258,6 +243,8 @@ describe.skipIf(skip)(`rotate-kes faults: every one ends on the old pair${LAB_SK
       expect(r.stderr).toMatch(/never reloaded, so it kept forging with the previous cert/);
     } finally {
       setLink(h.lab(), h.pool().standby, true);
+      // The test's own connection to the standby may have timed out while its link was down.
+      await h.reconnect();
     }
     await expectOldPair(h);
   }, 60_000);
