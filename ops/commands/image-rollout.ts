@@ -129,10 +129,10 @@ export async function rollout(ctx: OpsContext, options: RolloutOptions): Promise
     if (!leaderParameter) throw new OpsError("-", "preflight", "the inventory names no leader parameter", "use the nodes stack's inventory output");
     // ---- what to roll out, where things stand ---------------------------------------------------------------------
     const parameterOf = (role: "relay" | "producer") => `/${pool}/ami/${role}`;
-    const wanted = {
-      relay: options.image ?? (await images.readParameter(parameterOf("relay"))),
-      producer: options.image ?? (await images.readParameter(parameterOf("producer"))),
-    };
+    const recorded = { relay: await images.readParameter(parameterOf("relay")), producer: await images.readParameter(parameterOf("producer")) };
+    const wanted = { relay: options.image ?? recorded.relay, producer: options.image ?? recorded.producer };
+    // New instances start from the parameters: `--image` (a rollback to an earlier AMI, say) is recorded there first.
+    const toRecord = (["relay", "producer"] as const).filter((role) => options.image && recorded[role] !== options.image);
     for (const [role, id] of Object.entries(wanted)) {
       if (!id) throw new OpsError("-", "preflight", `no golden image: ${parameterOf(role as "relay")} is not set`, "bake one first: pool-ops image bake --node-version X");
       await images.waitAvailable(id, 0).catch((error: Error) => {
@@ -174,7 +174,8 @@ export async function rollout(ctx: OpsContext, options: RolloutOptions): Promise
       const state = journal!.done.includes(s.id) ? "done" : s.kind === "replace" && onImage(s.host, s.role, instances) ? "on the image: health check only" : "to do";
       return `  ${s.id.padEnd(22)} ${describeStep(s)} [${state}]`;
     });
-    const heading = `roll out ${targetImages.relay}${targetImages.producer !== targetImages.relay ? ` (producers ${targetImages.producer})` : ""} to ${pool}, leader ${leader}${existing ? `; resuming: ${journal.done.length} of ${steps.length} steps done` : ""}`;
+    const recordNote = toRecord.length > 0 ? `; record it in ${toRecord.map((r) => `${parameterOf(r)} (now ${recorded[r] ?? "unset"})`).join(" and ")} first` : "";
+    const heading = `roll out ${targetImages.relay}${targetImages.producer !== targetImages.relay ? ` (producers ${targetImages.producer})` : ""} to ${pool}, leader ${leader}${recordNote}${existing ? `; resuming: ${journal.done.length} of ${steps.length} steps done` : ""}`;
 
     // The stacks must have nothing else pending, so a replacement changes that instance and nothing more.
     if (!(await terraform.planIsClean(nodesStack))) {
@@ -200,6 +201,7 @@ export async function rollout(ctx: OpsContext, options: RolloutOptions): Promise
     }
     await ctx.confirm(`replace ${steps.filter((s) => s.kind === "replace").length} nodes one at a time with the new image?`);
     control.install();
+    for (const role of toRecord) await images.writeParameter(parameterOf(role), options.image!);
     saveJournal(journal);
 
     const healthTimeoutMs = config.image.rolloutHealthTimeoutSeconds * 1000;
