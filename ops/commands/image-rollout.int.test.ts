@@ -144,6 +144,11 @@ describe.skipIf(skip)(`image rollout on the emulator and the lab${LAB_SKIP_NOTE}
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(new RegExp(`every relay and producer already runs ${goldenImage}: nothing to do \\(producer-1 leads\\)`));
     expect(await leader()).toBe("producer-1");
+    // A rollback to the previous image is planned with that image recorded in the parameters first.
+    const back = await runPoolOps(lab(), rolloutArgs("--dry-run", "--image", baseImage), { env, timeoutMs: 120_000 });
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stdout).toContain(`roll out ${baseImage} to sandstone, leader producer-1; record it in /sandstone/ami/relay (now ${goldenImage}) and /sandstone/ami/producer (now ${goldenImage}) first`);
+    expect(back.stdout).toMatch(/replace:relay-1 .*\[to do\]/);
     for (const stack of stacksInOrder(outdir)) {
       const plan = await terraform(stack, ["plan", "-detailed-exitcode", "-input=false", "-no-color"], env);
       expect(plan.code, `${stack.name} drift after the rollout:\n${plan.stdout}\n${plan.stderr}`).toBe(0);
