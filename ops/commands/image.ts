@@ -12,6 +12,7 @@
 import { Command, InvalidArgumentError } from "commander";
 import { dirname } from "node:path";
 import { CHAIN_VOLUME_DEVICE } from "../../config/host-layout";
+import { PoolConfigError } from "../../config/load";
 import { poolParameterNames } from "../../config/names";
 import { GoldenImageError, GoldenImages, NODE_IMAGE_ROLES } from "../aws/golden-images";
 import { EXIT_ABORTED, EXIT_OK, opsAction, type OpsContext } from "../context";
@@ -51,18 +52,17 @@ interface BakePlan {
 async function planBake(ctx: OpsContext, options: BakeOptions): Promise<BakePlan> {
   const config = ctx.config;
   const release = config.image.nodeReleases[options.nodeVersion];
+  // What the config lacks is a config error (exit 2), named by its field.
   if (!release) {
     const known = Object.keys(config.image.nodeReleases);
-    throw new OpsError(
-      "-",
-      "preflight",
-      `image.nodeReleases has no entry for cardano-node ${options.nodeVersion} (${known.length > 0 ? `listed: ${known.join(", ")}` : "none listed"})`,
-      `add image.nodeReleases."${options.nodeVersion}" = {url: <release .tar.gz>, sha256: <from the release's checksums>} to ${ctx.configPath}`,
-    );
+    throw new PoolConfigError(ctx.configPath, [
+      `image.nodeReleases has no entry for cardano-node ${options.nodeVersion} (${known.length > 0 ? `listed: ${known.join(", ")}` : "none listed"}): ` +
+        `add image.nodeReleases."${options.nodeVersion}" = {url: <release .tar.gz>, sha256: <from the release's checksums>}`,
+    ]);
   }
   const exporter = config.image.nodeExporter;
   if (!exporter) {
-    throw new OpsError("-", "preflight", "image.nodeExporter is not set", `add image.nodeExporter = {version, url, sha256} (node_exporter's linux-amd64 .tar.gz) to ${ctx.configPath}`);
+    throw new PoolConfigError(ctx.configPath, ["image.nodeExporter is not set: add {version, url, sha256} of node_exporter's linux-amd64 .tar.gz"]);
   }
   const inventory = await ctx.inventory();
   const sandbox = inventory.hosts.find((h) => h.role === "sandbox");
