@@ -3,7 +3,6 @@
  * GetConsoleOutput: an authenticated AWS channel, so keys found there may replace a replaced host's old entry
  * without trusting whatever answers on the network.
  */
-import { EC2Client, GetConsoleOutputCommand } from "@aws-sdk/client-ec2";
 import { awsClientSettings, type AwsTarget } from "./client-config";
 
 export interface ConsoleHostKey {
@@ -32,6 +31,7 @@ export function hostKeysFromConsole(text: string): ConsoleHostKey[] {
 
 /** Polls the console until it shows host keys or the deadline passes (then returns none). */
 export async function consoleHostKeys(target: AwsTarget, instanceId: string, timeoutMs: number, pollMs = 10_000): Promise<ConsoleHostKey[]> {
+  const { EC2Client, GetConsoleOutputCommand } = await import("@aws-sdk/client-ec2");
   const ec2 = new EC2Client(awsClientSettings(target));
   const until = Date.now() + timeoutMs;
   try {

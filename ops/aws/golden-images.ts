@@ -3,17 +3,8 @@
  * chain database volume), waiting until it is available, and the pool's golden-AMI parameters (`/<pool>/ami/<role>`,
  * created by the nodes stack, which then ignores their values).
  */
-import {
-  CreateImageCommand,
-  DescribeImagesCommand,
-  DescribeInstancesCommand,
-  EC2Client,
-  ModifyInstanceAttributeCommand,
-  StartInstancesCommand,
-  StopInstancesCommand,
-} from "@aws-sdk/client-ec2";
-import { GetParameterCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { awsClientSettings, type AwsTarget } from "./client-config";
+import { lazySdk } from "./lazy-sdk";
 
 export class GoldenImageError extends Error {
   override name = "GoldenImageError";
@@ -36,20 +27,21 @@ export interface PoolInstanceState {
 }
 
 export class GoldenImages {
-  private readonly ec2: EC2Client;
-  private readonly ssm: SSMClient;
+  private readonly ec2Sdk;
+  private readonly ssmSdk;
 
   constructor(
     target: AwsTarget,
     /** How often state is polled. @default 2000 */
     private readonly pollMs = 2000,
   ) {
-    this.ec2 = new EC2Client(awsClientSettings(target));
-    this.ssm = new SSMClient(awsClientSettings(target));
+    this.ec2Sdk = lazySdk(() => import("@aws-sdk/client-ec2"), (sdk) => new sdk.EC2Client(awsClientSettings(target)));
+    this.ssmSdk = lazySdk(() => import("@aws-sdk/client-ssm"), (sdk) => new sdk.SSMClient(awsClientSettings(target)));
   }
 
   async instanceState(instanceId: string): Promise<string> {
-    const out = await this.ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] })).catch((error: Error) => {
+    const { sdk: ec2, client: ec2Client } = await this.ec2Sdk.get();
+    const out = await ec2Client.send(new ec2.DescribeInstancesCommand({ InstanceIds: [instanceId] })).catch((error: Error) => {
       throw new GoldenImageError(`cannot describe instance ${instanceId}: ${error.message}`);
     });
     const state = out.Reservations?.[0]?.Instances?.[0]?.State?.Name;
@@ -69,11 +61,12 @@ export class GoldenImages {
 
   /** Starts the instance unless it runs; resolves once EC2 reports `running`. Returns whether it had to start it. */
   async ensureRunning(instanceId: string, timeoutMs: number): Promise<boolean> {
+    const { sdk: ec2, client: ec2Client } = await this.ec2Sdk.get();
     const state = await this.instanceState(instanceId);
     if (state === "running") return false;
     if (state === "stopping") await this.waitState(instanceId, "stopped", timeoutMs);
     if (state !== "pending") {
-      await this.ec2.send(new StartInstancesCommand({ InstanceIds: [instanceId] })).catch((error: Error) => {
+      await ec2Client.send(new ec2.StartInstancesCommand({ InstanceIds: [instanceId] })).catch((error: Error) => {
         throw new GoldenImageError(`cannot start instance ${instanceId}: ${error.message}`);
       });
     }
@@ -82,8 +75,9 @@ export class GoldenImages {
   }
 
   async stop(instanceId: string, timeoutMs: number): Promise<void> {
+    const { sdk: ec2, client: ec2Client } = await this.ec2Sdk.get();
     if ((await this.instanceState(instanceId)) === "stopped") return;
-    await this.ec2.send(new StopInstancesCommand({ InstanceIds: [instanceId] })).catch((error: Error) => {
+    await ec2Client.send(new ec2.StopInstancesCommand({ InstanceIds: [instanceId] })).catch((error: Error) => {
       throw new GoldenImageError(`cannot stop instance ${instanceId}: ${error.message}`);
     });
     await this.waitState(instanceId, "stopped", timeoutMs);
@@ -94,9 +88,10 @@ export class GoldenImages {
    * stays small and no instance boots with another's database. Tagged on creation.
    */
   async createImage(instanceId: string, name: string, description: string, tags: ImageTags, excludeDevices: readonly string[]): Promise<string> {
-    const out = await this.ec2
+    const { sdk: ec2, client: ec2Client } = await this.ec2Sdk.get();
+    const out = await ec2Client
       .send(
-        new CreateImageCommand({
+        new ec2.CreateImageCommand({
           InstanceId: instanceId,
           Name: name,
           Description: description,
@@ -112,9 +107,10 @@ export class GoldenImages {
   }
 
   async waitAvailable(imageId: string, timeoutMs: number): Promise<void> {
+    const { sdk: ec2, client: ec2Client } = await this.ec2Sdk.get();
     const until = Date.now() + timeoutMs;
     for (;;) {
-      const out = await this.ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }));
+      const out = await ec2Client.send(new ec2.DescribeImagesCommand({ ImageIds: [imageId] }));
       const state = out.Images?.[0]?.State ?? "unknown";
       if (state === "available") return;
       if (state === "failed" || state === "invalid" || state === "error") throw new GoldenImageError(`image ${imageId} is ${state}: ${out.Images?.[0]?.StateReason?.Message ?? "no reason given"}`);
@@ -124,17 +120,19 @@ export class GoldenImages {
   }
 
   async imageTags(imageId: string): Promise<Record<string, string>> {
-    const out = await this.ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }));
+    const { sdk: ec2, client: ec2Client } = await this.ec2Sdk.get();
+    const out = await ec2Client.send(new ec2.DescribeImagesCommand({ ImageIds: [imageId] }));
     return Object.fromEntries((out.Images?.[0]?.Tags ?? []).map((t) => [t.Key ?? "", t.Value ?? ""]));
   }
 
   /** The pool's instances that are not terminated, by their Name tag (`<pool>-<host>`). */
   async poolInstances(pool: string): Promise<Map<string, PoolInstanceState>> {
+    const { sdk: ec2, client: ec2Client } = await this.ec2Sdk.get();
     const found = new Map<string, PoolInstanceState>();
     let NextToken: string | undefined;
     do {
-      const out = await this.ec2
-        .send(new DescribeInstancesCommand({ Filters: [{ Name: "tag:Pool", Values: [pool] }, { Name: "instance-state-name", Values: ["pending", "running", "stopping", "stopped"] }], NextToken }))
+      const out = await ec2Client
+        .send(new ec2.DescribeInstancesCommand({ Filters: [{ Name: "tag:Pool", Values: [pool] }, { Name: "instance-state-name", Values: ["pending", "running", "stopping", "stopped"] }], NextToken }))
         .catch((error: Error) => {
           throw new GoldenImageError(`cannot list the pool's instances: ${error.message}`);
         });
@@ -149,14 +147,16 @@ export class GoldenImages {
 
   /** Producers are termination-protected; a deliberate replacement lifts it first (the new instance has it again). */
   async allowTermination(instanceId: string): Promise<void> {
-    await this.ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: instanceId, DisableApiTermination: { Value: false } })).catch((error: Error) => {
+    const { sdk: ec2, client: ec2Client } = await this.ec2Sdk.get();
+    await ec2Client.send(new ec2.ModifyInstanceAttributeCommand({ InstanceId: instanceId, DisableApiTermination: { Value: false } })).catch((error: Error) => {
       throw new GoldenImageError(`cannot lift termination protection of ${instanceId}: ${error.message}`);
     });
   }
 
   async readParameter(name: string): Promise<string | undefined> {
+    const { sdk: ssm, client: ssmClient } = await this.ssmSdk.get();
     try {
-      return (await this.ssm.send(new GetParameterCommand({ Name: name }))).Parameter?.Value;
+      return (await ssmClient.send(new ssm.GetParameterCommand({ Name: name }))).Parameter?.Value;
     } catch (error) {
       if ((error as { name?: string }).name === "ParameterNotFound") return undefined;
       throw new GoldenImageError(`cannot read ${name}: ${(error as Error).message}`);
@@ -164,13 +164,14 @@ export class GoldenImages {
   }
 
   async writeParameter(name: string, value: string): Promise<void> {
-    await this.ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: "String", Overwrite: true })).catch((error: Error) => {
+    const { sdk: ssm, client: ssmClient } = await this.ssmSdk.get();
+    await ssmClient.send(new ssm.PutParameterCommand({ Name: name, Value: value, Type: "String", Overwrite: true })).catch((error: Error) => {
       throw new GoldenImageError(`cannot write ${name}: ${(error as Error).message}`);
     });
   }
 
   close(): void {
-    this.ec2.destroy();
-    this.ssm.destroy();
+    this.ec2Sdk.destroy();
+    this.ssmSdk.destroy();
   }
 }

@@ -3,15 +3,15 @@
  * it with the primary and ignores later values, so a promotion is never drift). Read by push-config and rotate-kes to
  * know which producer leads; written only by promote.
  */
-import { GetParameterCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { awsClientSettings, type AwsTarget } from "./client-config";
+import { lazySdk } from "./lazy-sdk";
 
 export class LeaderParameterError extends Error {
   override name = "LeaderParameterError";
 }
 
 export class LeaderParameter {
-  private readonly client: SSMClient;
+  private readonly ssm;
 
   constructor(
     target: AwsTarget,
@@ -20,13 +20,14 @@ export class LeaderParameter {
     /** Producer host names from the inventory: a value outside them is refused. */
     private readonly producers: readonly string[],
   ) {
-    this.client = new SSMClient(awsClientSettings(target));
+    this.ssm = lazySdk(() => import("@aws-sdk/client-ssm"), (sdk) => new sdk.SSMClient(awsClientSettings(target)));
   }
 
   async read(): Promise<string> {
     let value: string | undefined;
     try {
-      const out = await this.client.send(new GetParameterCommand({ Name: this.name }));
+      const { sdk, client } = await this.ssm.get();
+      const out = await client.send(new sdk.GetParameterCommand({ Name: this.name }));
       value = out.Parameter?.Value;
     } catch (error) {
       throw new LeaderParameterError(`cannot read the leader parameter ${this.name}: ${(error as Error).message}`);
@@ -42,13 +43,14 @@ export class LeaderParameter {
   async write(leader: string): Promise<void> {
     if (!this.producers.includes(leader)) throw new LeaderParameterError(`${leader} is not a producer (expected one of ${this.producers.join(", ")})`);
     try {
-      await this.client.send(new PutParameterCommand({ Name: this.name, Value: leader, Type: "String", Overwrite: true }));
+      const { sdk, client } = await this.ssm.get();
+      await client.send(new sdk.PutParameterCommand({ Name: this.name, Value: leader, Type: "String", Overwrite: true }));
     } catch (error) {
       throw new LeaderParameterError(`cannot write the leader parameter ${this.name}: ${(error as Error).message}`);
     }
   }
 
   close(): void {
-    this.client.destroy();
+    this.ssm.destroy();
   }
 }

@@ -3,12 +3,8 @@
  * the emulator or AWS. Values are text-envelope JSON strings. Secrets are created (empty) by the security stack;
  * pool-ops only puts values: PutSecretValue on a missing secret is an error, never a create.
  */
-import {
-  GetSecretValueCommand,
-  PutSecretValueCommand,
-  SecretsManagerClient,
-} from "@aws-sdk/client-secrets-manager";
 import { awsClientSettings } from "./client-config";
+import { lazySdk } from "./lazy-sdk";
 
 export interface SecretStore {
   /** Current value of a secret. Rejects with SecretStoreError when missing or without a string value. */
@@ -39,17 +35,19 @@ function errorName(err: unknown): string {
 }
 
 export class SecretsManagerSecretStore implements SecretStore {
-  private readonly client: SecretsManagerClient;
+  private readonly secrets;
   private readonly where: string;
 
   constructor(options: SecretsManagerStoreOptions) {
-    this.client = new SecretsManagerClient(awsClientSettings({ region: options.region, endpoint: options.endpoint }));
+    const settings = awsClientSettings({ region: options.region, endpoint: options.endpoint });
+    this.secrets = lazySdk(() => import("@aws-sdk/client-secrets-manager"), (sdk) => new sdk.SecretsManagerClient(settings));
     this.where = options.endpoint ? `the emulator at ${options.endpoint}` : `Secrets Manager in ${options.region}`;
   }
 
   async get(id: string): Promise<{ value: string; versionId: string }> {
     try {
-      const out = await this.client.send(new GetSecretValueCommand({ SecretId: id }));
+      const { sdk, client } = await this.secrets.get();
+      const out = await client.send(new sdk.GetSecretValueCommand({ SecretId: id }));
       if (typeof out.SecretString !== "string") {
         throw new SecretStoreError(id, `has no string value in ${this.where} (was it ever imported?)`);
       }
@@ -61,7 +59,8 @@ export class SecretsManagerSecretStore implements SecretStore {
 
   async put(id: string, value: string): Promise<{ versionId: string }> {
     try {
-      const out = await this.client.send(new PutSecretValueCommand({ SecretId: id, SecretString: value }));
+      const { sdk, client } = await this.secrets.get();
+      const out = await client.send(new sdk.PutSecretValueCommand({ SecretId: id, SecretString: value }));
       return { versionId: out.VersionId ?? "" };
     } catch (err) {
       throw this.translate(id, err, "write");

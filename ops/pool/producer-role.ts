@@ -4,7 +4,6 @@
  * is rewritten for the role (so a later restart keeps it), and a SIGHUP makes the node re-read its credentials
  * (cardano-node ≥ 8.7.2: files gone → forging off; files valid → forging on).
  */
-import { DescribeInstancesCommand, EC2Client, StopInstancesCommand } from "@aws-sdk/client-ec2";
 import { hostLayout, type CredentialFiles } from "../../config/host-layout";
 import type { PoolConfig } from "../../config/schema";
 import { nodeEnvironmentFile, reloadsCredentialsOnSighup } from "../../render/node-args";
@@ -65,6 +64,7 @@ export async function promoteOverSsh(config: PoolConfig, c: Connection): Promise
 
 /** Fences through AWS: a forced stop of the instance, confirmed when EC2 says `stopped`. */
 export async function fenceByStoppingInstance(target: AwsTarget, instanceId: string, timeoutMs = 180_000): Promise<{ confirmed: boolean; detail: string }> {
+  const { DescribeInstancesCommand, EC2Client, StopInstancesCommand } = await import("@aws-sdk/client-ec2");
   const ec2 = new EC2Client(awsClientSettings(target));
   try {
     await ec2.send(new StopInstancesCommand({ InstanceIds: [instanceId], Force: true }));
