@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { loadPoolConfig, PoolConfigError } from "../config/load";
 import type { PoolConfig } from "../config/schema";
+import type { AwsTarget } from "./aws/client-config";
 import { appendAudit, auditEntryFor, defaultAuditLogPath, type AuditEntry, type AuditSink } from "./audit";
 import { Output } from "./output";
 import { Fleet } from "./remote/fleet";
@@ -38,6 +39,11 @@ export interface GlobalOptions {
   readonly user?: string;
   readonly auditLog?: string;
   readonly auditLogGroup?: string;
+}
+
+/** Where multi-step commands keep their journals (public facts only): $POOL_OPS_STATE_DIR, else ~/.pool-ops. */
+export function stateDir(): string {
+  return process.env.POOL_OPS_STATE_DIR ?? join(homedir(), ".pool-ops");
 }
 
 /** Exit statuses: 0 every host fine, 1 some host failed / unreachable / unknown, 2 usage, config or inventory error. */
@@ -72,6 +78,11 @@ export class OpsContext {
   get config(): PoolConfig {
     this.configCache ??= loadPoolConfig(this.options.config);
     return this.configCache.config;
+  }
+
+  /** Where this command's AWS calls go: the config's region, and in test mode the emulator. */
+  get awsTarget(): AwsTarget {
+    return { region: this.config.region, endpoint: this.options.awsEndpoint ?? this.config.emulator?.endpoint };
   }
 
   get configPath(): string {
@@ -175,7 +186,7 @@ export class OpsContext {
     const group = this.options.auditLogGroup ?? process.env.POOL_OPS_AUDIT_LOG_GROUP;
     return {
       file: this.options.auditLog ?? defaultAuditLogPath(),
-      cloudWatch: group ? { logGroup: group, aws: { region: this.config.region, endpoint: this.options.awsEndpoint ?? this.config.emulator?.endpoint } } : undefined,
+      cloudWatch: group ? { logGroup: group, aws: this.awsTarget } : undefined,
     };
   }
 

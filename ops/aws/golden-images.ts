@@ -32,8 +32,8 @@ export class GoldenImages {
 
   constructor(
     target: AwsTarget,
-    /** How often state is polled. @default 2000 */
-    private readonly pollMs = 2000,
+    /** How often state is polled. @default 5 s against AWS, 0.2 s against the emulator */
+    private readonly pollMs = target.endpoint ? 200 : 5000,
   ) {
     this.ec2Sdk = lazySdk(() => import("@aws-sdk/client-ec2"), (sdk) => new sdk.EC2Client(awsClientSettings(target)));
     this.ssmSdk = lazySdk(() => import("@aws-sdk/client-ssm"), (sdk) => new sdk.SSMClient(awsClientSettings(target)));

@@ -12,15 +12,14 @@
  * resumes where it stopped, and a node already on the image is only health-checked.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-import { resourceName } from "../../config/names";
-import { runCommand, stacksInOrder, terraformEnv, type SynthesisedStack } from "../../tools/terraform";
+import { poolParameterNames, resourceName } from "../../config/names";
+import { stacksInOrder, terraform, terraformEnv, type SynthesisedStack } from "../../tools/terraform";
 import type { AwsTarget } from "../aws/client-config";
 import { consoleHostKeys } from "../aws/console-host-keys";
 import { GoldenImageError, GoldenImages, type PoolInstanceState } from "../aws/golden-images";
 import { LeaderParameter } from "../aws/leader-parameter";
-import { EXIT_ABORTED, EXIT_OK, OpsContext } from "../context";
+import { EXIT_ABORTED, EXIT_OK, OpsContext, stateDir } from "../context";
 import { describeStep, rolloutSteps, type RolloutStep } from "../image/rollout-plan";
 import { nodeHealth, waitHealthy } from "../pool/health";
 import { forgingState } from "../pool/producer-role";
@@ -51,9 +50,6 @@ interface RolloutJournal {
   done: string[];
 }
 
-function stateDir(): string {
-  return process.env.POOL_OPS_STATE_DIR ?? join(homedir(), ".pool-ops");
-}
 function journalPath(pool: string): string {
   return join(stateDir(), `rollout-${pool}.json`);
 }
@@ -84,7 +80,7 @@ class Terraform {
   ) {}
 
   private async run(stack: SynthesisedStack, args: string[]): Promise<{ code: number | null; text: string }> {
-    const r = await runCommand("terraform", [...args, "-input=false", "-no-color"], { cwd: stack.directory, env: this.env });
+    const r = await terraform(stack, [...args, "-input=false", "-no-color"], this.env);
     return { code: r.code, text: `${r.stdout}\n${r.stderr}` };
   }
 
@@ -116,11 +112,11 @@ export async function rollout(ctx: OpsContext, options: RolloutOptions): Promise
   const config = ctx.config;
   const inventory = await ctx.inventory();
   const pool = inventory.pool;
-  const target = { region: config.region, endpoint: ctx.options.awsEndpoint ?? config.emulator?.endpoint };
+  const target = ctx.awsTarget;
   const relays = inventory.hosts.filter((h) => h.role === "relay");
   const producers = inventory.hosts.filter((h) => h.role === "producer");
   const hostByName = new Map(inventory.hosts.map((h) => [h.name, h]));
-  const images = new GoldenImages(target, target.endpoint ? 200 : 5000);
+  const images = new GoldenImages(target);
   const leaderParameter = inventory.parameters.leader ? new LeaderParameter(target, inventory.parameters.leader, producers.map((p) => p.name)) : undefined;
   const control = new StepControl();
   const results: Result[] = [];
@@ -128,7 +124,7 @@ export async function rollout(ctx: OpsContext, options: RolloutOptions): Promise
   try {
     if (!leaderParameter) throw new OpsError("-", "preflight", "the inventory names no leader parameter", "use the nodes stack's inventory output");
     // ---- what to roll out, where things stand ---------------------------------------------------------------------
-    const parameterOf = (role: "relay" | "producer") => `/${pool}/ami/${role}`;
+    const parameterOf = poolParameterNames(pool).goldenAmi;
     const recorded = { relay: await images.readParameter(parameterOf("relay")), producer: await images.readParameter(parameterOf("producer")) };
     const wanted = { relay: options.image ?? recorded.relay, producer: options.image ?? recorded.producer };
     // New instances start from the parameters: `--image` (a rollback to an earlier AMI, say) is recorded there first.
@@ -165,7 +161,7 @@ export async function rollout(ctx: OpsContext, options: RolloutOptions): Promise
     for (const step of steps) {
       if (step.kind === "replace" && !addresses.has(step.host)) throw new OpsError(step.host, "preflight", `no instance named ${resourceName(pool, step.host)} in ${nodesStack.directory}/cdk.tf.json`, "synthesise the same pool config the inventory came from");
     }
-    const terraform = new Terraform(terraformEnv(stateDir()), ctx.out);
+    const tf = new Terraform(terraformEnv(stateDir()), ctx.out);
 
     let instances = await images.poolInstances(pool);
     const onImage = (host: string, role: "relay" | "producer", now: Map<string, PoolInstanceState>) => now.get(resourceName(pool, host))?.imageId === targetImages[role];
@@ -178,7 +174,7 @@ export async function rollout(ctx: OpsContext, options: RolloutOptions): Promise
     const heading = `roll out ${targetImages.relay}${targetImages.producer !== targetImages.relay ? ` (producers ${targetImages.producer})` : ""} to ${pool}, leader ${leader}${recordNote}${existing ? `; resuming: ${journal.done.length} of ${steps.length} steps done` : ""}`;
 
     // The stacks must have nothing else pending, so a replacement changes that instance and nothing more.
-    if (!(await terraform.planIsClean(nodesStack))) {
+    if (!(await tf.planIsClean(nodesStack))) {
       throw new OpsError("-", "preflight", "the nodes stack has pending changes", "deploy them first (cdktf deploy nodes), so a rollout replaces instances and nothing else");
     }
     const everyNodeOnImage = steps.every((s) => s.kind !== "replace" || onImage(s.host, s.role, instances));
@@ -217,7 +213,7 @@ export async function rollout(ctx: OpsContext, options: RolloutOptions): Promise
           await guardBeforeReplacing(ctx, step, relays, host);
           const instance = instances.get(resourceName(pool, step.host));
           if (step.role === "producer" && instance) await images.allowTermination(instance.instanceId);
-          await terraform.apply(nodesStack, [`-replace=${addresses.get(step.host)}`], `replace ${step.host}`);
+          await tf.apply(nodesStack, [`-replace=${addresses.get(step.host)}`], `replace ${step.host}`);
           await ctx.resetFleet();
         } else if (!ctx.out.json) ctx.out.info(`    ${step.host} already runs the image`);
         await control.checkpoint(`health:${step.host}`);
@@ -249,7 +245,7 @@ export async function rollout(ctx: OpsContext, options: RolloutOptions): Promise
           }
         }
       } else {
-        for (const stack of dependents) await terraform.apply(stack, [], `apply the ${stack.name} stack`);
+        for (const stack of dependents) await tf.apply(stack, [], `apply the ${stack.name} stack`);
       }
       journal.done.push(step.id);
       saveJournal(journal);

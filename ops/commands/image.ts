@@ -90,7 +90,7 @@ export async function bake(ctx: OpsContext, options: BakeOptions): Promise<numbe
   const config = ctx.config;
   const plan = await planBake(ctx, options);
   const inventory = await ctx.inventory();
-  const images = new GoldenImages({ region: config.region, endpoint: ctx.options.awsEndpoint ?? config.emulator?.endpoint }, ctx.options.awsEndpoint || config.emulator ? 200 : 5000);
+  const images = new GoldenImages(ctx.awsTarget);
   const timeoutMs = config.image.timeoutSeconds * 1000;
   let sandboxConnection: Connection | undefined;
   const control = new StepControl();

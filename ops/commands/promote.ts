@@ -39,7 +39,7 @@ export interface PromoteOptions {
 async function readLeaderRecord(ctx: OpsContext, producers: string[]): Promise<{ parameter: LeaderParameter; leader: string }> {
   const inventory = await ctx.inventory();
   if (!inventory.parameters.leader) throw new OpsError("-", "preflight", "the inventory names no leader parameter", "use the nodes stack's inventory output");
-  const parameter = new LeaderParameter({ region: ctx.config.region, endpoint: ctx.options.awsEndpoint ?? ctx.config.emulator?.endpoint }, inventory.parameters.leader, producers);
+  const parameter = new LeaderParameter(ctx.awsTarget, inventory.parameters.leader, producers);
   try {
     return { parameter, leader: await parameter.read() };
   } catch (error) {
@@ -163,7 +163,7 @@ export async function promote(ctx: OpsContext, options: PromoteOptions): Promise
       }
       if (fencedBy === "unfenced") {
         ctx.out.warn(`${oldLeader.name}: not fenced ${fenceDetail}; stopping its instance ${oldLeader.instanceId} through EC2 (forced)`);
-        const stopped = await fenceByStoppingInstance({ region: config.region, endpoint: ctx.options.awsEndpoint ?? config.emulator?.endpoint }, oldLeader.instanceId);
+        const stopped = await fenceByStoppingInstance(ctx.awsTarget, oldLeader.instanceId);
         if (stopped.confirmed) fencedBy = "ec2";
         else fenceDetail += `; through EC2: ${stopped.detail}`;
       }
@@ -186,7 +186,7 @@ export async function promote(ctx: OpsContext, options: PromoteOptions): Promise
         await control.checkpoint("new-opcert");
         const ids = { coldSigningKey: inventory.secrets.coldSigningKey, opcertCounter: inventory.secrets.opcertCounter, opcert: inventory.secrets.opcert };
         if (!ids.coldSigningKey || !ids.opcertCounter || !ids.opcert) throw new OpsError("-", "new op cert", "the inventory names no cold key, counter or op cert secret", "use the nodes stack's inventory output");
-        const store = new SecretsManagerSecretStore({ region: config.region, endpoint: ctx.options.awsEndpoint ?? config.emulator?.endpoint });
+        const store = new SecretsManagerSecretStore(ctx.awsTarget);
         const issued = await reissueOpcert(config, newC, store, ids as { coldSigningKey: string; opcertCounter: string; opcert: string });
         ctx.out.info(`${standby.name}: new op cert, counter ${issued.previous} → ${issued.counter}`);
         // The fenced producer must hold the same cert, or promoting it back later would use a counter the chain passed.

@@ -44,7 +44,7 @@ async function leaderOf(ctx: OpsContext, producers: string[], explicit: string |
   }
   const inventory = await ctx.inventory();
   if (!inventory.parameters.leader) throw new OpsError("-", "find the leader", "the inventory names no leader parameter", "give --leader producer-N");
-  const parameter = new LeaderParameter({ region: ctx.config.region, endpoint: ctx.options.awsEndpoint ?? ctx.config.emulator?.endpoint }, inventory.parameters.leader, producers);
+  const parameter = new LeaderParameter(ctx.awsTarget, inventory.parameters.leader, producers);
   try {
     return await parameter.read();
   } catch (error) {

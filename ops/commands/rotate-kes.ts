@@ -10,7 +10,6 @@
  */
 import { Command, InvalidArgumentError, Option } from "commander";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import { hostLayout, type CredentialFiles } from "../../config/host-layout";
 import { NETWORKS } from "../../config/networks";
@@ -36,7 +35,7 @@ import {
   writeOpcertCounter,
   type OperationalCertificate,
 } from "../cardano";
-import { EXIT_ABORTED, EXIT_HOST_FAILURE, EXIT_OK, opsAction, type OpsContext } from "../context";
+import { EXIT_ABORTED, EXIT_HOST_FAILURE, EXIT_OK, opsAction, stateDir, type OpsContext } from "../context";
 import { chooseCounter, CounterRuleError } from "../pool/kes-counter";
 import { metricValue, readNodeMetrics } from "../pool/node-metrics";
 import { Interrupted, StepControl } from "../pool/step-control";
@@ -76,7 +75,7 @@ interface Journal {
 const SECRET_KEYS = ["coldSigningKey", "opcertCounter", "kesSigningKey", "opcert"] as const;
 
 function journalPath(pool: string): string {
-  return join(process.env.POOL_OPS_STATE_DIR ?? join(homedir(), ".pool-ops"), `rotate-kes-${pool}.json`);
+  return join(stateDir(), `rotate-kes-${pool}.json`);
 }
 
 function saveJournal(journal: Journal): void {
@@ -148,7 +147,7 @@ export async function rotateKes(ctx: OpsContext, options: RotateKesOptions): Pro
   const layout = hostLayout(config);
   const network = config.network;
   const maxPeriods = NETWORKS[network].maxKESEvolutions;
-  const aws = { region: config.region, endpoint: ctx.options.awsEndpoint ?? config.emulator?.endpoint };
+  const aws = ctx.awsTarget;
 
   // ---- preflight -------------------------------------------------------------------------------------------------
   const producers = inventory.hosts.filter((h) => h.role === "producer").map((h) => h.name);

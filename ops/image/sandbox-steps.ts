@@ -47,15 +47,15 @@ export function readLocalArchive(source: ArchiveSource, field: string, configDir
 }
 
 /**
- * Puts the archive at `<work>/<name>` on the sandbox (upload or download there) and verifies its SHA-256 there: the
- * bytes checked are the bytes installed.
+ * Puts the archive at `<work>/<name>` on the sandbox (upload or download there; the bake has made the work
+ * directory) and verifies its SHA-256 there: the bytes checked are the bytes installed.
  */
 export async function stageArchive(c: Connection, config: PoolConfig, source: ArchiveSource, name: string, field: string, local: Buffer | undefined): Promise<void> {
   const path = `${workDir(config)}/${name}`;
   if (local) {
     await c.put(path, local, { owner: "root", group: "root", mode: 0o644, backup: false, step: `upload ${field}` });
   } else {
-    await c.runChecked(`set -eu\nmkdir -p ${q(workDir(config))}\ncurl -fsSL --retry 3 --proto '=https' -o ${q(path)} ${q(source.url!)}`, {
+    await c.runChecked(`curl -fsSL --retry 3 --proto '=https' -o ${q(path)} ${q(source.url!)}`, {
       step: `download ${field}`,
       timeoutSeconds: 1800,
       remedy: `check that the sandbox reaches ${source.url} (egress to the internet) and the URL is right`,
