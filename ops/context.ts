@@ -13,6 +13,8 @@ import { createInterface } from "node:readline/promises";
 import { loadPoolConfig, PoolConfigError } from "../config/load";
 import type { PoolConfig } from "../config/schema";
 import type { AwsTarget } from "./aws/client-config";
+import { AgentClient } from "./remote/agent-client";
+import { agentSocketPath, type AgentIdentity } from "./remote/agent-protocol";
 import { appendAudit, auditEntryFor, defaultAuditLogPath, type AuditEntry, type AuditSink } from "./audit";
 import { Output } from "./output";
 import { Fleet } from "./remote/fleet";
@@ -39,6 +41,8 @@ export interface GlobalOptions {
   readonly user?: string;
   readonly auditLog?: string;
   readonly auditLogGroup?: string;
+  /** false with `--no-agent`: connect directly even when a pool-ops agent is running. */
+  readonly agent?: boolean;
 }
 
 /** Where multi-step commands keep their journals (public facts only): $POOL_OPS_STATE_DIR, else ~/.pool-ops. */
@@ -126,24 +130,48 @@ export class OpsContext {
     return new HostKeyPolicy({ knownHostsFile: this.knownHostsFile, pinned: inventory.hostKeys, trustOnFirstUse: options.trustOnFirstUse ?? false });
   }
 
-  private privateKey(): string {
+  /** The SSH private key file: `--identity`, $POOL_OPS_IDENTITY, else the first of ~/.ssh/id_{ed25519,ecdsa,rsa}. */
+  get identityFile(): string {
     const explicit = this.options.identity ?? process.env.POOL_OPS_IDENTITY;
     const candidates = explicit ? [explicit] : ["id_ed25519", "id_ecdsa", "id_rsa"].map((f) => join(homedir(), ".ssh", f));
     const found = candidates.find((f) => existsSync(f));
     if (!found) {
       throw new OpsError("-", "read identity", `no SSH private key at ${candidates.join(", ")}`, "give --identity FILE (or set POOL_OPS_IDENTITY)", "unreachable");
     }
-    return readFileSync(found, "utf8");
+    return found;
   }
 
-  /** The connections of this command (one bastion connection, nodes through it). Closed by `close()`. */
+  /** Who this command logs in as, with which key, trusting which known_hosts: what an agent must share to serve it. */
+  get agentIdentity(): AgentIdentity {
+    return { user: this.options.user ?? this.config.ssh.user, privateKey: readFileSync(this.identityFile, "utf8"), knownHostsFile: this.knownHostsFile };
+  }
+
+  /** The running agent for this command's identity, unless `--no-agent`; undefined when none runs. */
+  agent(): Promise<AgentClient | undefined> {
+    if (this.options.agent === false) return Promise.resolve(undefined);
+    this.agentCache ??= AgentClient.connect(agentSocketPath(stateDir(), this.agentIdentity)).then((client) => {
+      if (!client) this.agentCache = undefined; // none yet: look again next time (`agent start` starts one)
+      return client;
+    });
+    return this.agentCache;
+  }
+  private agentCache: Promise<AgentClient | undefined> | undefined;
+
+  /**
+   * The connections of this command (one bastion connection, nodes through it). Closed by `close()`. With the
+   * default host key policy and a pool-ops agent running for this identity, the agent holds them instead.
+   */
   async fleet(options: { hostKeys?: HostKeyPolicy } = {}): Promise<Fleet> {
     if (this.fleetCache && !options.hostKeys) return this.fleetCache;
+    const identity = this.agentIdentity;
+    // A custom policy (trust on first use, learnt keys) must see the keys itself: those commands connect directly.
+    const relay = options.hostKeys ? undefined : await this.agent();
     const fleet = new Fleet(await this.inventory(), {
-      user: this.options.user ?? this.config.ssh.user,
-      privateKey: this.privateKey(),
+      user: identity.user,
+      privateKey: identity.privateKey,
       hostKeys: options.hostKeys ?? (await this.hostKeyPolicy()),
       ssh: this.config.ssh,
+      relay,
     });
     if (!options.hostKeys) this.fleetCache = fleet;
     else this.extraFleets.push(fleet);
@@ -208,6 +236,7 @@ export class OpsContext {
 
   async close(): Promise<void> {
     await Promise.all([this.fleetCache, ...this.extraFleets].map((f) => f?.close()));
+    (await this.agentCache)?.close();
   }
 }
 

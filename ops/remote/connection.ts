@@ -11,7 +11,7 @@
  *   would crash the process.
  * - closing a channel does not stop the remote process: commands are bounded server-side with `timeout -k`.
  */
-import { NodeSSH } from "node-ssh";
+import type { NodeSSH } from "node-ssh";
 import { describeRefusal, type HostKeyPolicy, type HostKeyTarget, type HostKeyVerdict } from "./host-keys";
 import { OpsError } from "./result";
 import { atomicPutScript, readScript, MISSING_FILE_EXIT, type PutOptions } from "./files";
@@ -33,6 +33,33 @@ export interface ConnectionSettings {
   readonly commandTimeoutSeconds: number;
   /** Wrap commands in `sudo -n` unless a step says otherwise. */
   readonly sudo: boolean;
+  /**
+   * Send commands through this relay (a running pool-ops agent, agent-client.ts) instead of opening SSH connections
+   * here. @default none: connect directly
+   */
+  readonly relay?: CommandRelay;
+}
+
+/** One command as it goes on the wire, with what error messages need. */
+export interface WireExec {
+  readonly stdin?: Buffer | undefined;
+  readonly step: string;
+  /** How the command is named in messages. */
+  readonly label: string;
+  /** Client-side bound: no exit status by then means the outcome is unknown. */
+  readonly guardMs: number;
+}
+
+export interface WireOutcome {
+  readonly exitCode: number;
+  readonly stdout: Buffer;
+  readonly stderr: string;
+}
+
+/** Something that holds connections on a command's behalf (the agent): opens hosts and runs wire commands on them. */
+export interface CommandRelay {
+  open(connection: Connection): Promise<void>;
+  exec(connection: Connection, wire: string, exec: WireExec): Promise<WireOutcome>;
 }
 
 export interface RunOptions {
@@ -105,6 +132,7 @@ export class Connection {
 
   /** Connects now if not yet connected. Throws OpsError (unreachable) naming the host, the step and the remedy. */
   async open(): Promise<void> {
+    if (this.settings.relay) return this.settings.relay.open(this);
     await this.lifecycle();
   }
 
@@ -148,6 +176,8 @@ export class Connection {
       }
     }
     const check = settings.hostKeys.check(target);
+    // Loaded on first connect: a command served by the agent, or one that never connects, skips ssh2's ~80 ms load.
+    const { NodeSSH } = await import("node-ssh");
     const ssh = new NodeSSH();
     try {
       await ssh.connect({
@@ -258,13 +288,29 @@ export class Connection {
    * while the command runs (it may or may not have taken effect).
    */
   async run(command: string, options: RunOptions = {}): Promise<CommandResult> {
-    const life = await this.lifecycle();
     const step = options.step ?? "run";
-    if (life.lost) throw this.lostError(step, life.lost);
     const timeoutSeconds = options.timeoutSeconds ?? this.settings.commandTimeoutSeconds;
     const wire = wrapCommand(command, { sudo: options.sudo ?? this.settings.sudo, timeoutSeconds });
     const started = Date.now();
-    return await new Promise<CommandResult>((resolve, reject) => {
+    const exec: WireExec = {
+      stdin: options.stdin === undefined ? undefined : Buffer.isBuffer(options.stdin) ? options.stdin : Buffer.from(options.stdin),
+      step,
+      label: options.label ?? command,
+      guardMs: timeoutSeconds * 1000 + CLIENT_GRACE_MS,
+    };
+    const outcome = this.settings.relay ? await this.settings.relay.exec(this, wire, exec) : await this.execWire(wire, exec);
+    return { command: options.label ?? command, ...outcome, durationMs: Date.now() - started };
+  }
+
+  /**
+   * Sends a command line as it is (already wrapped) on this host's own SSH connection and waits for its exit. What
+   * `run` does without a relay, and what the agent does for its clients.
+   */
+  async execWire(wire: string, exec: WireExec): Promise<WireOutcome> {
+    const life = await this.lifecycle();
+    const { step } = exec;
+    if (life.lost) throw this.lostError(step, life.lost);
+    return await new Promise<WireOutcome>((resolve, reject) => {
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];
       let exitCode: number | null = null;
@@ -277,8 +323,8 @@ export class Connection {
         fn();
       };
       const guard = setTimeout(
-        () => finish(() => reject(new OpsError(this.name, step, `no answer ${timeoutSeconds}+${CLIENT_GRACE_MS / 1000} s after starting \`${options.label ?? command}\`: outcome unknown`, `check ${this.name} by hand before retrying`, "unknown"))),
-        timeoutSeconds * 1000 + CLIENT_GRACE_MS,
+        () => finish(() => reject(new OpsError(this.name, step, `no answer within ${exec.guardMs / 1000} s after starting \`${exec.label}\`: outcome unknown`, `check ${this.name} by hand before retrying`, "unknown"))),
+        exec.guardMs,
       );
       void life.closed.then(() => finish(() => reject(this.lostError(step, life.lost ?? new Error("connection closed")))));
       try {
@@ -300,17 +346,10 @@ export class Connection {
               finish(() => reject(this.lostError(step, life.lost ?? new Error(signal ? `killed by ${signal}` : "channel closed without an exit status"))));
               return;
             }
-            const result: CommandResult = {
-              command: options.label ?? command,
-              exitCode,
-              stdout: Buffer.concat(stdout),
-              stderr: Buffer.concat(stderr).toString("utf8"),
-              durationMs: Date.now() - started,
-            };
-            finish(() => resolve(result));
+            const outcome: WireOutcome = { exitCode, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr).toString("utf8") };
+            finish(() => resolve(outcome));
           });
-          if (options.stdin !== undefined) channel.end(Buffer.isBuffer(options.stdin) ? options.stdin : Buffer.from(options.stdin));
-          else channel.end();
+          channel.end(exec.stdin);
         });
       } catch (error) {
         finish(() => reject(this.lostError(step, error as Error)));

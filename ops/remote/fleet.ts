@@ -3,7 +3,7 @@
  * the inventory; each connection opens on first use and all close together at the end of the command.
  */
 import type { PoolConfig } from "../../config/schema";
-import { Connection, type ConnectionSettings } from "./connection";
+import { Connection, type CommandRelay, type ConnectionSettings } from "./connection";
 import type { HostKeyPolicy } from "./host-keys";
 import { allHosts, type Inventory, type InventoryHost } from "./inventory";
 
@@ -12,6 +12,8 @@ export interface FleetOptions {
   readonly privateKey: string;
   readonly hostKeys: HostKeyPolicy;
   readonly ssh: PoolConfig["ssh"];
+  /** Where commands go instead of direct connections (a pool-ops agent). @default none */
+  readonly relay?: CommandRelay | undefined;
 }
 
 export function connectionSettings(options: FleetOptions): ConnectionSettings {
@@ -25,6 +27,7 @@ export function connectionSettings(options: FleetOptions): ConnectionSettings {
     keepaliveCountMax: ssh.keepaliveCountMax,
     commandTimeoutSeconds: ssh.commandTimeoutSeconds,
     sudo: ssh.sudo,
+    ...(options.relay ? { relay: options.relay } : {}),
   };
 }
 

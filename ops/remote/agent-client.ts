@@ -1,0 +1,150 @@
+/**
+ * A command's side of the pool-ops agent (agent-server.ts): a `CommandRelay` that sends each host's steps to the agent
+ * over its Unix socket and turns the replies back into what `Connection.run` returns or throws, so commands do not
+ * know whether they went direct or through the agent.
+ */
+import { existsSync, unlinkSync } from "node:fs";
+import { createConnection, type Socket } from "node:net";
+import { lineReader, type AgentReply, type AgentRequest, type AgentRoute, type AgentStatus } from "./agent-protocol";
+import type { CommandRelay, Connection, WireExec, WireOutcome } from "./connection";
+import { OpsError } from "./result";
+
+/** Beyond the command's own bound: time for the agent's reply to cross the socket. */
+const REPLY_GRACE_MS = 2_000;
+
+type Pending = { resolve: (reply: AgentReply) => void; reject: (error: Error) => void };
+type Body<R> = R extends unknown ? Omit<R, "id"> : never;
+
+export class AgentClient implements CommandRelay {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private lost: Error | undefined;
+
+  private constructor(
+    private readonly socket: Socket,
+    readonly socketPath: string,
+  ) {
+    socket.on(
+      "data",
+      lineReader((line) => {
+        const reply = JSON.parse(line) as AgentReply;
+        const waiting = this.pending.get(reply.id);
+        this.pending.delete(reply.id);
+        waiting?.resolve(reply);
+      }),
+    );
+    const fail = (error?: Error) => {
+      this.lost ??= error ?? new Error("the agent closed the connection");
+      for (const waiting of this.pending.values()) waiting.reject(this.lost);
+      this.pending.clear();
+    };
+    socket.on("error", fail);
+    socket.on("close", () => fail());
+  }
+
+  /**
+   * The agent listening on `socketPath`, or undefined when none is (a socket file left by an agent that died is
+   * removed, so the next command does not try it again).
+   */
+  static connect(socketPath: string): Promise<AgentClient | undefined> {
+    if (!existsSync(socketPath)) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const socket = createConnection(socketPath);
+      socket.once("connect", () => {
+        socket.removeAllListeners("error");
+        resolve(new AgentClient(socket, socketPath));
+      });
+      socket.once("error", (error: NodeJS.ErrnoException) => {
+        if (error.code === "ECONNREFUSED") {
+          try {
+            unlinkSync(socketPath);
+          } catch {
+            // another command removed it first
+          }
+        }
+        resolve(undefined);
+      });
+    });
+  }
+
+  private request(body: Body<AgentRequest>, timeoutMs?: number): Promise<AgentReply> {
+    if (this.lost) return Promise.reject(this.lost);
+    const id = this.nextId++;
+    return new Promise<AgentReply>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = <T>(fn: (v: T) => void) => (v: T) => {
+        clearTimeout(timer);
+        fn(v);
+      };
+      this.pending.set(id, { resolve: done(resolve), reject: done(reject) });
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          this.pending.delete(id);
+          reject(new Error(`no reply from the agent within ${Math.round(timeoutMs / 1000)} s`));
+        }, timeoutMs);
+      }
+      this.socket.write(`${JSON.stringify({ ...body, id })}\n`);
+    });
+  }
+
+  private static route(connection: Connection): AgentRoute {
+    const { settings, target, gateway } = connection;
+    const pins = settings.hostKeys.options.pinned ?? {};
+    const pinned: Record<string, string> = {};
+    for (const name of [target.name, gateway?.target.name]) if (name && pins[name]) pinned[name] = pins[name];
+    return {
+      host: target,
+      ...(gateway ? { gateway: gateway.target } : {}),
+      pinned,
+      connectTimeoutMs: settings.connectTimeoutMs,
+      keepaliveIntervalMs: settings.keepaliveIntervalMs,
+      keepaliveCountMax: settings.keepaliveCountMax,
+    };
+  }
+
+  async open(connection: Connection): Promise<void> {
+    let reply: AgentReply;
+    try {
+      // Through a gateway a connect is two handshakes, each bounded by the connect timeout.
+      reply = await this.request({ op: "open", route: AgentClient.route(connection) }, connection.settings.connectTimeoutMs * 2 + REPLY_GRACE_MS);
+    } catch (error) {
+      throw new OpsError(connection.name, "connect", `the pool-ops agent (${this.socketPath}) failed: ${(error as Error).message}`, "run the command again with --no-agent, or restart the agent (`pool-ops agent stop`, `pool-ops agent start`)", "unreachable");
+    }
+    if (!reply.ok) throw new OpsError(reply.error.host, reply.error.step, reply.error.message, reply.error.remedy, reply.error.status);
+  }
+
+  async exec(connection: Connection, wire: string, exec: WireExec): Promise<WireOutcome> {
+    let reply: AgentReply;
+    try {
+      reply = await this.request(
+        { op: "exec", route: AgentClient.route(connection), command: wire, ...(exec.stdin ? { stdin: exec.stdin.toString("base64") } : {}), step: exec.step, label: exec.label, guardMs: exec.guardMs },
+        exec.guardMs + connection.settings.connectTimeoutMs * 2 + REPLY_GRACE_MS,
+      );
+    } catch (error) {
+      throw new OpsError(
+        connection.name,
+        exec.step,
+        `the pool-ops agent (${this.socketPath}) was lost during ${exec.step} (${(error as Error).message}): outcome unknown`,
+        `check ${connection.name} by hand (did the step take effect?) before retrying`,
+        "unknown",
+      );
+    }
+    if (!reply.ok) throw new OpsError(reply.error.host, reply.error.step, reply.error.message, reply.error.remedy, reply.error.status);
+    return { exitCode: reply.exitCode ?? -1, stdout: Buffer.from(reply.stdout ?? "", "base64"), stderr: reply.stderr ?? "" };
+  }
+
+  async status(): Promise<AgentStatus> {
+    const reply = await this.request({ op: "status" }, 10_000);
+    if (!reply.ok || !reply.status) throw new Error(`the agent did not report its status`);
+    return reply.status;
+  }
+
+  /** Asks the agent to close its connections and exit. */
+  async stop(): Promise<void> {
+    await this.request({ op: "stop" }, 10_000);
+  }
+
+  close(): void {
+    this.socket.end();
+  }
+}
