@@ -6,6 +6,7 @@
  */
 import { Command, InvalidArgumentError, Option } from "commander";
 import { pathToFileURL } from "node:url";
+import { agentCommand } from "./commands/agent";
 import { hostsCommand } from "./commands/hosts";
 import { imageCommand } from "./commands/image";
 import { kesCommand } from "./commands/kes";
@@ -21,7 +22,7 @@ import { runCommand } from "./commands/run";
 import { EXIT_USAGE } from "./context";
 
 /** Every command of pool-ops, in help order. */
-export const COMMANDS: ReadonlyArray<() => Command> = [pingCommand, runCommand, putCommand, inventoryCommand, hostsCommand, () => keysCommand(), rotateKesCommand, kesCommand, promoteCommand, leaderCommand, pushConfigCommand, statusCommand, imageCommand];
+export const COMMANDS: ReadonlyArray<() => Command> = [pingCommand, runCommand, putCommand, inventoryCommand, hostsCommand, () => keysCommand(), rotateKesCommand, kesCommand, promoteCommand, leaderCommand, pushConfigCommand, statusCommand, imageCommand, agentCommand];
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -50,6 +51,7 @@ export function buildProgram(extra: ReadonlyArray<Command> = []): Command {
     .option("--known-hosts <file>", "known_hosts file (default: $POOL_OPS_KNOWN_HOSTS, else ~/.ssh/known_hosts)")
     .option("--identity <file>", "SSH private key (default: $POOL_OPS_IDENTITY, else ~/.ssh/id_ed25519, id_ecdsa, id_rsa)")
     .option("-u, --user <name>", "login user (default: the pool config's ssh.user)")
+    .option("--no-agent", "connect directly even when a pool-ops agent is running (see `pool-ops agent`)")
     .option("--audit-log <file>", "audit log file (default: $POOL_OPS_AUDIT_LOG, else ~/.pool-ops/audit.log)")
     .option("--audit-log-group <name>", "also send audit lines to this CloudWatch Logs group (default: $POOL_OPS_AUDIT_LOG_GROUP)")
     .showHelpAfterError("(pool-ops --help for usage)")
@@ -72,6 +74,12 @@ export function buildProgram(extra: ReadonlyArray<Command> = []): Command {
 }
 
 export async function main(argv: readonly string[] = process.argv): Promise<void> {
+  // `pool-ops … | head` closes our stdout early: the command still finishes on every host and writes its audit line.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code !== "EPIPE") throw error;
+    });
+  }
   await buildProgram().parseAsync([...argv]);
 }
 
