@@ -1,7 +1,15 @@
 #!/usr/bin/env node
-// The pool-ops executable: registers tsx (TypeScript without a build step) and runs the CLI.
-import { register } from "tsx/esm/api";
+// The pool-ops executable: runs the CLI's esbuild bundle (bin/bundle.mjs: rebuilt whenever a source changed), or the
+// TypeScript sources through tsx when no bundle can be built.
+import { bundledCli } from "./bundle.mjs";
 
-register();
-const { main } = await import("../ops/cli.ts");
-await main(process.argv);
+const bundle = await bundledCli();
+if (bundle) {
+  const { main } = await import(bundle);
+  await main(process.argv);
+} else {
+  const { register } = await import("tsx/esm/api");
+  register();
+  const { main } = await import("../ops/cli.ts");
+  await main(process.argv);
+}

@@ -3,7 +3,7 @@
  * found by the tags every resource carries (config/names.ts): `Pool=<pool>` and a `Role`; the host name is the `Name`
  * tag without the pool prefix (`sandstone-relay-1` → `relay-1`).
  */
-import { DescribeInstancesCommand, EC2Client, type Instance } from "@aws-sdk/client-ec2";
+import type { Instance } from "@aws-sdk/client-ec2";
 import type { PoolConfig } from "../../config/schema";
 import { poolParameterNames, poolSecretNames, TAG_NAME, TAG_POOL, TAG_ROLE } from "../../config/names";
 import { awsClientSettings } from "../aws/client-config";
@@ -21,6 +21,8 @@ function tag(instance: Instance, key: string): string | undefined {
 export async function inventoryFromAws(config: PoolConfig, options: FromAwsOptions = {}): Promise<Inventory> {
   const endpoint = options.endpoint ?? config.emulator?.endpoint;
   const source = `EC2 in ${config.region}${endpoint ? ` (${endpoint})` : ""}, tag ${TAG_POOL}=${config.name}`;
+  // Loaded here, not at the top: a bundled CLI would otherwise load the EC2 client (~200 ms) on every command.
+  const { DescribeInstancesCommand, EC2Client } = await import("@aws-sdk/client-ec2");
   const ec2 = new EC2Client(awsClientSettings({ region: config.region, endpoint }));
   const instances: Instance[] = [];
   try {

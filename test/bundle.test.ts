@@ -1,0 +1,54 @@
+/**
+ * The pool-ops executable runs an esbuild bundle of the CLI (bin/bundle.mjs). What must hold: it is rebuilt when a
+ * source changes (never older code than the checkout), it starts without loading the AWS SDK or ssh2 (they load on
+ * first use), and files read beside a module (the embedded default pool) still resolve from the bundle.
+ */
+import { spawnSync } from "node:child_process";
+import { readFileSync, statSync, utimesSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+// @ts-expect-error plain JavaScript module without type declarations
+import { bundledCli } from "../bin/bundle.mjs";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const manifestPath = join(ROOT, "node_modules", ".cache", "pool-ops", "manifest.json");
+
+describe("the bundled pool-ops", () => {
+  it("is built from the sources and rebuilt when one of them changes", async () => {
+    const url = (await bundledCli()) as string;
+    expect(url).toMatch(/node_modules\/\.cache\/pool-ops\/cli\.mjs$/);
+    const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as { inputs: Record<string, string> };
+    expect(Object.keys(manifest.inputs)).toContain("ops/commands/agent.ts");
+    const source = join(ROOT, "ops", "output.ts");
+    const before = statSync(source);
+    const builtAt = statSync(fileURLToPath(url)).mtimeMs;
+    try {
+      const later = new Date(Date.now() + 5_000);
+      utimesSync(source, later, later);
+      await bundledCli();
+      expect(statSync(fileURLToPath(url)).mtimeMs).toBeGreaterThan(builtAt);
+      expect(JSON.parse(readFileSync(manifestPath, "utf8")).inputs["ops/output.ts"]).toBe(`${statSync(source).size}:${statSync(source).mtimeMs}`);
+    } finally {
+      utimesSync(source, before.atime, before.mtime);
+    }
+  });
+
+  it("does not load the AWS SDK or ssh2 when it starts", async () => {
+    const url = (await bundledCli()) as string;
+    const code = readFileSync(fileURLToPath(url), "utf8");
+    const staticImports = [...code.matchAll(/^import\s[^;]*?from\s+"([^"]+)"/gm)].map((m) => m[1]);
+    expect(staticImports.length).toBeGreaterThan(0);
+    expect(staticImports.filter((m) => /^(@aws-sdk|@smithy|node-ssh|ssh2)/.test(m!))).toEqual([]);
+  });
+
+  it("runs: the embedded default pool resolves from the bundle", () => {
+    const env = { ...process.env };
+    delete env.POOL_CONFIG;
+    // A release missing from the config is a config error naming the file read: the embedded default pool.
+    const run = spawnSync(process.execPath, [join(ROOT, "bin", "pool-ops.mjs"), "image", "bake", "--node-version", "0.0.1", "--dry-run"], { cwd: ROOT, encoding: "utf8", env });
+    expect(run.status, run.stderr).toBe(2);
+    expect(run.stderr).toContain(`${join(ROOT, "config", "default-pool.yaml")}: invalid pool config`);
+    expect(run.stderr).toMatch(/image\.nodeReleases has no entry for cardano-node 0\.0\.1/);
+  });
+});
