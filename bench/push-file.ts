@@ -2,14 +2,17 @@
  * `npm run bench:push`: pushes the same file to every node of a lab (through the bastion) with pool-ops and with
  * Fabric (Debian's python3-fabric, bench/fabric-push.py: ThreadingGroup with a gateway Connection), first with no
  * added latency, then with 50 ms more round-trip time between the operator and the bastion (netem: 25 ms each way),
- * the link that crosses the internet in a real pool. Prints wall times (whole process, as an operator waits for it)
- * and the ratio. Not a timed test: figures only. Needs root (it brings up its own lab, or uses LAB_ID's).
+ * the link that crosses the internet in a real pool. pool-ops is measured twice: cold (every run makes its own
+ * connections, as Fabric does) and with `pool-ops agent` running (connections kept between commands, as ssh's
+ * ControlPersist keeps them for Ansible). Prints wall times (whole process, as an operator waits for it) and the
+ * ratios. Not a timed test: figures only. Needs root (it brings up its own lab, or uses LAB_ID's).
  *
  *   npm run bench:push [-- --runs 5 --size-kib 64 --rtt-ms 50]
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { labDown, labHost, labUnavailableReason, labUp, loadLabState, netemAvailable, REPO_DIR, setLatency, type LabState } from "../lab/lab";
@@ -43,12 +46,20 @@ interface Target {
   readonly knownHosts: string;
 }
 
-async function poolOps(lab: LabState, target: Target, file: string): Promise<{ wall: number; push: number }> {
-  const r = await run(process.execPath, [POOL_OPS_BIN, "--json", "--yes", "--role", "relay,producer", "put", "--owner", "cardano", "--group", "cardano", "--mode", "0640", file, REMOTE], {
-    ...labEnv(lab),
-    POOL_OPS_INVENTORY: target.inventory,
-    POOL_OPS_KNOWN_HOSTS: target.knownHosts,
-  });
+/** Where pool-ops keeps its agent socket for the bench (its own, so an operator's agent is never used). */
+const STATE_DIR = mkdtempSync(join(tmpdir(), "bench-push-"));
+
+function poolOpsEnv(lab: LabState, target: Target): Record<string, string> {
+  return { ...labEnv(lab), POOL_OPS_INVENTORY: target.inventory, POOL_OPS_KNOWN_HOSTS: target.knownHosts, POOL_OPS_STATE_DIR: STATE_DIR };
+}
+
+async function poolOpsAgent(lab: LabState, target: Target, action: "start" | "stop"): Promise<void> {
+  const r = await run(process.execPath, [POOL_OPS_BIN, "agent", action], poolOpsEnv(lab, target));
+  if (r.code !== 0) throw new Error(`pool-ops agent ${action} failed (${r.code}): ${r.stdout}${r.stderr}`);
+}
+
+async function poolOps(lab: LabState, target: Target, file: string, via: "direct" | "agent"): Promise<{ wall: number; push: number }> {
+  const r = await run(process.execPath, [POOL_OPS_BIN, ...(via === "direct" ? ["--no-agent"] : []), "--json", "--yes", "--role", "relay,producer", "put", "--owner", "cardano", "--group", "cardano", "--mode", "0640", file, REMOTE], poolOpsEnv(lab, target));
   if (r.code !== 0) throw new Error(`pool-ops put failed (${r.code}): ${r.stdout}${r.stderr}`);
   const result = JSON.parse(r.stdout) as { durationMs: number; results: { status: string }[] };
   if (!result.results.every((x) => x.status === "changed")) throw new Error(`pool-ops: not every host changed: ${r.stdout}`);
@@ -64,29 +75,41 @@ async function fabric(lab: LabState, target: Target, file: string): Promise<{ wa
   return { wall: r.ms, push: result.seconds * 1000 };
 }
 
+type Timing = { wall: number; push: number };
+
 async function measure(lab: LabState, target: Target, label: string): Promise<void> {
-  const p: { wall: number; push: number }[] = [];
-  const f: { wall: number; push: number }[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    // A fresh file every run, so neither tool can skip an unchanged target; alternate who goes first.
+  const cold: Timing[] = [];
+  const warm: Timing[] = [];
+  const fab: Timing[] = [];
+  const fresh = (i: number) => {
+    // A fresh file every run, so no tool can skip an unchanged target.
     const file = join(lab.dir, `bench-${i}.bin`);
     writeFileSync(file, randomBytes(SIZE));
-    if (i % 2 === 0) {
-      p.push(await poolOps(lab, target, file));
-      writeFileSync(file, randomBytes(SIZE));
-      f.push(await fabric(lab, target, file));
-    } else {
-      f.push(await fabric(lab, target, file));
-      writeFileSync(file, randomBytes(SIZE));
-      p.push(await poolOps(lab, target, file));
+    return file;
+  };
+  await poolOpsAgent(lab, target, "start"); // connects to every host now: the warm runs measure only the push
+  try {
+    for (let i = 0; i < RUNS; i++) {
+      // Alternate who goes first.
+      const order: Array<() => Promise<void>> = [
+        async () => void cold.push(await poolOps(lab, target, fresh(i), "direct")),
+        async () => void warm.push(await poolOps(lab, target, fresh(i), "agent")),
+        async () => void fab.push(await fabric(lab, target, fresh(i))),
+      ];
+      for (const step of i % 2 === 0 ? order : order.reverse()) await step();
     }
+  } finally {
+    await poolOpsAgent(lab, target, "stop");
   }
-  const pw = median(p.map((x) => x.wall));
-  const fw = median(f.map((x) => x.wall));
-  const pp = median(p.map((x) => x.push));
-  const fp = median(f.map((x) => x.push));
-  const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`.padStart(8);
-  console.log(`${label.padEnd(28)} pool-ops ${fmt(pw)} (push ${fmt(pp)})   fabric ${fmt(fw)} (push ${fmt(fp)})   fabric/pool-ops ${(fw / pw).toFixed(1)}× wall, ${(fp / pp).toFixed(1)}× push`);
+  const wall = (xs: Timing[]) => median(xs.map((x) => x.wall));
+  const push = (xs: Timing[]) => median(xs.map((x) => x.push));
+  const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`.padStart(7);
+  const line = (name: string, xs: Timing[]) =>
+    `  ${name.padEnd(24)} ${fmt(wall(xs))} wall (push ${fmt(push(xs))})${xs === fab ? "" : `   fabric/pool-ops ${(wall(fab) / wall(xs)).toFixed(1)}× wall, ${(push(fab) / push(xs)).toFixed(1)}× push`}`;
+  console.log(label);
+  console.log(line("pool-ops, cold", cold));
+  console.log(line("pool-ops, agent running", warm));
+  console.log(line("fabric", fab));
 }
 
 const why = labUnavailableReason();
@@ -125,4 +148,5 @@ try {
 } finally {
   if (netemAvailable()) setLatency(lab, { operatorRttMs: 0 });
   if (ownLab) await labDown(lab);
+  rmSync(STATE_DIR, { recursive: true, force: true });
 }
