@@ -1,0 +1,33 @@
+import { describe, expect, it } from "vitest";
+import { agentSocketPath, lineReader } from "./agent-protocol";
+
+describe("agent socket path", () => {
+  const identity = { user: "admin", privateKey: "KEY-A", knownHostsFile: "/home/op/.ssh/known_hosts" };
+
+  it("is the same for the same user, key and known_hosts file", () => {
+    expect(agentSocketPath("/s", identity)).toBe(agentSocketPath("/s", { ...identity }));
+    expect(agentSocketPath("/s", identity)).toMatch(/^\/s\/agent\/[0-9a-f]{16}\.sock$/);
+  });
+
+  it("differs when any of them differs, so no command borrows connections made under other trust", () => {
+    const base = agentSocketPath("/s", identity);
+    expect(agentSocketPath("/s", { ...identity, user: "ubuntu" })).not.toBe(base);
+    expect(agentSocketPath("/s", { ...identity, privateKey: "KEY-B" })).not.toBe(base);
+    expect(agentSocketPath("/s", { ...identity, knownHostsFile: "/tmp/known_hosts" })).not.toBe(base);
+  });
+
+  it("does not carry the key in its name", () => {
+    expect(agentSocketPath("/s", identity)).not.toContain("KEY-A");
+  });
+});
+
+describe("lineReader", () => {
+  it("yields whole lines across chunk boundaries and skips blank ones", () => {
+    const lines: string[] = [];
+    const feed = lineReader((l) => lines.push(l));
+    feed(Buffer.from('{"id":1}\n{"id"'));
+    expect(lines).toEqual(['{"id":1}']);
+    feed(Buffer.from(':2}\n\n{"id":3}\n'));
+    expect(lines).toEqual(['{"id":1}', '{"id":2}', '{"id":3}']);
+  });
+});
