@@ -247,7 +247,7 @@ export async function startSshd(host: LabHost): Promise<void> {
   });
 }
 
-function processAlive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { createHash, randomBytes } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import { LAB_SKIP, LAB_SKIP_NOTE, runPoolOps, useLab } from "../../lab/harness";
+import { processAlive } from "../../lab/lab";
 
 interface JsonGroup {
   ok: boolean;
@@ -26,15 +27,6 @@ async function until(what: string, check: () => boolean, ms = 15_000): Promise<v
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -123,7 +115,7 @@ describe.skipIf(LAB_SKIP)(`pool-ops agent on the lab${LAB_SKIP_NOTE}`, () => {
     const stop = await ops(["agent", "stop"]);
     expect(stop.code).toBe(0);
     expect(existsSync(socket)).toBe(false);
-    await until("the agent process to exit", () => !alive(pid));
+    await until("the agent process to exit", () => !processAlive(pid));
     const status = await ops(["agent", "status"]);
     expect(status.code).toBe(1);
     expect(status.stdout).toMatch(/no agent runs/);
@@ -135,7 +127,7 @@ describe.skipIf(LAB_SKIP)(`pool-ops agent on the lab${LAB_SKIP_NOTE}`, () => {
     expect((await ops(["agent", "start", "--no-connect"])).code).toBe(0);
     const { pid, socket } = (await ops(["agent", "status", "--json"])).json<JsonStatus>();
     process.kill(pid, "SIGKILL");
-    await until("the agent process to die", () => !alive(pid));
+    await until("the agent process to die", () => !processAlive(pid));
     expect(existsSync(socket)).toBe(true);
     const run = await ops(["run", "--role", "producer", "--", "true"]);
     expect(run.code, run.stderr).toBe(0);
@@ -145,7 +137,7 @@ describe.skipIf(LAB_SKIP)(`pool-ops agent on the lab${LAB_SKIP_NOTE}`, () => {
   it("exits on its own after the idle period", async () => {
     expect((await ops(["agent", "start", "--idle-minutes", "0.03"])).code).toBe(0);
     const { pid, socket } = (await ops(["agent", "status", "--json"])).json<JsonStatus>();
-    await until("the idle agent to exit", () => !alive(pid) && !existsSync(socket));
+    await until("the idle agent to exit", () => !processAlive(pid) && !existsSync(socket));
   });
 
   it("refuses to put its socket in a directory other users can enter", async () => {
