@@ -133,7 +133,8 @@ describe.skipIf(skip)(`promote on the lab${LAB_SKIP_NOTE}`, () => {
     try {
       const r = await promoteCli();
       expect(r.code).not.toBe(0);
-      expect(r.stderr).toMatch(/producer-2 is not synced: slot \d+, 5\d\d behind the relays'/);
+      // 500 slots behind, give or take the slot that may tick between reading the producer and the relays.
+      expect(r.stderr).toMatch(/producer-2 is not synced: slot \d+, (49[89]|50[0-2]) behind the relays'/);
     } finally {
       rmSync(lag, { force: true });
     }
