@@ -144,6 +144,24 @@ describe.skipIf(skip)(`image rollout on the emulator and the lab${LAB_SKIP_NOTE}
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(new RegExp(`every relay and producer already runs ${goldenImage}: nothing to do \\(producer-1 leads\\)`));
     expect(await leader()).toBe("producer-1");
+    // `--image` naming what every node already runs replaces nothing but is recorded (dry run: only said).
+    const ssm = new SSMClient(settings());
+    const parameter = async (role: string) => (await ssm.send(new GetParameterCommand({ Name: `/sandstone/ami/${role}` }))).Parameter?.Value;
+    try {
+      for (const role of ["relay", "producer"]) await ssm.send(new PutParameterCommand({ Name: `/sandstone/ami/${role}`, Value: baseImage, Type: "String", Overwrite: true }));
+      const pinDry = await runPoolOps(lab(), rolloutArgs("--dry-run", "--image", goldenImage), { env, timeoutMs: 120_000 });
+      expect(pinDry.code, pinDry.stderr).toBe(0);
+      expect(pinDry.stdout).toContain(`nothing to do (producer-1 leads); dry run: would record it in /sandstone/ami/relay and /sandstone/ami/producer`);
+      expect([await parameter("relay"), await parameter("producer")]).toEqual([baseImage, baseImage]);
+      const pin = await runPoolOps(lab(), rolloutArgs("--yes", "--image", goldenImage), { env, timeoutMs: 120_000 });
+      expect(pin.code, pin.stderr).toBe(0);
+      expect(pin.stdout).toContain(`nothing to do (producer-1 leads); recorded it in /sandstone/ami/relay and /sandstone/ami/producer`);
+      expect(stepsRun(pin.stdout)).toEqual([]);
+      expect([await parameter("relay"), await parameter("producer")]).toEqual([goldenImage, goldenImage]);
+      expect(Object.values(await imagesByHost())).toEqual(Array(4).fill(goldenImage));
+    } finally {
+      ssm.destroy();
+    }
     // A rollback to the previous image is planned with that image recorded in the parameters first.
     const back = await runPoolOps(lab(), rolloutArgs("--dry-run", "--image", baseImage), { env, timeoutMs: 120_000 });
     expect(back.code, back.stderr).toBe(0);

@@ -179,9 +179,16 @@ export async function rollout(ctx: OpsContext, options: RolloutOptions): Promise
     }
     const everyNodeOnImage = steps.every((s) => s.kind !== "replace" || onImage(s.host, s.role, instances));
     if (!existing && everyNodeOnImage) {
-      // Nothing to replace: a rerun after a finished rollout must not move the leader for nothing.
-      if (ctx.out.json) ctx.out.data({ images: targetImages, leader, steps: [], nothingToDo: true });
-      else ctx.out.info(`every relay and producer already runs ${targetImages.relay}: nothing to do (${leader} leads)`);
+      // Nothing to replace: a rerun after a finished rollout must not move the leader for nothing. An explicit
+      // `--image` the nodes already run is still recorded, so instances made later start from it too.
+      const names = toRecord.map((r) => parameterOf(r)).join(" and ");
+      if (toRecord.length > 0 && !ctx.dryRun) {
+        await ctx.confirm(`every node already runs ${options.image}: record it in ${names}?`);
+        for (const role of toRecord) await images.writeParameter(parameterOf(role), options.image!);
+      }
+      const recordedNote = toRecord.length === 0 ? "" : ctx.dryRun ? `; dry run: would record it in ${names}` : `; recorded it in ${names}`;
+      if (ctx.out.json) ctx.out.data({ images: targetImages, leader, steps: [], nothingToDo: true, recorded: ctx.dryRun ? [] : toRecord.map((r) => parameterOf(r)) });
+      else ctx.out.info(`every relay and producer already runs ${targetImages.relay}: nothing to do (${leader} leads)${recordedNote}`);
       return EXIT_OK;
     }
     if (ctx.dryRun) {
