@@ -27,7 +27,13 @@ export class AgentClient implements CommandRelay {
     socket.on(
       "data",
       lineReader((line) => {
-        const reply = JSON.parse(line) as AgentReply;
+        let reply: AgentReply;
+        try {
+          reply = JSON.parse(line) as AgentReply;
+        } catch {
+          socket.destroy(new Error("the agent sent something that is not a reply"));
+          return;
+        }
         const waiting = this.pending.get(reply.id);
         this.pending.delete(reply.id);
         waiting?.resolve(reply);

@@ -30,4 +30,14 @@ describe("lineReader", () => {
     feed(Buffer.from(':2}\n\n{"id":3}\n'));
     expect(lines).toEqual(['{"id":1}', '{"id":2}', '{"id":3}']);
   });
+
+  it("decodes a character split across chunks", () => {
+    const lines: string[] = [];
+    const feed = lineReader((l) => lines.push(l));
+    const bytes = Buffer.from('{"stderr":"✓ ok"}\n');
+    const cut = bytes.indexOf(Buffer.from("✓")) + 1; // inside the three bytes of ✓
+    feed(bytes.subarray(0, cut));
+    feed(bytes.subarray(cut));
+    expect(lines).toEqual(['{"stderr":"✓ ok"}']);
+  });
 });

@@ -8,6 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
+import { StringDecoder } from "node:string_decoder";
 import type { HostTarget } from "./connection";
 import type { HostStatus } from "./result";
 
@@ -60,6 +61,10 @@ export type AgentReply =
   | { readonly id: number; readonly ok: true; readonly exitCode?: number; readonly stdout?: string; readonly stderr?: string; readonly status?: AgentStatus }
   | { readonly id: number; readonly ok: false; readonly error: AgentError };
 
+/** Part of the socket's name: after an upgrade that changes the wire format, commands start a new agent, never
+ * talk to one left running by the old version. */
+export const AGENT_PROTOCOL_VERSION = 1;
+
 /** What makes two commands able to share an agent: who logs in, with which key, trusting which known_hosts. */
 export interface AgentIdentity {
   readonly user: string;
@@ -74,11 +79,12 @@ export function agentDir(stateDirectory: string): string {
 
 /**
  * The socket of the agent for this identity. The key's hash, not the key, names it; a different user, key or
- * known_hosts file means a different agent, so a command never borrows connections made under other trust.
+ * known_hosts file (or wire format) means a different agent, so a command never borrows connections made under
+ * other trust.
  */
 export function agentSocketPath(stateDirectory: string, identity: AgentIdentity): string {
   const digest = createHash("sha256")
-    .update(JSON.stringify([process.getuid?.() ?? 0, identity.user, createHash("sha256").update(identity.privateKey).digest("hex"), resolve(identity.knownHostsFile)]))
+    .update(JSON.stringify([AGENT_PROTOCOL_VERSION, process.getuid?.() ?? 0, identity.user, createHash("sha256").update(identity.privateKey).digest("hex"), resolve(identity.knownHostsFile)]))
     .digest("hex")
     .slice(0, 16);
   return join(agentDir(stateDirectory), `${digest}.sock`);
@@ -87,17 +93,23 @@ export function agentSocketPath(stateDirectory: string, identity: AgentIdentity)
 /** Unix socket paths are limited to 107 bytes on Linux (sun_path). */
 export const MAX_SOCKET_PATH = 107;
 
-/** Splits a byte stream into JSON lines; a partial line waits for the rest. */
+/**
+ * Splits a byte stream into lines. A partial line waits for the rest; a character split across chunks is decoded
+ * whole (StringDecoder); only new text is searched for the newline, so a large put's line costs linear time.
+ */
 export function lineReader(onLine: (line: string) => void): (chunk: Buffer) => void {
-  let pending = "";
+  const decoder = new StringDecoder("utf8");
+  let pending: string[] = [];
   return (chunk) => {
-    pending += chunk.toString("utf8");
-    let newline = pending.indexOf("\n");
+    let text = decoder.write(chunk);
+    let newline = text.indexOf("\n");
     while (newline >= 0) {
-      const line = pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
+      const line = pending.join("") + text.slice(0, newline);
+      pending = [];
+      text = text.slice(newline + 1);
       if (line.trim()) onLine(line);
-      newline = pending.indexOf("\n");
+      newline = text.indexOf("\n");
     }
+    if (text) pending.push(text);
   };
 }

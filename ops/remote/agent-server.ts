@@ -217,6 +217,8 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
         } catch (error) {
           return { id: request.id, ok: false, error: toAgentError(request.route.host.name, request.step, error, "unknown") };
         }
+      default:
+        return { id: (request as { id: number }).id, ok: false, error: { host: "-", step: "agent", message: `unknown request ${JSON.stringify((request as { op?: unknown }).op)}`, remedy: "run the command with --no-agent, or restart the agent", status: "failed" } };
     }
   };
 
