@@ -143,8 +143,10 @@ export class OpsContext {
 
   /** Who this command logs in as, with which key, trusting which known_hosts: what an agent must share to serve it. */
   get agentIdentity(): AgentIdentity {
-    return { user: this.options.user ?? this.config.ssh.user, privateKey: readFileSync(this.identityFile, "utf8"), knownHostsFile: this.knownHostsFile };
+    this.identityCache ??= { user: this.options.user ?? this.config.ssh.user, privateKey: readFileSync(this.identityFile, "utf8"), knownHostsFile: this.knownHostsFile };
+    return this.identityCache;
   }
+  private identityCache: AgentIdentity | undefined;
 
   /** The running agent for this command's identity, unless `--no-agent`; undefined when none runs. */
   agent(): Promise<AgentClient | undefined> {

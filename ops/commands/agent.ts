@@ -7,7 +7,7 @@
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { EXIT_HOST_FAILURE, EXIT_OK, exitStatus, opsAction, stateDir, type OpsContext } from "../context";
 import { formatDuration } from "../output";
 import { AgentClient } from "../remote/agent-client";
@@ -23,6 +23,10 @@ function minutes(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("expected a number of minutes above 0");
   return n;
+}
+
+function idleMinutesOption(): Option {
+  return new Option("--idle-minutes <n>", `exit after this long without a command (default ${DEFAULT_AGENT_IDLE_SECONDS / 60})`).argParser(minutes).default(DEFAULT_AGENT_IDLE_SECONDS / 60);
 }
 
 function socketOf(ctx: OpsContext): string {
@@ -64,7 +68,7 @@ async function spawnAgent(ctx: OpsContext, socket: string, idleMinutes: number):
 function startCommand(): Command {
   return new Command("start")
     .description("start the agent for this user, key and known_hosts, then connect to the selected hosts through it")
-    .option("--idle-minutes <n>", `exit after this long without a command (default ${DEFAULT_AGENT_IDLE_SECONDS / 60})`, minutes, DEFAULT_AGENT_IDLE_SECONDS / 60)
+    .addOption(idleMinutesOption())
     .option("--no-connect", "do not connect to the hosts now (connections then open on first use)")
     .action(
       opsAction(async (ctx, options: { idleMinutes: number; connect: boolean }) => {
@@ -146,7 +150,7 @@ function stopCommand(): Command {
 function serveCommand(): Command {
   return new Command("serve")
     .description("run the agent in the foreground (what `agent start` runs in the background)")
-    .option("--idle-minutes <n>", `exit after this long without a command (default ${DEFAULT_AGENT_IDLE_SECONDS / 60})`, minutes, DEFAULT_AGENT_IDLE_SECONDS / 60)
+    .addOption(idleMinutesOption())
     .action(
       opsAction(async (ctx, options: { idleMinutes: number }) => {
         const identity = ctx.agentIdentity;

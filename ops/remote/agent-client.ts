@@ -5,7 +5,7 @@
  */
 import { existsSync, unlinkSync } from "node:fs";
 import { createConnection, type Socket } from "node:net";
-import { lineReader, type AgentReply, type AgentRequest, type AgentRoute, type AgentStatus } from "./agent-protocol";
+import { jsonLineReader, type AgentReply, type AgentRequest, type AgentRoute, type AgentStatus } from "./agent-protocol";
 import type { CommandRelay, Connection, WireExec, WireOutcome } from "./connection";
 import { OpsError } from "./result";
 
@@ -14,6 +14,11 @@ const REPLY_GRACE_MS = 2_000;
 
 type Pending = { resolve: (reply: AgentReply) => void; reject: (error: Error) => void };
 type Body<R> = R extends unknown ? Omit<R, "id"> : never;
+
+/** The agent's error for a host, thrown as the OpsError the command would have thrown itself. */
+function throwIfRefused(reply: AgentReply): asserts reply is Extract<AgentReply, { ok: true }> {
+  if (!reply.ok) throw new OpsError(reply.error.host, reply.error.step, reply.error.message, reply.error.remedy, reply.error.status);
+}
 
 export class AgentClient implements CommandRelay {
   private nextId = 1;
@@ -26,18 +31,14 @@ export class AgentClient implements CommandRelay {
   ) {
     socket.on(
       "data",
-      lineReader((line) => {
-        let reply: AgentReply;
-        try {
-          reply = JSON.parse(line) as AgentReply;
-        } catch {
-          socket.destroy(new Error("the agent sent something that is not a reply"));
-          return;
-        }
-        const waiting = this.pending.get(reply.id);
-        this.pending.delete(reply.id);
-        waiting?.resolve(reply);
-      }),
+      jsonLineReader<AgentReply>(
+        (reply) => {
+          const waiting = this.pending.get(reply.id);
+          this.pending.delete(reply.id);
+          waiting?.resolve(reply);
+        },
+        () => socket.destroy(new Error("the agent sent something that is not a reply")),
+      ),
     );
     const fail = (error?: Error) => {
       this.lost ??= error ?? new Error("the agent closed the connection");
@@ -116,7 +117,7 @@ export class AgentClient implements CommandRelay {
     } catch (error) {
       throw new OpsError(connection.name, "connect", `the pool-ops agent (${this.socketPath}) failed: ${(error as Error).message}`, "run the command again with --no-agent, or restart the agent (`pool-ops agent stop`, `pool-ops agent start`)", "unreachable");
     }
-    if (!reply.ok) throw new OpsError(reply.error.host, reply.error.step, reply.error.message, reply.error.remedy, reply.error.status);
+    throwIfRefused(reply);
   }
 
   async exec(connection: Connection, wire: string, exec: WireExec): Promise<WireOutcome> {
@@ -135,7 +136,7 @@ export class AgentClient implements CommandRelay {
         "unknown",
       );
     }
-    if (!reply.ok) throw new OpsError(reply.error.host, reply.error.step, reply.error.message, reply.error.remedy, reply.error.status);
+    throwIfRefused(reply);
     return { exitCode: reply.exitCode ?? -1, stdout: Buffer.from(reply.stdout ?? "", "base64"), stderr: reply.stderr ?? "" };
   }
 

@@ -94,6 +94,23 @@ export function agentSocketPath(stateDirectory: string, identity: AgentIdentity)
 export const MAX_SOCKET_PATH = 107;
 
 /**
+ * Splits a byte stream into JSON messages, one per line; a line that is not JSON goes to `onMalformed` (the peer is
+ * not speaking this protocol: drop it).
+ */
+export function jsonLineReader<T>(onMessage: (message: T) => void, onMalformed: () => void): (chunk: Buffer) => void {
+  return lineReader((line) => {
+    let message: T;
+    try {
+      message = JSON.parse(line) as T;
+    } catch {
+      onMalformed();
+      return;
+    }
+    onMessage(message);
+  });
+}
+
+/**
  * Splits a byte stream into lines. A partial line waits for the rest; a character split across chunks is decoded
  * whole (StringDecoder); only new text is searched for the newline, so a large put's line costs linear time.
  */

@@ -4,14 +4,14 @@
  * paying a bastion handshake and a node handshake per host.
  *
  * Trust stays where it was: every connection is verified against the agent's known_hosts file and the fingerprints
- * the command pins, exactly as the command would; when the known_hosts file changes, every connection is dropped and
- * re-verified on next use (a replaced host, a revoked key). The socket is 0600 in a directory only its owner can
+ * the command pins, exactly as the command would; when the known_hosts file changes, every connection is retired and
+ * new ones are verified against the new file (a replaced host, a revoked key). The socket is 0600 in a directory only its owner can
  * enter. The agent logs which hosts it connects to, never a command or its output. It exits after an idle period.
  */
 import { chmodSync, existsSync, lstatSync, mkdirSync, statSync, unlinkSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { dirname } from "node:path";
-import { lineReader, MAX_SOCKET_PATH, type AgentError, type AgentReply, type AgentRequest, type AgentRoute, type AgentStatus } from "./agent-protocol";
+import { jsonLineReader, MAX_SOCKET_PATH, type AgentError, type AgentReply, type AgentRequest, type AgentRoute, type AgentStatus } from "./agent-protocol";
 import { Connection, type ConnectionSettings, type HostTarget } from "./connection";
 import { HostKeyPolicy } from "./host-keys";
 import { OpsError } from "./result";
@@ -96,9 +96,10 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
    * new requests get fresh connections (verified against the new file) and the old ones close once the commands
    * still running on them have finished, so a host key learnt by one command does not cut another one's step short.
    */
-  type Generation = { readonly connections: Map<string, Connection>; inFlight: number; retired: boolean };
-  const newGeneration = (): Generation => ({ connections: new Map(), inFlight: 0, retired: false });
+  type Generation = { readonly connections: Map<string, Connection>; inFlight: number };
+  const newGeneration = (): Generation => ({ connections: new Map(), inFlight: 0 });
   let current = newGeneration();
+  /** Retired generations still finishing commands (closed when their last one ends). */
   const retired = new Set<Generation>();
   let stamp = knownHostsStamp(options.knownHostsFile);
   let inFlight = 0;
@@ -123,7 +124,6 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
     if (now !== stamp) {
       log(`known_hosts changed: ${current.connections.size} connection(s) retired, new ones will be verified against it`);
       stamp = now;
-      current.retired = true;
       if (current.inFlight === 0) void closeGeneration(current);
       else retired.add(current);
       current = newGeneration();
@@ -171,7 +171,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
       return await work(generation);
     } finally {
       generation.inFlight--;
-      if (generation.retired && generation.inFlight === 0) void closeGeneration(generation);
+      if (generation !== current && generation.inFlight === 0) void closeGeneration(generation);
     }
   };
 
@@ -228,22 +228,18 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
     socket.on("error", () => undefined);
     socket.on(
       "data",
-      lineReader((line) => {
-        let request: AgentRequest;
-        try {
-          request = JSON.parse(line) as AgentRequest;
-        } catch {
-          socket.destroy(); // not a pool-ops client
-          return;
-        }
-        inFlight++;
-        clearTimeout(idleTimer);
-        void handle(request).then((reply) => {
-          inFlight--;
-          armIdle();
-          if (!socket.destroyed) socket.write(`${JSON.stringify(reply)}\n`);
-        });
-      }),
+      jsonLineReader<AgentRequest>(
+        (request) => {
+          inFlight++;
+          clearTimeout(idleTimer);
+          void handle(request).then((reply) => {
+            inFlight--;
+            armIdle();
+            if (!socket.destroyed) socket.write(`${JSON.stringify(reply)}\n`);
+          });
+        },
+        () => socket.destroy(), // not a pool-ops client
+      ),
     );
   });
 
