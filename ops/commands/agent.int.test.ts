@@ -1,15 +1,17 @@
 /**
  * `pool-ops agent` on the lab: commands reuse the agent's connections (the same SSH session answers twice), a put
- * through it lands and is audited, a key taken out of known_hosts is refused at once, and the agent's socket is
- * private, stops on request, on idle, and a dead agent's socket does not break the next command.
+ * through it lands and is audited, a key taken out of known_hosts is refused at once, dropped sessions are made again,
+ * and the agent's socket is private, stops on request, on idle, and a dead agent's socket does not break the next
+ * command.
  */
+import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHash, randomBytes } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import { LAB_SKIP, LAB_SKIP_NOTE, runPoolOps, useLab } from "../../lab/harness";
-import { processAlive } from "../../lab/lab";
+import { labHost, processAlive } from "../../lab/lab";
 
 interface JsonGroup {
   ok: boolean;
@@ -28,6 +30,19 @@ async function until(what: string, check: () => boolean, ms = 15_000): Promise<v
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** The per-connection sshd processes serving sessions in a lab host's namespace (not its listener). */
+function sshSessionPids(namespace: string, listenerPid: number): number[] {
+  const pids = execFileSync("ip", ["netns", "pids", namespace], { encoding: "utf8" }).split("\n").filter(Boolean).map(Number);
+  return pids.filter((pid) => {
+    if (pid === listenerPid) return false;
+    try {
+      return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "sshd";
+    } catch {
+      return false; // exited meanwhile
+    }
+  });
 }
 
 describe.skipIf(LAB_SKIP)(`pool-ops agent on the lab${LAB_SKIP_NOTE}`, () => {
@@ -108,6 +123,24 @@ describe.skipIf(LAB_SKIP)(`pool-ops agent on the lab${LAB_SKIP_NOTE}`, () => {
     }
     const back = await ops(["run", "--role", "relay", "--", "true"]);
     expect(back.code, back.stdout).toBe(0);
+  });
+
+  it("sessions that dropped (a host's, then the bastion's) are made again by the next command", async () => {
+    const openSessions = async () => {
+      const s = (await ops(["agent", "status", "--json"])).json<JsonStatus>();
+      return Object.fromEntries(s.connections.map((c) => [c.host, c.open]));
+    };
+    expect(await openSessions()).toMatchObject({ bastion: true, "relay-2": true });
+    for (const hostName of ["relay-2", "bastion"]) {
+      const host = labHost(lab(), hostName);
+      const sessions = sshSessionPids(host.namespace, host.sshdPid);
+      expect(sessions.length, `${hostName} serves the agent's session`).toBeGreaterThan(0);
+      for (const pid of sessions) process.kill(pid, "SIGTERM");
+      await until(`the agent to see ${hostName}'s session end`, () => sshSessionPids(host.namespace, host.sshdPid).length === 0);
+      const run = await ops(["--json", "run", "--role", "relay", "--", "true"]);
+      expect(run.code, run.stdout).toBe(0);
+      expect(await openSessions()).toMatchObject({ bastion: true, "relay-1": true, "relay-2": true });
+    }
   });
 
   it("stop ends the agent; a command then connects directly", async () => {

@@ -106,7 +106,7 @@ interface RawChannel {
 }
 interface RawClient {
   exec(command: string, callback: (error: Error | undefined, channel: RawChannel) => void): boolean;
-  on(event: "error" | "close", listener: (error?: Error) => void): this;
+  on(event: "error" | "end" | "close", listener: (error?: Error) => void): this;
   end(): void;
 }
 
@@ -206,14 +206,21 @@ export class Connection {
     client.on("error", (error) => {
       life.lost ??= error ?? new Error("connection error");
     });
-    client.on("close", () => {
-      life.lost ??= new Error("connection closed");
+    const gone = (reason: string) => {
+      life.lost ??= new Error(reason);
       if (this.live === life) {
-        this.live = undefined;
+        this.live = undefined; // the next step connects again
         this.opening = undefined;
       }
       markClosed();
+    };
+    // A node's transport is a channel of the gateway's connection: when the node's sshd goes away the channel only
+    // ends (ssh2 emits `end`, and `close` not before we end our side), and every later exec would fail "Not connected".
+    client.on("end", () => {
+      gone("connection ended by the host");
+      client.end();
     });
+    client.on("close", () => gone("connection closed"));
     this.live = life;
     return life;
   }
