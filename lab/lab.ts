@@ -587,17 +587,18 @@ function namespaceExists(namespace: string): boolean {
   return ip("netns", "list").split("\n").some((line) => line.split(" ")[0] === namespace);
 }
 
+/** The processes running in a network namespace. */
+export function namespacePids(namespace: string): number[] {
+  return ip("netns", "pids", namespace).split("\n").filter(Boolean).map(Number);
+}
+
 /** Removes a lab: every process in its namespaces, the namespaces (and with them its links), its slot and its dir. */
 export async function labDown(stateOrId: LabState | string, options: { keepFiles?: boolean } = {}): Promise<void> {
   const state = typeof stateOrId === "string" ? loadLabState(stateOrId) : stateOrId;
   const problems: string[] = [];
   for (const host of state.hosts) {
     if (!namespaceExists(host.namespace)) continue;
-    const pids = () =>
-      ip("netns", "pids", host.namespace)
-        .split("\n")
-        .filter(Boolean)
-        .map(Number);
+    const pids = () => namespacePids(host.namespace);
     for (const pid of pids()) {
       try {
         process.kill(pid, "SIGKILL");

@@ -4,14 +4,13 @@
  * and the agent's socket is private, stops on request, on idle, and a dead agent's socket does not break the next
  * command.
  */
-import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHash, randomBytes } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import { LAB_SKIP, LAB_SKIP_NOTE, runPoolOps, useLab } from "../../lab/harness";
-import { labHost, processAlive } from "../../lab/lab";
+import { labHost, namespacePids, processAlive } from "../../lab/lab";
 
 interface JsonGroup {
   ok: boolean;
@@ -34,8 +33,7 @@ async function until(what: string, check: () => boolean, ms = 15_000): Promise<v
 
 /** The per-connection sshd processes serving sessions in a lab host's namespace (not its listener). */
 function sshSessionPids(namespace: string, listenerPid: number): number[] {
-  const pids = execFileSync("ip", ["netns", "pids", namespace], { encoding: "utf8" }).split("\n").filter(Boolean).map(Number);
-  return pids.filter((pid) => {
+  return namespacePids(namespace).filter((pid) => {
     if (pid === listenerPid) return false;
     try {
       return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "sshd";
@@ -136,7 +134,7 @@ describe.skipIf(LAB_SKIP)(`pool-ops agent on the lab${LAB_SKIP_NOTE}`, () => {
       const sessions = sshSessionPids(host.namespace, host.sshdPid);
       expect(sessions.length, `${hostName} serves the agent's session`).toBeGreaterThan(0);
       for (const pid of sessions) process.kill(pid, "SIGTERM");
-      await until(`the agent to see ${hostName}'s session end`, () => sshSessionPids(host.namespace, host.sshdPid).length === 0);
+      await until(`${hostName}'s sessions to end`, () => sshSessionPids(host.namespace, host.sshdPid).length === 0);
       const run = await ops(["--json", "run", "--role", "relay", "--", "true"]);
       expect(run.code, run.stdout).toBe(0);
       expect(await openSessions()).toMatchObject({ bastion: true, "relay-1": true, "relay-2": true });
