@@ -5,7 +5,7 @@
 import type { HostPlan } from "../../config/address-plan";
 import { poolParameterNames, poolSecretNames } from "../../config/names";
 import type { PoolConfig } from "../../config/schema";
-import { asTerraformString, renderCloudInit, type BootFile, type BootScript } from "./cloud-init";
+import { asTerraformString, renderCloudInit, type BootFile, type BootScript, type BootUser } from "./cloud-init";
 
 /** Placeholder for the chain volume's id, known to Terraform only at apply. */
 export const CHAIN_VOLUME_PLACEHOLDER = "@@CHAIN_VOLUME_ID@@";
@@ -21,9 +21,13 @@ export function hostBootText(config: PoolConfig, host: HostPlan, hasChainVolume:
     NODE_HOME: config.node.home,
     NODE_BIN_DIR: config.node.binDir,
   };
-  if (host.role === "bastion") return renderCloudInit({ settings, files: [], scripts: [] });
+  const login: BootUser = { name: config.ssh.user, sudo: config.ssh.sudo, sshAuthorizedKeys: config.ssh.authorizedKeys };
+  if (host.role === "bastion") return renderCloudInit({ users: [login], settings, files: [], scripts: [] });
   // The monitoring host runs no cardano-node: its files are Prometheus, Alertmanager and Grafana configuration.
-  if (host.role === "monitoring") return renderCloudInit({ settings, files, scripts: ["prepare-monitoring.sh"] });
+  if (host.role === "monitoring") return renderCloudInit({ users: [login], settings, files, scripts: ["prepare-monitoring.sh"] });
+  // The node's account exists before the deferred node files it owns are written.
+  const nodeUser: BootUser = { name: config.node.user, system: true, primaryGroup: config.node.group, homedir: config.node.home };
+  const users = [login, nodeUser];
   // Order: account and directories, database volume, keys (producers), then the node itself.
   const scripts: BootScript[] = ["prepare-node.sh"];
   if (hasChainVolume) {
@@ -40,7 +44,7 @@ export function hostBootText(config: PoolConfig, host: HostPlan, hasChainVolume:
     scripts.push("fetch-hot-keys.sh");
   }
   scripts.push("start-node.sh");
-  return renderCloudInit({ settings, files, scripts });
+  return renderCloudInit({ users, settings, files, scripts });
 }
 
 /** The same, as a Terraform string: shell syntax escaped, the volume id a reference to the volume. */
