@@ -9,6 +9,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
 
 export interface AwsEmulator {
   readonly endpoint: string;
@@ -16,34 +17,17 @@ export interface AwsEmulator {
   stop(): Promise<void>;
 }
 
-/**
- * moto's WSGI app under werkzeug with threads off (what `moto_server` runs, minus `threaded=True`), with one gap
- * closed: moto frees a terminated instance's private IPs only when Python garbage-collects the instance, which never
- * happens while the backend lists it, so re-creating an instance at its fixed address (Terraform's `-replace`, as
- * `image rollout` does) fails with "IP already in use" (a 500 the provider retries for minutes). EC2 frees them at
- * termination; so does this.
- */
-const SINGLE_THREADED_MOTO = `
-import signal
-import sys
-from werkzeug.serving import run_simple
-from moto.ec2.models.instances import Instance
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+/** moto with the lab's gaps closed and, optionally, its EC2 hooks: lab/emulator/moto_lab.py. */
+const MOTO_LAB = fileURLToPath(new URL("./emulator/moto_lab.py", import.meta.url));
 
-_terminate = Instance.terminate
-def terminate_and_free_ips(self):
-    state = _terminate(self)
-    subnet = self.ec2_backend.get_subnet(self.subnet_id) if self.subnet_id else None
-    for ip in list(getattr(self, "_private_ips", []) or []):
-        if subnet is not None:
-            subnet.del_subnet_ip(ip)
-    return state
-Instance.terminate = terminate_and_free_ips
-
-signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-app = DomainDispatcherApplication(create_backend_app)
-run_simple(sys.argv[1], int(sys.argv[2]), app, threaded=False, use_reloader=False)
-`;
+export interface AwsEmulatorOptions {
+  /** Unix socket of the lab's hypervisor: EC2 instance, volume and image calls act on lab machines. @default none */
+  readonly hooksSocket?: string;
+  /** Also serve on this Unix socket (the lab's VPC-endpoint stand-in reaches the emulator through it). @default none */
+  readonly unixSocket?: string;
+  /** Copy the emulator's own log (requests, Python tracebacks) to this stream as well. @default not copied */
+  readonly log?: (chunk: string) => void;
+}
 
 /** The Python that has moto: the one `moto_server` is installed with is `python3` on this kind of machine. */
 const PYTHON = process.env.POOL_EMULATOR_PYTHON ?? "python3";
@@ -75,18 +59,20 @@ async function answers(endpoint: string): Promise<boolean> {
 }
 
 /** Starts the emulator and polls until it answers (deadline 30 s). */
-export async function startAwsEmulator(): Promise<AwsEmulator> {
+export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promise<AwsEmulator> {
   const port = await freeLoopbackPort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(PYTHON, ["-c", SINGLE_THREADED_MOTO, "127.0.0.1", String(port)], {
+  const args = [MOTO_LAB, "127.0.0.1", String(port), ...(options.unixSocket ? [options.unixSocket] : [])];
+  const child: ChildProcess = spawn(PYTHON, args, {
     stdio: ["ignore", "ignore", "pipe"],
     detached: false,
     // AWS managed policies (AmazonSSMManagedInstanceCore, …) exist in the emulator only when loaded explicitly.
-    env: { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: "true" },
+    env: { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: "true", ...(options.hooksSocket ? { POOL_LAB_HOOKS: options.hooksSocket } : {}) },
   });
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
+    options.log?.(chunk.toString());
   });
   const deadline = Date.now() + 30_000;
   while (!(await answers(endpoint))) {

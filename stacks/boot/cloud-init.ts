@@ -114,7 +114,8 @@ export function renderCloudInit(plan: BootPlan): string {
     ...plan.scripts.map((name) => ({ path: `/usr/local/sbin/pool-${name.replace(/\.sh$/, "")}`, content: bootScript(name), mode: "0755" })),
     ...plan.files,
   ];
-  const runcmd = plan.scripts.map((name) => `  - [ /usr/local/sbin/pool-${name.replace(/\.sh$/, "")} ]`).join("\n");
+  // An empty `runcmd:` is null, which cloud-init's schema refuses (and its runcmd module then fails): omit it.
+  const runcmd = plan.scripts.length > 0 ? ["runcmd:", ...plan.scripts.map((name) => `  - [ /usr/local/sbin/pool-${name.replace(/\.sh$/, "")} ]`)].join("\n") : "";
   return readFileSync(here("cloud-init.yaml"), "utf8")
     .replace("__USERS__", renderUsers(plan.users))
     .replace("__WRITE_FILES__", files.map(writeFile).join("\n"))

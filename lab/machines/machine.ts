@@ -1,0 +1,216 @@
+/**
+ * One lab machine: a Debian root filesystem booted with systemd as PID 1 by `systemd-nspawn --boot`, in the network
+ * namespace the lab's VPC gave its instance. Its disk is an overlay: the image's layers read-only below, the
+ * instance's own changes in its upper directory (kept across stop/start and reboot, as an EBS root volume is).
+ * cloud-init finds the instance's user data through the NoCloud seed bound into the machine; the console (what
+ * EC2's GetConsoleOutput returns) is nspawn's output, kept in a file.
+ *
+ * Block devices (EBS volumes) are plugged in as device nodes named the way EC2's NVMe devices are named by udev on
+ * an instance (`/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol…`), backed by loop devices.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+export interface MachineSpec {
+  /** The instance id. */
+  readonly id: string;
+  /** What logs call it (its Name tag). */
+  readonly name: string;
+  /** Image layers, lowest first (the base image, then each baked layer). */
+  readonly layers: readonly string[];
+  /** The instance's own directory: upper/ (its root disk's changes), seed/, console.log. */
+  readonly dir: string;
+  readonly networkNamespace: string;
+}
+
+export interface PluggedVolume {
+  readonly volumeId: string;
+  readonly loopDevice: string;
+}
+
+/** The device path udev gives an EBS volume on a Nitro instance: model string, then the serial (`vol` + hex). */
+export function ebsDevicePath(volumeId: string): string {
+  return `/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${volumeId.replace("-", "")}`;
+}
+
+export class MachineError extends Error {
+  override name = "MachineError";
+}
+
+async function waitFor(what: string, deadlineMs: number, check: () => boolean): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  while (!check()) {
+    if (Date.now() > until) throw new MachineError(`timed out after ${deadlineMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return !/^\d+ \(.*\) [ZX]/.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+/** Children of a process (from /proc), e.g. the container's init under its nspawn. */
+function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === pid) out.push(Number(entry));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+export class Machine {
+  /** The nspawn process, while the machine runs. */
+  nspawnPid = 0;
+  private exited: Promise<number | null> = Promise.resolve(null);
+  private readonly volumes = new Map<string, PluggedVolume>();
+  /** Called when the machine goes down by itself (shutdown or reboot from inside): exit code 133 means reboot. */
+  onExit: (code: number | null) => void = () => undefined;
+
+  constructor(readonly spec: MachineSpec) {
+    mkdirSync(join(spec.dir, "upper"), { recursive: true });
+    mkdirSync(join(spec.dir, "seed"), { recursive: true });
+  }
+
+  get consoleLog(): string {
+    return join(this.spec.dir, "console.log");
+  }
+
+  get running(): boolean {
+    return this.nspawnPid > 0 && processAlive(this.nspawnPid);
+  }
+
+  /** The container's init (systemd), whose /proc/<pid>/root is the machine's root filesystem as it sees it. */
+  initPid(): number {
+    if (!this.running) throw new MachineError(`${this.spec.name} (${this.spec.id}) is not running`);
+    const [init] = childPids(this.nspawnPid);
+    if (!init) throw new MachineError(`${this.spec.name} (${this.spec.id}): its init has not started yet`);
+    return init;
+  }
+
+  /** A path inside the running machine, readable and writable from the lab (through the init's root). */
+  pathInside(path: string): string {
+    return `/proc/${this.initPid()}/root${path.startsWith("/") ? path : `/${path}`}`;
+  }
+
+  /** Writes the NoCloud seed: meta-data (instance id, host name) and the user data, byte for byte. */
+  writeSeed(userData: Buffer, localHostname: string): void {
+    const seed = join(this.spec.dir, "seed");
+    writeFileSync(join(seed, "meta-data"), `instance-id: ${this.spec.id}\nlocal-hostname: ${localHostname}\n`);
+    writeFileSync(join(seed, "user-data"), userData);
+  }
+
+  /** Boots the machine; resolves once its init runs (not once it has finished booting). */
+  async start(): Promise<void> {
+    if (this.running) return;
+    const [lowest] = this.spec.layers;
+    if (!lowest) throw new MachineError(`${this.spec.name}: no image layers`);
+    const overlay = [...this.spec.layers, join(this.spec.dir, "upper")].join(":");
+    const args = [
+      `--directory=${lowest}`,
+      `--overlay=${overlay}:/`,
+      "--boot",
+      "--register=no",
+      "--keep-unit",
+      `--machine=${this.spec.id}`,
+      `--network-namespace-path=/run/netns/${this.spec.networkNamespace}`,
+      `--bind-ro=${join(this.spec.dir, "seed")}:/var/lib/cloud/seed/nocloud`,
+      // The image's own resolv.conf and timezone stay (they are the image's facts, not this machine's).
+      "--resolv-conf=off",
+      "--timezone=off",
+      "--link-journal=no",
+      "--console=read-only",
+    ];
+    const out = openSync(this.consoleLog, "a");
+    writeFileSync(this.consoleLog, `\n[lab] ${new Date().toISOString()} power on\n`, { flag: "a" });
+    const child = spawn("systemd-nspawn", args, { stdio: ["ignore", out, out], detached: true });
+    closeSync(out);
+    child.unref();
+    if (!child.pid) throw new MachineError(`${this.spec.name}: systemd-nspawn did not start`);
+    this.nspawnPid = child.pid;
+    this.exited = new Promise((resolve) =>
+      child.once("exit", (code) => {
+        this.nspawnPid = 0;
+        resolve(code);
+        this.onExit(code);
+      }),
+    );
+    await waitFor(`${this.spec.name}'s init to start (console: ${this.consoleLog})`, 30_000, () => {
+      if (!this.running) throw new MachineError(`${this.spec.name}: systemd-nspawn exited at start:\n${this.consoleTail(20)}`);
+      return childPids(this.nspawnPid).length > 0;
+    });
+    for (const volume of this.volumes.values()) await this.makeDeviceNode(volume);
+  }
+
+  /** A clean shutdown (as EC2's stop): SIGTERM makes nspawn ask the machine's systemd to power off. */
+  async stop(deadlineMs = 90_000): Promise<void> {
+    if (!this.running) return;
+    const pid = this.nspawnPid;
+    process.kill(pid, "SIGTERM");
+    const done = await Promise.race([this.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), deadlineMs))]);
+    if (!done && processAlive(pid)) {
+      process.kill(pid, "SIGKILL");
+      await this.exited;
+    }
+  }
+
+  /** Power cut (EC2 force stop, a crashed host): no shutdown inside. */
+  async kill(): Promise<void> {
+    if (!this.running) return;
+    process.kill(this.nspawnPid, "SIGKILL");
+    await this.exited;
+  }
+
+  /** EC2's RebootInstances: the machine's systemd reboots (SIGINT to init = ctrl-alt-del → reboot.target). */
+  async reboot(): Promise<void> {
+    if (!this.running) return this.start();
+    process.kill(this.initPid(), "SIGINT");
+  }
+
+  consoleTail(lines: number): string {
+    if (!existsSync(this.consoleLog)) return "";
+    return readFileSync(this.consoleLog, "utf8").split("\n").slice(-lines).join("\n");
+  }
+
+  console(): string {
+    return existsSync(this.consoleLog) ? readFileSync(this.consoleLog, "utf8") : "";
+  }
+
+  /** Plugs a block device in (hot, as EC2 AttachVolume; kept across restarts until unplugged). */
+  async plug(volume: PluggedVolume): Promise<void> {
+    this.volumes.set(volume.volumeId, volume);
+    if (this.running) await this.makeDeviceNode(volume);
+  }
+
+  async unplug(volumeId: string): Promise<void> {
+    this.volumes.delete(volumeId);
+    if (!this.running) return;
+    execFileSync("nsenter", ["-t", String(this.initPid()), "-m", "--", "rm", "-f", ebsDevicePath(volumeId)]);
+  }
+
+  get pluggedVolumes(): PluggedVolume[] {
+    return [...this.volumes.values()];
+  }
+
+  private async makeDeviceNode(volume: PluggedVolume): Promise<void> {
+    const st = statSync(volume.loopDevice);
+    const major = Math.floor(st.rdev / 256);
+    const minor = st.rdev % 256;
+    const path = ebsDevicePath(volume.volumeId);
+    const script = `mkdir -p /dev/disk/by-id && rm -f ${path} && mknod ${path} b ${major} ${minor} && (chmod 0660 ${path}; chgrp disk ${path}) 2>/dev/null; true`;
+    execFileSync("nsenter", ["-t", String(this.initPid()), "-m", "--", "sh", "-c", script]);
+  }
+}
