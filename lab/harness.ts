@@ -25,16 +25,24 @@ export function uniqueLabId(): string {
   return `t${randomBytes(3).toString("hex")}`;
 }
 
+/**
+ * How long a lab may take to come up: every machine booted and cloud-init done (about a minute on an idle 2-core
+ * machine), plus the base image's one-time build (about a minute more) when this machine has none yet.
+ */
+export const LAB_UP_DEADLINE_MS = 300_000;
+/** How long labDown may take: every machine shut down cleanly (SIGKILL after that). */
+export const LAB_DOWN_DEADLINE_MS = 120_000;
+
 /** Registers beforeAll/afterAll hooks for a lab with a unique id; returns a getter for its state. */
 export function useLab(options: LabUpOptions = {}): () => LabState {
   let state: LabState | undefined;
   beforeAll(async () => {
     if (LAB_SKIP) return;
     state = await labUp({ id: uniqueLabId(), ...options });
-  }, 60_000);
+  }, LAB_UP_DEADLINE_MS);
   afterAll(async () => {
     if (state) await labDown(state);
-  }, 60_000);
+  }, LAB_DOWN_DEADLINE_MS);
   return () => {
     if (!state) throw new Error("the lab is not up (skipped, or labUp failed in beforeAll)");
     return state;
@@ -137,4 +145,19 @@ export function startPausedPoolOps(lab: LabState, args: readonly string[], step:
   );
   paused.catch(() => undefined);
   return { child, paused, done };
+}
+
+/**
+ * Waits until pool-ops reaches a host over SSH (a machine that was just started or rebooted: its boot, then sshd);
+ * fails after `deadlineMs` with the last answer.
+ */
+export async function waitForSsh(lab: LabState, host: string, deadlineMs: number): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  let last: PoolOpsRun | undefined;
+  while (Date.now() < until) {
+    last = await runPoolOps(lab, ["ping", "-H", host], { timeoutMs: 30_000 });
+    if (last.code === 0) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`${host} did not answer SSH within ${deadlineMs / 1000} s of booting: ${last?.stdout ?? ""}${last?.stderr ?? ""}`);
 }

@@ -1,39 +1,108 @@
-/** The lab itself: several labs side by side on distinct subnets, and lab down leaves nothing behind. */
+/**
+ * The lab itself: booted Debian machines from their own user data, reachable only as the pool config allows; EC2's
+ * stop, start and reboot act on them; lab down leaves nothing behind, even after the supervisor was killed.
+ */
+import { DescribeInstanceAttributeCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { LAB_SKIP, LAB_SKIP_NOTE, runPoolOps, uniqueLabId } from "./harness";
-import { labDown, labUp } from "./lab";
+import { parse as parseYaml } from "yaml";
+import { awsClientSettings } from "../ops/aws/client-config";
+import { LAB_DOWN_DEADLINE_MS, LAB_SKIP, LAB_SKIP_NOTE, LAB_UP_DEADLINE_MS, runPoolOps, uniqueLabId, useLab, waitForSsh } from "./harness";
+import { instanceAction, hostPath } from "./lab-hosts";
+import { labDown, labUp, processAlive, type LabState } from "./lab";
 
 const netns = () => execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
-const running = (pid: number) => existsSync(`/proc/${pid}/stat`) && !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-const links = () => execFileSync("ip", ["-br", "link"], { encoding: "utf8" });
+const loops = () => execFileSync("losetup", ["-a"], { encoding: "utf8" });
+
+/** What `pool-ops run` printed for one host. */
+function outputOf(stdout: string, host: string): string {
+  const block = (stdout.split(/\n(?=\[)/).find((b) => b.startsWith(`[${host}]`)) ?? "").split("\n\n")[0]!;
+  return block.split("\n").slice(1).map((l) => l.trim()).join("\n").trim();
+}
+
+/** The machine's init start time (changes when the machine boots again). */
+function initStartedAt(lab: LabState, host: string): string {
+  return readFileSync(hostPath(lab, host, "/proc/1/stat"), "utf8").split(" ")[21]!;
+}
+
+describe.skipIf(LAB_SKIP)(`the booted lab${LAB_SKIP_NOTE}`, () => {
+  const lab = useLab({ relays: 2 });
+
+  it("every host is a Debian 12 machine booted by systemd with cloud-init done, from exactly the user data EC2 was given", async () => {
+    const r = await runPoolOps(lab(), ["run", "--", ". /etc/os-release; echo $VERSION_ID; cat /proc/1/comm; cloud-init status"]);
+    expect(r.code, r.stderr).toBe(0);
+    for (const host of lab().hosts) expect(outputOf(r.stdout, host.name), host.name).toBe("12\nsystemd\nstatus: done");
+    const ec2 = new EC2Client(awsClientSettings({ region: "eu-west-1", endpoint: lab().awsEndpoint }));
+    try {
+      for (const host of lab().hosts) {
+        const attribute = await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: host.instanceId, Attribute: "userData" }));
+        const given = Buffer.from(attribute.UserData?.Value ?? "", "base64");
+        expect(readFileSync(hostPath(lab(), host.name, `/var/lib/cloud/instances/${host.instanceId}/user-data.txt`)).equals(given), host.name).toBe(true);
+      }
+    } finally {
+      ec2.destroy();
+    }
+  });
+
+  it("the login user has exactly the pool config's authorized keys; any other key is refused with a clear message", async () => {
+    const config = parseYaml(readFileSync(lab().files.poolConfig, "utf8")) as { ssh: { authorizedKeys: string[] } };
+    for (const host of lab().hosts) {
+      expect(readFileSync(hostPath(lab(), host.name, "/home/admin/.ssh/authorized_keys"), "utf8").trim().split("\n"), host.name).toEqual(config.ssh.authorizedKeys);
+    }
+    const other = join(lab().dir, "other-key");
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", other]);
+    const refused = await runPoolOps(lab(), ["ping"], { env: { POOL_OPS_IDENTITY: other } });
+    expect(refused.code).toBe(1);
+    expect(refused.stdout + refused.stderr).toMatch(/bastion failed at authenticate: admin@[\d.]+:22: the server refused our key/);
+  });
+
+  it("an EC2 stop powers the machine off; start boots the same disk again without re-running first-boot scripts; reboot reboots", async () => {
+    const before = initStartedAt(lab(), "relay-2");
+    await instanceAction(lab(), "relay-2", "stop");
+    const down = await runPoolOps(lab(), ["ping", "-H", "relay-2"]);
+    expect(down.code).toBe(1);
+    await instanceAction(lab(), "relay-2", "start");
+    await waitForSsh(lab(), "relay-2", 60_000);
+    const up = await runPoolOps(lab(), ["run", "-H", "relay-2", "--", "cloud-init status --wait >/dev/null; grep -c 'Cloud-init v. .* running .modules:final' /var/log/cloud-init.log; sudo grep -c 'prepare-node' /var/log/cloud-init-output.log || true"], { timeoutMs: 120_000 });
+    expect(up.code, up.stdout + up.stderr).toBe(0);
+    // cloud-init's final stage ran on both boots, but the instance's runcmd (first boot only) once.
+    const [finals, preparations] = outputOf(up.stdout, "relay-2").split("\n").map(Number);
+    expect(finals).toBe(2);
+    expect(preparations).toBeLessThanOrEqual(1);
+    expect(initStartedAt(lab(), "relay-2")).not.toBe(before);
+    const started = initStartedAt(lab(), "relay-2");
+    await instanceAction(lab(), "relay-2", "reboot");
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      try {
+        if (initStartedAt(lab(), "relay-2") !== started) break;
+      } catch {
+        /* between the two boots */
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(initStartedAt(lab(), "relay-2")).not.toBe(started);
+    await waitForSsh(lab(), "relay-2", 60_000);
+  }, 240_000);
+});
 
 describe.skipIf(LAB_SKIP)(`lab up / down${LAB_SKIP_NOTE}`, () => {
-  it("two labs run side by side on distinct subnets, each reachable, and lab down removes everything each made", async () => {
-    const [a, b] = await Promise.all([labUp({ id: uniqueLabId() }), labUp({ id: uniqueLabId() })]);
-    try {
-      expect(a.slot).not.toBe(b.slot);
-      expect(a.privateCidr).not.toBe(b.privateCidr);
-      const [pa, pb] = await Promise.all([runPoolOps(a, ["ping", "--json"]), runPoolOps(b, ["ping", "--json"])]);
-      expect(pa.code, pa.stderr).toBe(0);
-      expect(pb.code, pb.stderr).toBe(0);
-      // The bastion does not forward: ip_forward stays 0 in its namespace.
-      expect(execFileSync("ip", ["netns", "exec", `pl-${a.id}-bastion`, "cat", "/proc/sys/net/ipv4/ip_forward"], { encoding: "utf8" }).trim()).toBe("0");
-    } finally {
-      await labDown(a);
-      await labDown(b);
-    }
-    for (const lab of [a, b]) {
-      expect(netns()).not.toContain(`pl-${lab.id}-`);
-      expect(links()).not.toMatch(new RegExp(`^${lab.operatorLink}[@ ]`, "m"));
-      expect(existsSync(lab.dir)).toBe(false);
-      expect(existsSync(`/run/pool-ops-lab/slot-${lab.slot}`)).toBe(false);
-      expect(execFileSync("ip", ["route"], { encoding: "utf8" })).not.toContain(lab.privateCidr.split("/")[0]!);
-      // Gone, or a zombie waiting for this test process (its parent) to reap it.
-      for (const host of lab.hosts) expect(running(host.sshdPid)).toBe(false);
-    }
-  }, 60_000);
+  it("lab down removes every machine, namespace, loop device and file, even after its supervisor was killed", async () => {
+    const lab = await labUp({ id: uniqueLabId(), relays: 2, withoutHosts: ["producer-2"] });
+    const namespaces = JSON.parse(readFileSync(join(lab.dir, "machines.json"), "utf8")) as { instances: Record<string, { namespace: string; nspawnPid: number }> };
+    const pids = Object.values(namespaces.instances).map((i) => i.nspawnPid);
+    expect(pids.every(processAlive)).toBe(true);
+    process.kill(lab.supervisorPid, "SIGKILL");
+    await labDown(lab);
+    expect(netns()).not.toContain(`pl-${lab.id}-`);
+    expect(loops()).not.toContain(lab.dir);
+    expect(pids.some(processAlive)).toBe(false);
+    expect(existsSync(lab.dir)).toBe(false);
+    expect(existsSync(`/run/pool-ops-lab/slot-${lab.slot}`)).toBe(false);
+    expect(execFileSync("ip", ["route"], { encoding: "utf8" })).not.toContain(lab.operatorLink);
+  }, LAB_UP_DEADLINE_MS + LAB_DOWN_DEADLINE_MS);
 
   it("refuses a bad lab id", async () => {
     await expect(labUp({ id: "Bad_Id" })).rejects.toThrow(/expected 1-8 lowercase letters or digits/);

@@ -288,7 +288,7 @@ async function build(state: LabState, opts: LabUpOptions): Promise<void> {
   const vpc: VpcNetwork = createVpc({ namespace: state.vpcNamespace, plan, operatorLink: state.operatorLink, operatorCidr30: `10.249.${state.slot}.0/30` });
   const endpoints = endpointAddresses(draft);
   plan.subnets.filter((s) => s.tier === "producer").forEach((s, i) => addRouterAddress(vpc, s.cidr, endpoints[i]!));
-  const tls = issueServerCertificate(image.ca, join(state.dir, "tls"), [`*.${LAB_REGION}.amazonaws.com`, "*.amazonaws.com"]);
+  const tls = issueServerCertificate(image.ca, join(state.dir, "tls"), [`*.${LAB_REGION}.amazonaws.com`, "*.amazonaws.com", "apt.grafana.com"]);
   const dns: Record<string, string[]> = {};
   for (const service of draft.vpc.interfaceEndpoints) dns[`${service}.${LAB_REGION}.amazonaws.com`] = endpoints;
   for (const name of ["cdn-aws.deb.debian.org", "deb.debian.org", "security.debian.org"]) dns[name] = [INTERNET_SERVICES_ADDRESS];
@@ -314,6 +314,7 @@ async function build(state: LabState, opts: LabUpOptions): Promise<void> {
       tls,
       metadataAddress: LINK_LOCAL.metadata,
       dnsAddress: LINK_LOCAL.dns,
+      staticSites: {},
     },
   };
   writeFileSync(files.config, `${JSON.stringify(supervisorConfig, null, 2)}\n`);
@@ -393,7 +394,7 @@ export function machineInitPid(state: LabState, hostName: string): number {
   throw new LabError(`${hostName}: its machine's init has not started`);
 }
 
-/** A path inside a running lab machine, as its own processes see it. */
+/** A path inside a running lab machine (absolute symlinks inside it resolve against this machine's root: name real paths). */
 export function machinePath(state: LabState, hostName: string, path: string): string {
   return `/proc/${machineInitPid(state, hostName)}/root${path.startsWith("/") ? path : `/${path}`}`;
 }

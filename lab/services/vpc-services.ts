@@ -14,7 +14,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join, normalize } from "node:path";
 import { createServer as createHttpServer, request, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { answerDnsQuery } from "./dns";
@@ -36,6 +37,8 @@ export interface VpcServicesConfig {
   readonly machinesFile: string;
   readonly metadataAddress: string;
   readonly dnsAddress: string;
+  /** Sites on the internet the lab stands in for, served from a directory over HTTPS (e.g. apt.grafana.com). */
+  readonly staticSites: Readonly<Record<string, string>>;
 }
 
 const config = JSON.parse(readFileSync(process.argv[2] as string, "utf8")) as VpcServicesConfig;
@@ -99,10 +102,25 @@ createHttpServer((req, res) => {
   else forward(req, res, config.packagesSocket);
 }).listen(80, "0.0.0.0");
 
-// Port 443: the AWS APIs (interface endpoints and the public endpoints alike end at the emulator).
+/** A file of a stand-in site, or 404: GET and HEAD only, no path outside the site's directory. */
+function staticFile(root: string, req: IncomingMessage, res: ServerResponse): void {
+  const path = normalize(decodeURIComponent((req.url ?? "/").split("?")[0] ?? "/"));
+  const file = join(root, path);
+  if (!file.startsWith(root) || (req.method !== "GET" && req.method !== "HEAD") || !existsSync(file) || !statSync(file).isFile()) {
+    res.writeHead(404).end();
+    return;
+  }
+  const body = readFileSync(file);
+  res.writeHead(200, { "content-length": body.length, "content-type": "application/octet-stream" }).end(req.method === "HEAD" ? undefined : body);
+}
+
+// Port 443: the AWS APIs (interface endpoints and the public endpoints alike end at the emulator), and the sites the
+// lab stands in for.
 createHttpsServer({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }, (req, res) => {
   const host = String(req.headers.host ?? "").split(":")[0] ?? "";
+  const site = config.staticSites[host];
   if (host.endsWith(".amazonaws.com")) forward(req, res, config.awsSocket);
+  else if (site) staticFile(site, req, res);
   else res.writeHead(421, { "content-type": "text/plain" }).end(`lab VPC services: nothing serves ${host} here\n`);
 }).listen(443, "0.0.0.0");
 

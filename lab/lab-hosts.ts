@@ -1,0 +1,126 @@
+/**
+ * Test tooling that acts on lab machines from outside, as the world around a host would: cut or slow its link, stop,
+ * start or reboot its instance through the lab's EC2, read what its disk holds. Anything that changes what a host
+ * runs goes through the product (cloud-init, pool-ops); the exceptions are fault injection (files a test drops to
+ * make the node stand-in misbehave, a host key replaced to stand for an impersonated host), each named as such.
+ */
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { awsClientSettings } from "../ops/aws/client-config";
+import { labHost, LabError, machineInitPid, machinePath, type LabState } from "./lab";
+import type { HypervisorRecords, InstanceRecord } from "./machines/hypervisor";
+
+function records(lab: LabState): HypervisorRecords {
+  return JSON.parse(readFileSync(join(lab.dir, "machines.json"), "utf8")) as HypervisorRecords;
+}
+
+export function instanceRecord(lab: LabState, hostName: string): InstanceRecord {
+  const host = labHost(lab, hostName);
+  const record = records(lab).instances[host.instanceId];
+  if (!record) throw new LabError(`${hostName}: the lab's hypervisor has no record of ${host.instanceId}`);
+  return record;
+}
+
+/** A path on a running machine's filesystem, as the machine sees it (reading; writing only for fault injection). */
+export const hostPath = machinePath;
+
+/** Runs a command inside a running machine as its root (inspection and fault injection only). */
+export function hostExec(lab: LabState, hostName: string, command: string): string {
+  const pid = String(machineInitPid(lab, hostName));
+  return execFileSync("nsenter", ["-t", pid, "-m", "-u", "-i", "-n", "-p", "--", "sh", "-c", command], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+
+/**
+ * Takes a host's link down or up: an instance's port on its subnet's bridge; for the bastion, the operator's link
+ * (the internet between the operator and the pool).
+ */
+export function setLink(lab: LabState, hostName: string, up: boolean): void {
+  const state = up ? "up" : "down";
+  if (labHost(lab, hostName).role === "bastion") execFileSync("ip", ["link", "set", lab.operatorLink, state]);
+  else execFileSync("ip", ["-n", lab.vpcNamespace, "link", "set", instanceRecord(lab, hostName).routerDevice, state]);
+}
+
+function setDelay(namespace: string | null, device: string, oneWayMs: number): void {
+  const ns = namespace ? ["-n", namespace] : [];
+  if (oneWayMs > 0) {
+    try {
+      execFileSync("tc", [...ns, "qdisc", "replace", "dev", device, "root", "netem", "delay", `${oneWayMs}ms`], { stdio: "pipe" });
+    } catch (error) {
+      const text = String((error as { stderr?: Buffer }).stderr ?? "");
+      if (/qdisc kind is unknown/.test(text)) throw new LabError("this kernel has no netem qdisc (module sch_netem): latency cannot be added here");
+      throw new LabError(`tc on ${device}: ${text.trim()}`);
+    }
+  } else {
+    try {
+      execFileSync("tc", [...ns, "qdisc", "del", "dev", device, "root"], { stdio: "ignore" });
+    } catch {
+      /* no qdisc: nothing to remove */
+    }
+  }
+}
+
+/** Whether this kernel offers tc's netem qdisc (some VM kernels do not). */
+export function netemAvailable(): boolean {
+  try {
+    execFileSync("modprobe", ["-q", "sch_netem"], { stdio: "ignore" });
+  } catch {
+    /* built in, or not there at all: the probe below decides */
+  }
+  const probe = `plnetem${process.pid % 100000}`;
+  try {
+    execFileSync("ip", ["link", "add", probe, "type", "veth", "peer", "name", `${probe}p`], { stdio: "ignore" });
+  } catch {
+    return false;
+  }
+  try {
+    execFileSync("tc", ["qdisc", "add", "dev", probe, "root", "netem", "delay", "1ms"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    execFileSync("ip", ["link", "del", probe], { stdio: "ignore" });
+  }
+}
+
+/** Adds round-trip latency (netem, half on each end): operator ↔ bastion, and router ↔ every other instance. */
+export function setLatency(lab: LabState, latency: { operatorRttMs?: number; privateRttMs?: number }): void {
+  if (latency.operatorRttMs !== undefined) {
+    setDelay(null, lab.operatorLink, latency.operatorRttMs / 2);
+    setDelay(lab.vpcNamespace, "op", latency.operatorRttMs / 2);
+  }
+  if (latency.privateRttMs !== undefined) {
+    for (const host of lab.hosts.filter((h) => h.role !== "bastion")) {
+      const record = instanceRecord(lab, host.name);
+      setDelay(lab.vpcNamespace, record.routerDevice, latency.privateRttMs / 2);
+      setDelay(record.namespace, "eth0", latency.privateRttMs / 2);
+    }
+  }
+}
+
+/**
+ * Fault injection: gives a host new SSH host keys (what a rebuilt or impersonated host looks like) and returns its
+ * new ed25519 public key line.
+ */
+export function replaceHostKey(lab: LabState, hostName: string): string {
+  return hostExec(lab, hostName, "rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && systemctl restart ssh && cat /etc/ssh/ssh_host_ed25519_key.pub").trim();
+}
+
+/** Stops or starts a host's sshd (the host stays up): a host that does not answer SSH. */
+export function setSshd(lab: LabState, hostName: string, running: boolean): void {
+  hostExec(lab, hostName, running ? "systemctl start ssh" : "systemctl stop ssh");
+}
+
+/** The lab's EC2, as the operator's AWS account: stop (optionally forced), start, reboot an instance. */
+export async function instanceAction(lab: LabState, hostName: string, action: "stop" | "force-stop" | "start" | "reboot"): Promise<void> {
+  const { EC2Client, StopInstancesCommand, StartInstancesCommand, RebootInstancesCommand } = await import("@aws-sdk/client-ec2");
+  const ec2 = new EC2Client(awsClientSettings({ region: "eu-west-1", endpoint: lab.awsEndpoint }));
+  const InstanceIds = [labHost(lab, hostName).instanceId];
+  try {
+    if (action === "stop" || action === "force-stop") await ec2.send(new StopInstancesCommand({ InstanceIds, Force: action === "force-stop" }));
+    else if (action === "start") await ec2.send(new StartInstancesCommand({ InstanceIds }));
+    else await ec2.send(new RebootInstancesCommand({ InstanceIds }));
+  } finally {
+    ec2.destroy();
+  }
+}
