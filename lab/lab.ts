@@ -459,7 +459,12 @@ function labInventory(state: LabState, deployed: readonly DeployedHost[], secret
   return { inventory: { sensitive: false, type: ["object", {}], value } };
 }
 
-async function askSupervisor(state: LabState, op: object, timeoutMs: number): Promise<boolean> {
+/** Makes the lab's AWS unreachable from the operator's machine (pool-ops), or reachable again. */
+export async function setOperatorAwsReachable(state: LabState, reachable: boolean): Promise<void> {
+  if (!(await askSupervisor(state, { op: reachable ? "aws-restored" : "aws-outage" }, 5_000))) throw new LabError(`lab ${state.id}: its supervisor did not answer`);
+}
+
+export async function askSupervisor(state: LabState, op: object, timeoutMs: number): Promise<boolean> {
   const socket = supervisorFiles(state.dir).control;
   if (!existsSync(socket)) return false;
   return new Promise((resolve) => {

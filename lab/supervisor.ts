@@ -11,7 +11,7 @@
  * Usage: node --import tsx/esm lab/supervisor.ts <lab dir>   (labUp starts it detached; labDown stops it)
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
+import { connect as connectTcp, createServer, type Socket } from "node:net";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startAwsEmulator } from "./aws-emulator";
@@ -39,6 +39,25 @@ async function main(labDir: string): Promise<void> {
   rmSync(files.aws, { force: true });
   const emulator = await startAwsEmulator({ hooksSocket: files.hooks, unixSocket: files.aws, log: (chunk) => process.stdout.write(chunk.replace(/^(?=.)/gm, "[aws] ")) });
   const packages = await startPackageProxy({ socketPath: files.packages, cacheDir: config.packageCacheDir, log });
+  // The operator's way to the lab's AWS: a loopback port in front of the emulator, so a test can make AWS unreachable
+  // for pool-ops (an outage, a revoked network path) while the instances' endpoints keep working.
+  let awsReachable = true;
+  const open = new Set<Socket>();
+  const operatorAws = createServer((client) => {
+    if (!awsReachable) return client.destroy();
+    const upstream = connectTcp(emulator.port, "127.0.0.1");
+    open.add(client);
+    client.on("close", () => open.delete(client));
+    client.pipe(upstream).pipe(client);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on("error", end);
+    upstream.on("error", end);
+  });
+  await new Promise<void>((resolve) => operatorAws.listen(0, "127.0.0.1", resolve));
+  const operatorPort = (operatorAws.address() as { port: number }).port;
 
   const servicesConfig: VpcServicesConfig = { ...config.services, awsSocket: files.aws, packagesSocket: files.packages, machinesFile: hypervisor.recordsFile };
   writeFileSync(files.services, `${JSON.stringify(servicesConfig, null, 2)}\n`);
@@ -55,6 +74,7 @@ async function main(labDir: string): Promise<void> {
     log(`shutting down (${why})`);
     await hypervisor.shutdown().catch((error: Error) => log(`hypervisor shutdown: ${error.message}`));
     services.kill("SIGTERM");
+    operatorAws.close();
     await emulator.stop();
     packages.close();
     rmSync(files.status, { force: true });
@@ -74,6 +94,11 @@ async function main(labDir: string): Promise<void> {
       buffer = "";
       try {
         if (request.op === "register-image" && request.imageId && request.layers) hypervisor.registerImage(request.imageId, request.layers);
+        else if (request.op === "aws-outage" || request.op === "aws-restored") {
+          awsReachable = request.op === "aws-restored";
+          if (!awsReachable) for (const client of open) client.destroy();
+          log(`operator's AWS endpoint ${awsReachable ? "restored" : "made unreachable"}`);
+        }
         else if (request.op === "shutdown") {
           socket.end(`${JSON.stringify({ ok: true })}\n`);
           void shutdown("asked by the lab");
@@ -89,7 +114,7 @@ async function main(labDir: string): Promise<void> {
   await new Promise<void>((resolve) => control.listen(files.control, resolve));
   for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => void shutdown(signal));
 
-  const status: SupervisorStatus = { pid: process.pid, awsEndpoint: emulator.endpoint, controlSocket: files.control };
+  const status: SupervisorStatus = { pid: process.pid, awsEndpoint: `http://127.0.0.1:${operatorPort}`, controlSocket: files.control };
   writeFileSync(files.status, `${JSON.stringify(status)}\n`);
   log(`lab ${config.labId}: AWS emulator at ${emulator.endpoint}; hypervisor ready`);
 }

@@ -6,6 +6,7 @@
  * Terraform (`cdktf.out`), so a lab machine boots from exactly the bytes a real instance would get. A test that needs
  * the real thing runs `cdktf deploy` itself (image-rollout); the lab's hypervisor boots whatever the emulator launches.
  */
+import type { _InstanceType } from "@aws-sdk/client-ec2";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { poolAddressPlan, type HostPlan } from "../../config/address-plan";
@@ -131,7 +132,7 @@ export async function launchHosts(
       const run = await ec2.send(
         new RunInstancesCommand({
           ImageId: imageFor(host),
-          InstanceType: String(instance.instance_type),
+          InstanceType: String(instance.instance_type) as _InstanceType,
           MinCount: 1,
           MaxCount: 1,
           SubnetId: foundation.subnetIds[host.subnetId],
