@@ -32,13 +32,28 @@ export function hostExec(lab: LabState, hostName: string, command: string): stri
 }
 
 /**
- * Takes a host's link down or up: an instance's port on its subnet's bridge; for the bastion, the operator's link
- * (the internet between the operator and the pool).
+ * Cuts a host's link or mends it: every packet to and from the instance is dropped silently at the VPC router (a
+ * blackhole route to it and a blackhole rule for what it sends), as the VPC drops traffic of an instance whose network
+ * is gone — no "host unreachable" comes back, so a client waits for its timeouts, as it would on AWS. (tc's netem would
+ * do the same, but not every kernel has it.) For the bastion: its replies to the operator's machine are dropped (the
+ * internet between operator and pool is gone).
  */
 export function setLink(lab: LabState, hostName: string, up: boolean): void {
-  const state = up ? "up" : "down";
-  if (labHost(lab, hostName).role === "bastion") execFileSync("ip", ["link", "set", lab.operatorLink, state]);
-  else execFileSync("ip", ["-n", lab.vpcNamespace, "link", "set", instanceRecord(lab, hostName).routerDevice, state]);
+  const host = labHost(lab, hostName);
+  const record = instanceRecord(lab, hostName);
+  const operatorNet = `10.249.${lab.slot}.0/30`;
+  const commands: string[][] =
+    host.role === "bastion"
+      ? [["route", up ? "del" : "replace", "blackhole", operatorNet, "table", "main"], ["rule", up ? "del" : "add", "iif", "op", "blackhole", "pref", "90"]]
+      : [["route", up ? "del" : "replace", "blackhole", `${record.privateIp}/32`], ["rule", up ? "del" : "add", "iif", record.routerDevice, "blackhole", "pref", "90"]];
+  for (const args of commands) {
+    try {
+      execFileSync("ip", ["-n", lab.vpcNamespace, ...args], { stdio: "pipe" });
+    } catch (error) {
+      // Mending a link that was not cut is not an error.
+      if (!up) throw new LabError(`cutting ${hostName}'s link: ip ${args.join(" ")}: ${String((error as { stderr?: Buffer }).stderr ?? "").trim()}`);
+    }
+  }
 }
 
 function setDelay(namespace: string | null, device: string, oneWayMs: number): void {

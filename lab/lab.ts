@@ -349,7 +349,7 @@ async function build(state: LabState, opts: LabUpOptions): Promise<void> {
   const deployed = await launchHosts(state.awsEndpoint, config, state.files.synthDir, foundation, names, () => baseAmi);
   const bastion = deployed.find((h) => h.role === "bastion");
   if (!bastion) throw new LabError("the lab deployed no bastion");
-  routeOperatorTo(vpc, bastion.privateIp);
+  routeOperatorTo(vpc, state.vpcCidr, bastion.privateIp);
   state.hosts = deployed.map((h) => ({ name: h.name, role: h.role as LabRole, instanceId: h.instanceId, address: h.privateIp, privateIp: h.privateIp }));
   saveLabState(state);
 

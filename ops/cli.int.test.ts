@@ -6,7 +6,8 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { createConnection } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { labHost, replaceHostKey, setLink } from "../lab/lab";
+import { labHost } from "../lab/lab";
+import { hostPath, replaceHostKey, setLink } from "../lab/lab-hosts";
 import { LAB_SKIP, LAB_SKIP_NOTE, runPoolOps, useLab } from "../lab/harness";
 
 interface JsonGroup {
@@ -58,20 +59,21 @@ describe.skipIf(LAB_SKIP)(`pool-ops on the lab${LAB_SKIP_NOTE}`, () => {
     expect(() => JSON.parse(json.stdout)).not.toThrow();
   });
 
-  it("the private segment is isolated: a direct TCP connection to a producer's SSH port fails", async () => {
-    const producer = labHost(lab(), "producer-1");
+  it("only the bastion is reachable from outside: a direct TCP connection to a relay's or producer's SSH port fails", async () => {
     const bastion = labHost(lab(), "bastion");
-    // The bastion answers on its public address (the probe itself works)...
+    // The bastion answers (the probe itself works)...
     expect(await tcpProbe(bastion.address, 22, 3000)).toBe("connected");
-    // ...but the machine's route to the private segment goes via the bastion, which does not forward.
-    expect(await tcpProbe(producer.privateIp, 22, 3000)).not.toBe("connected");
+    // ...but every other address of the VPC is unreachable from the operator's machine.
+    for (const name of ["producer-1", "relay-1"]) expect(await tcpProbe(labHost(lab(), name).privateIp, 22, 3000), name).not.toBe("connected");
   });
 
   it("run executes on the selected role only, through sudo, and the audit log gets one line", async () => {
     const run = await runPoolOps(lab(), ["run", "--role", "relay", "--json", "--", "hostname; id -un"]);
     expect(run.code, run.stderr).toBe(0);
     const result = run.json<JsonGroup>();
-    expect(result.results.map((r) => [r.host, r.stdout])).toEqual([1, 2, 3, 4].map((n) => [`relay-${n}`, `relay-${n}\nroot\n`]));
+    // EC2 names an instance after its private address (cloud-init sets it from the metadata).
+    const ec2Name = (n: number) => `ip-${labHost(lab(), `relay-${n}`).privateIp.replace(/\./g, "-")}`;
+    expect(result.results.map((r) => [r.host, r.stdout])).toEqual([1, 2, 3, 4].map((n) => [`relay-${n}`, `${ec2Name(n)}\nroot\n`]));
     const audit = readFileSync(join(lab().dir, "audit.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
     const last = audit.at(-1);
     expect(last).toMatchObject({ command: expect.stringContaining("run --role relay"), hosts: ["relay-1", "relay-2", "relay-3", "relay-4"], result: "ok", pool: "sandstone" });
@@ -80,7 +82,8 @@ describe.skipIf(LAB_SKIP)(`pool-ops on the lab${LAB_SKIP_NOTE}`, () => {
   });
 
   it("a non-zero exit fails that host, shows its output, and exits non-zero", async () => {
-    const run = await runPoolOps(lab(), ["run", "-H", "relay-1,relay-2", "--", 'if [ "$(hostname)" = relay-2 ]; then echo broken >&2; exit 3; fi; echo fine']);
+    const relay2 = labHost(lab(), "relay-2").privateIp;
+    const run = await runPoolOps(lab(), ["run", "-H", "relay-1,relay-2", "--", `if ip -4 -o addr show | grep -q ' ${relay2}/'; then echo broken >&2; exit 3; fi; echo fine`]);
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/relay-2\s+failed\s+3/);
     expect(run.stdout).toMatch(/exited 3: broken/);
@@ -88,16 +91,16 @@ describe.skipIf(LAB_SKIP)(`pool-ops on the lab${LAB_SKIP_NOTE}`, () => {
   });
 
   it("a changed host key is refused with host, fingerprint and remedy, and nothing runs there", async () => {
-    const marker = "/opt/cardano/lab/ran-on-changed-key";
-    await replaceHostKey(lab(), "producer-2");
+    const marker = "/tmp/ran-on-changed-key";
+    replaceHostKey(lab(), "producer-2");
     const run = await runPoolOps(lab(), ["run", "-H", "producer-1,producer-2", "--", `touch ${marker}`]);
     expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(/HOST KEY CHANGED for producer-2 \(10\.248\.\d+\.21\): offered ssh-ed25519 SHA256:[A-Za-z0-9+/]{43}/);
+    expect(run.stdout).toContain(`HOST KEY CHANGED for producer-2 (${labHost(lab(), "producer-2").privateIp}): offered`);
+    expect(run.stdout).toMatch(/HOST KEY CHANGED for producer-2 \([\d.]+\): offered (ssh-ed25519|ecdsa-sha2-nistp256|ssh-rsa|rsa-sha2-\d+) SHA256:[A-Za-z0-9+/]{43}/);
     expect(run.stdout).toMatch(/remedy: .*pool-ops hosts trust --hosts producer-2/);
     expect(run.stdout).not.toMatch(/at .*\.ts:\d+/); // no stack trace
-    const hostFile = (name: string) => join(labHost(lab(), name).dir, "opt-cardano", "lab", "ran-on-changed-key");
-    expect(existsSync(hostFile("producer-1"))).toBe(true);
-    expect(existsSync(hostFile("producer-2"))).toBe(false);
+    expect(existsSync(hostPath(lab(), "producer-1", marker))).toBe(true);
+    expect(existsSync(hostPath(lab(), "producer-2", marker))).toBe(false);
   });
 
   it("with a relay's link down, run reports the other three as succeeded and that one as failed within the timeout", async () => {
@@ -109,7 +112,7 @@ describe.skipIf(LAB_SKIP)(`pool-ops on the lab${LAB_SKIP_NOTE}`, () => {
       const byHost = Object.fromEntries(result.results.map((r) => [r.host, r]));
       for (const ok of ["relay-1", "relay-2", "relay-4"]) expect(byHost[ok]?.status).toBe("ok");
       expect(byHost["relay-3"]?.status).toBe("unreachable");
-      expect(byHost["relay-3"]?.error?.message).toMatch(/could not reach 10\.248\.\d+\.12:22 within 5 s/);
+      expect(byHost["relay-3"]?.error?.message).toContain(`could not reach ${labHost(lab(), "relay-3").privateIp}:22 within 5 s`);
       // The lab's pool config sets ssh.connectTimeoutSeconds: 5.
       expect(byHost["relay-3"]!.durationMs).toBeLessThan(5000 + 1500);
     } finally {
@@ -119,7 +122,7 @@ describe.skipIf(LAB_SKIP)(`pool-ops on the lab${LAB_SKIP_NOTE}`, () => {
 
   it("a link that dies during a command gives outcome unknown (keepalive), not success", async () => {
     // Cut the link once the command is running on the host (a fixed delay races the connection on a busy machine).
-    const marker = join(labHost(lab(), "relay-4").dir, "opt-cardano", "lab", "running");
+    const marker = hostPath(lab(), "relay-4", "/tmp/running");
     rmSync(marker, { force: true });
     const cut = setInterval(() => {
       if (existsSync(marker)) {
@@ -128,7 +131,7 @@ describe.skipIf(LAB_SKIP)(`pool-ops on the lab${LAB_SKIP_NOTE}`, () => {
       }
     }, 50);
     try {
-      const run = await runPoolOps(lab(), ["run", "-H", "relay-4", "--json", "--", "mkdir -p /opt/cardano/lab && touch /opt/cardano/lab/running; sleep 8; echo finished"]);
+      const run = await runPoolOps(lab(), ["run", "-H", "relay-4", "--json", "--", "touch /tmp/running; sleep 8; echo finished"]);
       expect(run.code).toBe(1);
       const r = run.json<JsonGroup>().results[0]!;
       expect(r.status).toBe("unknown");

@@ -18,7 +18,7 @@ import { execFileSync } from "node:child_process";
 import { createServer, type Server } from "node:net";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { deleteNamespace, plugInstance, type VpcNetwork } from "../network/vpc";
+import { cidrContains, deleteNamespace, plugInstance, type VpcNetwork } from "../network/vpc";
 import { Machine } from "./machine";
 
 export interface InstanceRecord {
@@ -78,17 +78,6 @@ type HookEvent =
   | { event: "delete-volume"; volumeId: string }
   | { event: "image"; amiId: string; instanceId: string };
 
-function ipToInt(ip: string): number {
-  return ip.split(".").reduce((n, o) => n * 256 + Number(o), 0);
-}
-
-function cidrContains(cidr: string, ip: string): boolean {
-  const [base, bits] = cidr.split("/");
-  const size = 2 ** (32 - Number(bits));
-  const start = ipToInt(base!);
-  const value = ipToInt(ip);
-  return value >= start && value < start + size;
-}
 
 export class Hypervisor {
   readonly records: HypervisorRecords;

@@ -85,18 +85,29 @@ export function createVpc(options: { namespace: string; plan: AddressPlan; opera
   return { namespace, operatorLink: options.operatorLink, operatorAddress, routerLinkAddress, subnets };
 }
 
-/** Lets the operator's machine reach one instance address (the bastion's) through the router. */
-export function routeOperatorTo(vpc: VpcNetwork, address: string): void {
-  ip("route", "replace", `${address}/32`, "via", vpc.routerLinkAddress, "dev", vpc.operatorLink);
+/** Routing table of packets that come in from the operator's link (policy routing: no firewall needed). */
+const OPERATOR_TABLE = "100";
+
+/**
+ * The operator's machine routes the whole VPC CIDR into the lab (so a probe of any instance address ends inside the
+ * lab, never on this machine's own network), and the router forwards what comes from the operator only to the
+ * bastion: every other address is unreachable from outside, as on AWS where only the bastion admits SSH.
+ */
+export function routeOperatorTo(vpc: VpcNetwork, vpcCidr: string, bastionAddress: string): void {
+  ip("route", "replace", vpcCidr, "via", vpc.routerLinkAddress, "dev", vpc.operatorLink);
+  const bastionSubnet = vpc.subnets.find((s) => cidrContains(s.cidr, bastionAddress));
+  if (!bastionSubnet) throw new NetworkError(`bastion ${bastionAddress}: outside every subnet of the lab's VPC`);
+  ip("-n", vpc.namespace, "route", "replace", `${bastionAddress}/32`, "dev", bastionSubnet.bridge, "table", OPERATOR_TABLE);
+  ip("-n", vpc.namespace, "route", "replace", "unreachable", "default", "table", OPERATOR_TABLE);
+  ip("-n", vpc.namespace, "rule", "add", "iif", "op", "table", OPERATOR_TABLE, "pref", "100");
 }
 
-export function unrouteOperatorTo(vpc: VpcNetwork, address: string): void {
-  try {
-    ip("route", "del", `${address}/32`, "via", vpc.routerLinkAddress, "dev", vpc.operatorLink);
-  } catch {
-    /* already gone */
-  }
+export function cidrContains(cidr: string, address: string): boolean {
+  const net = parseIpv4Cidr(cidr);
+  const value = address.split(".").reduce((n, o) => n * 256 + Number(o), 0);
+  return net !== undefined && value >= net.network && value < net.network + 2 ** (32 - net.prefixLength);
 }
+
 
 /** Adds an address the router answers on inside a subnet (a VPC endpoint's ENI address). */
 export function addRouterAddress(vpc: VpcNetwork, subnetCidr: string, address: string): void {
