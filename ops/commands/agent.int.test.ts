@@ -10,7 +10,9 @@ import { join } from "node:path";
 import { createHash, randomBytes } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import { LAB_SKIP, LAB_SKIP_NOTE, runPoolOps, useLab } from "../../lab/harness";
-import { labHost, namespacePids, processAlive } from "../../lab/lab";
+import { machineInitPid, namespacePids, processAlive } from "../../lab/lab";
+import { instanceRecord } from "../../lab/lab-hosts";
+import type { LabState } from "../../lab/lab";
 
 interface JsonGroup {
   ok: boolean;
@@ -31,12 +33,14 @@ async function until(what: string, check: () => boolean, ms = 15_000): Promise<v
   }
 }
 
-/** The per-connection sshd processes serving sessions in a lab host's namespace (not its listener). */
-function sshSessionPids(namespace: string, listenerPid: number): number[] {
-  return namespacePids(namespace).filter((pid) => {
-    if (pid === listenerPid) return false;
+/** The per-connection sshd processes serving sessions on a lab machine (not its listener, whose parent is init). */
+function sshSessionPids(lab: LabState, host: string): number[] {
+  const init = machineInitPid(lab, host);
+  return namespacePids(instanceRecord(lab, host).namespace).filter((pid) => {
     try {
-      return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "sshd";
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "sshd" && ppid !== init;
     } catch {
       return false; // exited meanwhile
     }
@@ -93,10 +97,10 @@ describe.skipIf(LAB_SKIP)(`pool-ops agent on the lab${LAB_SKIP_NOTE}`, () => {
     const file = join(stateDir, "payload.bin");
     const content = randomBytes(32 * 1024);
     writeFileSync(file, content);
-    const put = await ops(["--yes", "--json", "--role", "relay,producer", "put", "--mode", "0640", file, "/opt/cardano/lab/agent-put.bin"]);
+    const put = await ops(["--yes", "--json", "--role", "relay,producer", "put", "--mode", "0640", file, "/var/tmp/agent-put.bin"]);
     expect(put.code, put.stderr).toBe(0);
     expect(put.json<JsonGroup>().results.map((r) => r.status)).toEqual(Array(6).fill("changed"));
-    const check = await ops(["--json", "--role", "relay,producer", "run", "--", "sha256sum /opt/cardano/lab/agent-put.bin | cut -d ' ' -f 1; stat -c %a /opt/cardano/lab/agent-put.bin"]);
+    const check = await ops(["--json", "--role", "relay,producer", "run", "--", "sha256sum /var/tmp/agent-put.bin | cut -d ' ' -f 1; stat -c %a /var/tmp/agent-put.bin"]);
     const sha = createHash("sha256").update(content).digest("hex");
     for (const r of check.json<JsonGroup>().results) expect(r.stdout.trim().split("\n")).toEqual([sha, "640"]);
     const audit = readFileSync(join(lab().dir, "audit.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { command: string });
@@ -106,10 +110,11 @@ describe.skipIf(LAB_SKIP)(`pool-ops agent on the lab${LAB_SKIP_NOTE}`, () => {
   it("a key taken out of known_hosts is refused at once, though the agent had a session to that host", async () => {
     const knownHosts = lab().files.knownHosts;
     const original = readFileSync(knownHosts, "utf8");
-    const relay1 = original.split("\n").find((l) => l.startsWith("10.") && l.includes("relay-1"));
-    expect(relay1, "the lab's known_hosts names relay-1").toBeDefined();
+    // Every key relay-1 offers (cloud-init made one of each type), taken out.
+    const relay1 = original.split("\n").filter((l) => l.startsWith("10.") && / relay-1$/.test(l));
+    expect(relay1.length, "the lab's known_hosts names relay-1").toBeGreaterThan(0);
     try {
-      writeFileSync(knownHosts, original.replace(`${relay1}\n`, ""));
+      writeFileSync(knownHosts, original.split("\n").filter((l) => !relay1.includes(l)).join("\n"));
       const r = await ops(["--json", "run", "--role", "relay", "--", "true"]);
       expect(r.code).toBe(1);
       const byHost = Object.fromEntries(r.json<JsonGroup>().results.map((x) => [x.host, x]));
@@ -130,11 +135,10 @@ describe.skipIf(LAB_SKIP)(`pool-ops agent on the lab${LAB_SKIP_NOTE}`, () => {
     };
     expect(await openSessions()).toMatchObject({ bastion: true, "relay-2": true });
     for (const hostName of ["relay-2", "bastion"]) {
-      const host = labHost(lab(), hostName);
-      const sessions = sshSessionPids(host.namespace, host.sshdPid);
+      const sessions = sshSessionPids(lab(), hostName);
       expect(sessions.length, `${hostName} serves the agent's session`).toBeGreaterThan(0);
       for (const pid of sessions) process.kill(pid, "SIGTERM");
-      await until(`${hostName}'s sessions to end`, () => sshSessionPids(host.namespace, host.sshdPid).length === 0);
+      await until(`${hostName}'s sessions to end`, () => sshSessionPids(lab(), hostName).length === 0);
       const run = await ops(["--json", "run", "--role", "relay", "--", "true"]);
       expect(run.code, run.stdout).toBe(0);
       expect(await openSessions()).toMatchObject({ bastion: true, "relay-1": true, "relay-2": true });

@@ -26,13 +26,15 @@ describe.skipIf(LAB_SKIP)(`Connection on the lab${LAB_SKIP_NOTE}`, () => {
     const outbound = await fleet.bastion.runChecked("ss -Htn state established '( dport = :22 )' | wc -l");
     expect(Number(outbound.stdout.toString().trim())).toBe(6);
     const who = await fleet.connection("producer-1").runChecked("hostname; id -un", { sudo: false });
-    expect(who.stdout.toString()).toBe("producer-1\nadmin\n");
+    // EC2 names an instance after its private address (cloud-init sets it from the metadata).
+    expect(who.stdout.toString()).toBe(`ip-${fleet.connection("producer-1").target.address.replace(/\./g, "-")}\nadmin\n`);
   });
 
   it("put is atomic: previous version kept as .bak, owner and mode set, unchanged detected", async () => {
     const relay = fleet.connection("relay-1");
-    const path = "/opt/cardano/config/topology.json";
-    await relay.runChecked("install -d -o cardano -g cardano /opt/cardano/config");
+    // A directory of the node's, as the node's own config directory is (the boot made that one and its files).
+    const path = "/opt/cardano/scratch/topology.json";
+    await relay.runChecked("install -d -o cardano -g cardano /opt/cardano/scratch");
     expect(await relay.put(path, '{"v":1}\n', { owner: "cardano", group: "cardano", mode: 0o640 })).toEqual({ changed: true });
     expect(await relay.put(path, '{"v":2}\n', { owner: "cardano", group: "cardano", mode: 0o640 })).toEqual({ changed: true });
     expect(await relay.put(path, '{"v":2}\n', { owner: "cardano", group: "cardano", mode: 0o640 })).toEqual({ changed: false });
@@ -40,13 +42,13 @@ describe.skipIf(LAB_SKIP)(`Connection on the lab${LAB_SKIP_NOTE}`, () => {
     expect(await relay.readText(`${path}.bak`)).toBe('{"v":1}\n');
     const stat = await relay.runChecked(`stat -c '%U:%G:%a' ${path} ${path}.bak`);
     expect(stat.stdout.toString()).toBe("cardano:cardano:640\ncardano:cardano:640\n");
-    const leftovers = await relay.runChecked("ls -A /opt/cardano/config");
+    const leftovers = await relay.runChecked("ls -A /opt/cardano/scratch");
     expect(leftovers.stdout.toString().split("\n").filter(Boolean).sort()).toEqual(["topology.json", "topology.json.bak"]);
   });
 
   it("a reader never sees a partial file while large versions replace each other", async () => {
     const relay = fleet.connection("relay-2");
-    const path = "/opt/cardano/lab/big.bin";
+    const path = "/var/tmp/big.bin";
     const versions = [randomBytes(2 << 20), randomBytes(2 << 20), randomBytes(2 << 20)];
     const hashes = versions.map((v) => createHash("sha256").update(v).digest("hex"));
     await relay.put(path, versions[0]!);
@@ -63,13 +65,13 @@ describe.skipIf(LAB_SKIP)(`Connection on the lab${LAB_SKIP_NOTE}`, () => {
     expect(await producer.read("/opt/cardano/no-such-file")).toBeUndefined();
     await expect(producer.get("/opt/cardano/no-such-file")).rejects.toMatchObject({ host: "producer-1", message: expect.stringContaining("/opt/cardano/no-such-file does not exist on producer-1") });
     const bytes = randomBytes(1000);
-    await producer.put("/opt/cardano/lab/blob", bytes, { mode: "0600" });
-    expect((await producer.get("/opt/cardano/lab/blob")).equals(bytes)).toBe(true);
+    await producer.put("/var/tmp/blob", bytes, { mode: "0600" });
+    expect((await producer.get("/var/tmp/blob")).equals(bytes)).toBe(true);
   });
 
-  it("each host has its own /opt/cardano", async () => {
-    await fleet.connection("relay-3").put("/opt/cardano/lab/whoami", "relay-3\n");
-    expect(await fleet.connection("relay-4").read("/opt/cardano/lab/whoami")).toBeUndefined();
+  it("each host has its own disk", async () => {
+    await fleet.connection("relay-3").put("/var/tmp/whoami", "relay-3\n");
+    expect(await fleet.connection("relay-4").read("/var/tmp/whoami")).toBeUndefined();
   });
 
   it("a command that outlives its server-side bound is stopped and reported as timed out", async () => {
@@ -79,7 +81,7 @@ describe.skipIf(LAB_SKIP)(`Connection on the lab${LAB_SKIP_NOTE}`, () => {
     expect(result.exitCode).toBe(124);
     expect(Date.now() - started).toBeLessThan(5000);
     await expect(relay.runChecked("sleep 37", { timeoutSeconds: 1, step: "wait" })).rejects.toMatchObject({ step: "wait", message: expect.stringMatching(/timed out after 1 s/) });
-    // Lab hosts share the machine's PID namespace: look for exactly our command line.
+    // Nothing of it is left running on the host.
     const left = await relay.runChecked("pgrep -c -f -x 'sleep 37' || true");
     expect(left.stdout.toString().trim()).toBe("0");
   });
