@@ -4,7 +4,7 @@
  * Grafana's documented behaviour, refusals included.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -34,9 +34,8 @@ function hostFiles(): Record<string, string> {
 }
 
 /** Starts a server on the host's files; `dashboards/` is wherever the dashboard provider's path points. */
-async function hostServer(env: Record<string, string>, extra: Record<string, string> = {}): Promise<StandinRun> {
-  const run = await startStandinIn((dir) => ({ ...withDashboardPath(hostFiles(), dir), "admin-password": PASSWORD, ...extra }), env);
-  return run;
+function hostServer(env: Record<string, string>): Promise<StandinRun> {
+  return startStandinIn((dir) => ({ ...withDashboardPath(hostFiles(), dir), "admin-password": PASSWORD }), env);
 }
 
 function withDashboardPath(files: Record<string, string>, dir: string): Record<string, string> {
@@ -154,9 +153,18 @@ describe.skipIf(SKIP)(`the Grafana stand-in's server${SKIP ? ` [skipped: ${SKIP}
     expect((await call(grafana, "/api/search", { headers: { Authorization: "Basic !!!" } })).status).toBe(401);
   });
 
-  it("answers 404 for an unknown dashboard and an unknown API path", async () => {
+  it("answers 404 for an unknown dashboard and an unknown API path, and 500 for a request it cannot read, staying up", async () => {
     expect((await call(grafana, "/api/dashboards/uid/not-there", { headers: ADMIN })).json).toEqual({ message: "Dashboard not found" });
     expect((await call(grafana, "/api/no/such/thing", { headers: ADMIN })).status).toBe(404);
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(grafana.port, "127.0.0.1", () => socket.end("GET /api/health HTTP/1.1\r\nHost: grafana\r\nContent-Length: many\r\n\r\n"));
+      let text = "";
+      socket.on("data", (d: Buffer) => (text += d.toString()));
+      socket.on("end", () => resolve(text));
+      socket.on("error", reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 500 /);
+    expect((await call(grafana, "/api/health")).status).toBe(200);
   });
 
   it("refuses sign-up", async () => {
@@ -241,6 +249,20 @@ describe.skipIf(SKIP)(`the Grafana stand-in's server${SKIP ? ` [skipped: ${SKIP}
   });
 });
 
+/** Configurations Grafana would not start with, or that the stand-in cannot model (so it refuses rather than differ). */
+const REFUSALS: [string, Parameters<typeof standinExit>[0], RegExp][] = [
+  ["an admin password file that is missing", { env: { GF_SECURITY_ADMIN_PASSWORD: "$__file{/nonexistent/admin-password}" } }, /expander 'file'.*nonexistent\/admin-password/],
+  ["anonymous access", { env: { GF_AUTH_ANONYMOUS_ENABLED: "true" } }, /does not model \[auth\.anonymous\] enabled = true \(GF_AUTH_ANONYMOUS_ENABLED\)/],
+  ["sign-up", { env: { GF_USERS_ALLOW_SIGN_UP: "true" } }, /does not model \[users\] allow_sign_up = true/],
+  ["HTTPS", { env: { GF_SERVER_PROTOCOL: "https" } }, /serves only protocol = http/],
+  ["a dashboard provider file that is not YAML", { files: { "provisioning/dashboards/bad.yaml": "providers: [unclosed" } }, /could not parse .*bad\.yaml/],
+  ["a provider of another type", { files: { "provisioning/dashboards/p.yaml": "apiVersion: 1\nproviders: [{name: p, type: git, options: {path: /tmp}}]\n" } }, /type 'git'; only 'file' exists/],
+  ["two default data sources", { files: { "provisioning/datasources/d.yaml": "apiVersion: 1\ndatasources:\n  - {name: a, type: prometheus, isDefault: true}\n  - {name: b, type: prometheus, isDefault: true}\n" } }, /Only one datasource per organization can be marked as default/],
+  ["a data directory it cannot create", { files: { "data": "a file where the data directory should be" } }, /failed to open the database/],
+  ["an unknown flag", { args: ["--bogus=1"] }, /flag provided but not defined: -bogus/],
+  ["a --config file that is missing", { configPath: "/nonexistent/grafana.ini" }, /failed to parse "\/nonexistent\/grafana.ini"/],
+];
+
 describe.skipIf(SKIP)(`the Grafana stand-in, configured otherwise${SKIP ? ` [skipped: ${SKIP}]` : ""}`, () => {
   it("has no public dashboards API or view while public dashboards are disabled (404)", async () => {
     const grafana = await hostServer({ ...POOL_ENV, GF_PUBLIC_DASHBOARDS_ENABLED: "false" });
@@ -323,28 +345,11 @@ describe.skipIf(SKIP)(`the Grafana stand-in, configured otherwise${SKIP ? ` [ski
     }
   });
 
-  it("refuses to start where Grafana would, or where it cannot model the setting, and says why", async () => {
-    const cases: [string, Parameters<typeof standinExit>[0], RegExp][] = [
-      ["an admin password file that is missing", { env: { GF_SECURITY_ADMIN_PASSWORD: "$__file{/nonexistent/admin-password}" } }, /expander 'file'.*nonexistent\/admin-password/],
-      ["anonymous access", { env: { GF_AUTH_ANONYMOUS_ENABLED: "true" } }, /does not model \[auth\.anonymous\] enabled = true \(GF_AUTH_ANONYMOUS_ENABLED\)/],
-      ["sign-up", { env: { GF_USERS_ALLOW_SIGN_UP: "true" } }, /does not model \[users\] allow_sign_up = true/],
-      ["HTTPS", { env: { GF_SERVER_PROTOCOL: "https" } }, /serves only protocol = http/],
-      ["a dashboard provider file that is not YAML", { files: { "provisioning/dashboards/bad.yaml": "providers: [unclosed" } }, /could not parse .*bad\.yaml/],
-      ["a provider of another type", { files: { "provisioning/dashboards/p.yaml": "apiVersion: 1\nproviders: [{name: p, type: git, options: {path: /tmp}}]\n" } }, /type 'git'; only 'file' exists/],
-      ["two default data sources", { files: { "provisioning/datasources/d.yaml": "apiVersion: 1\ndatasources:\n  - {name: a, type: prometheus, isDefault: true}\n  - {name: b, type: prometheus, isDefault: true}\n" } }, /Only one datasource per organization can be marked as default/],
-      ["a data directory it cannot create", { files: { "data": "a file where the data directory should be" } }, /failed to open the database/],
-      ["an unknown flag", { args: ["--bogus=1"] }, /flag provided but not defined: -bogus/],
-      ["a --config file that is missing", { configPath: "/nonexistent/grafana.ini" }, /failed to parse "\/nonexistent\/grafana.ini"/],
-    ];
-    for (const [what, options, why] of cases) {
-      const result = await standinExit(options);
-      try {
-        expect(result.code, `${what}: ${result.output}`).toBe(1);
-        expect(result.output, what).toMatch(why);
-      } finally {
-        rmSync(result.dir, { recursive: true, force: true });
-      }
-    }
+  it.each(REFUSALS)("refuses to start with %s, and says why", async (_what, options, why) => {
+    const result = await standinExit(options);
+    rmSync(result.dir, { recursive: true, force: true });
+    expect(result.code, result.output).toBe(1);
+    expect(result.output).toMatch(why);
   });
 
   it("refuses to start when its port is taken", async () => {

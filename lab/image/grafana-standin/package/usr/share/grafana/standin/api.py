@@ -247,9 +247,13 @@ def serve(app, address, port):
         server_version = "Grafana"
 
         def _answer(self):
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            status, headers, payload = app.handle(self.command, self.path, self.headers, body)
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                status, headers, payload = app.handle(self.command, self.path, self.headers, body)
+            except Exception as error:  # noqa: BLE001 -- one bad request must not take the server down
+                app.log("error", "Request failed", logger="context", path=self.path, error=repr(error))
+                status, headers, payload = 500, {"Content-Type": "application/json"}, b'{"message": "Internal server error"}'
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
