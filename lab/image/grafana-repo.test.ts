@@ -13,6 +13,7 @@ import { baseImageKey } from "./base-image";
 import {
   ensureGrafanaRepo,
   GNUPG_TEMP_PREFIX,
+  grafanaRepoFile,
   GRAFANA_STANDIN_PACKAGE_DIR,
   grafanaRepoKey,
   grafanaRepoUnavailableReason,
@@ -164,6 +165,17 @@ describe.skipIf(SKIP)(`the lab's stand-in for apt.grafana.com${SKIP ? ` [skipped
     expect(unit).toMatch(/^User=grafana$/m);
     expect(unit).toMatch(/^EnvironmentFile=\/etc\/default\/grafana-server$/m);
     expect(unit).toMatch(/^ExecStart=\/usr\/sbin\/grafana-server /m);
+  });
+
+  it("maps the paths apt requests to its files (apt sends the version's '~' as %7e) and refuses any other", () => {
+    const deb = join(repo.rootDir, repo.packagePath);
+    expect(grafanaRepoFile(repo.rootDir, `/${repo.packagePath.replace("~", "%7e")}`)).toBe(deb);
+    expect(grafanaRepoFile(repo.rootDir, `/${repo.packagePath}`)).toBe(deb);
+    expect(grafanaRepoFile(repo.rootDir, "/gpg.key")).toBe(repo.gpgKeyFile);
+    expect(grafanaRepoFile(repo.rootDir, "/dists/stable/InRelease?x=1")).toBe(join(suite, "InRelease"));
+    for (const refused of ["/dists/stable", "/", "/../grafana-repo", "/dists/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/dists/%00", "/nope", "relative", "/%zz"]) {
+      expect(grafanaRepoFile(repo.rootDir, refused), refused).toBeUndefined();
+    }
   });
 
   it("is built once per recipe: the next call reuses the cache entry", async () => {

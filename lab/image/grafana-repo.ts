@@ -268,6 +268,24 @@ function buildGrafanaRepo(dir: string, version: string): void {
   renameSync(staging, dir);
 }
 
+/**
+ * The file under `rootDir` that an HTTP request for `requestPath` names, or undefined (then answer 404). apt quotes
+ * '~' in the paths it requests (%7e: the package's version has one), so the path is percent-decoded first; a query
+ * string is ignored; anything that would leave rootDir, or names a directory, is refused.
+ */
+export function grafanaRepoFile(rootDir: string, requestPath: string): string | undefined {
+  let path: string;
+  try {
+    path = decodeURIComponent(requestPath.split("?")[0] ?? "");
+  } catch {
+    return undefined;
+  }
+  if (!path.startsWith("/") || path.includes("\0") || path.split("/").some((part) => part === ".." || part === ".")) return undefined;
+  const file = join(rootDir, path);
+  if (relative(rootDir, file).startsWith("..") || !existsSync(file) || !statSync(file).isFile()) return undefined;
+  return file;
+}
+
 /** The cached repository, built first if this machine has none for the current recipe (a few seconds). */
 export async function ensureGrafanaRepo(log: (line: string) => void = () => undefined): Promise<GrafanaRepo> {
   const key = grafanaRepoKey();
