@@ -32,6 +32,7 @@ import { emulatorAvailable } from "./aws-emulator";
 import { deployFoundation, launchHosts, type DeployedHost } from "./deploy/fast-deploy";
 import { baseImageUnavailableReason, ensureBaseImage } from "./image/base-image";
 import { labCacheDir } from "./image/cache";
+import { ensureGrafanaRepo } from "./image/grafana-repo";
 import { issueServerCertificate } from "./image/lab-ca";
 import { releaseLoop, type HypervisorRecords } from "./machines/hypervisor";
 import { processAlive } from "./machines/machine";
@@ -275,6 +276,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
 async function build(state: LabState, opts: LabUpOptions): Promise<void> {
   const log = opts.log ?? (() => undefined);
   const image = await ensureBaseImage(log);
+  const grafana = await ensureGrafanaRepo(log);
   const clientDir = join(state.dir, "client");
   mkdirSync(clientDir, { recursive: true, mode: 0o700 });
   const authorizedKey = ed25519KeyPair(state.files.identity, `pool-ops-lab-${state.id}`);
@@ -291,7 +293,7 @@ async function build(state: LabState, opts: LabUpOptions): Promise<void> {
   const tls = issueServerCertificate(image.ca, join(state.dir, "tls"), [`*.${LAB_REGION}.amazonaws.com`, "*.amazonaws.com", "apt.grafana.com"]);
   const dns: Record<string, string[]> = {};
   for (const service of draft.vpc.interfaceEndpoints) dns[`${service}.${LAB_REGION}.amazonaws.com`] = endpoints;
-  for (const name of ["cdn-aws.deb.debian.org", "deb.debian.org", "security.debian.org"]) dns[name] = [INTERNET_SERVICES_ADDRESS];
+  for (const name of ["cdn-aws.deb.debian.org", "deb.debian.org", "security.debian.org", "apt.grafana.com"]) dns[name] = [INTERNET_SERVICES_ADDRESS];
 
   // The supervisor: the lab's AWS and hypervisor, alive until labDown.
   const files = supervisorFiles(state.dir);
@@ -314,7 +316,8 @@ async function build(state: LabState, opts: LabUpOptions): Promise<void> {
       tls,
       metadataAddress: LINK_LOCAL.metadata,
       dnsAddress: LINK_LOCAL.dns,
-      staticSites: {},
+      // Grafana's apt repository: the lab's signed stand-in with its stand-in package (lab/image/grafana-repo.ts).
+      staticSites: { "apt.grafana.com": grafana.rootDir },
     },
   };
   writeFileSync(files.config, `${JSON.stringify(supervisorConfig, null, 2)}\n`);
@@ -344,7 +347,7 @@ async function build(state: LabState, opts: LabUpOptions): Promise<void> {
   app.synth();
   const baseAmi = config.emulator!.amiId;
   const foundation = await deployFoundation(state.awsEndpoint, config, state.files.synthDir, { leader: "producer-1", goldenAmi: baseAmi });
-  const names = plan.hosts.map((h) => h.name).filter((n) => !(opts.withoutHosts ?? []).includes(n) && n !== "monitoring");
+  const names = plan.hosts.map((h) => h.name).filter((n) => !(opts.withoutHosts ?? []).includes(n));
   log(`launching ${names.join(", ")}`);
   const deployed = await launchHosts(state.awsEndpoint, config, state.files.synthDir, foundation, names, () => baseAmi);
   const bastion = deployed.find((h) => h.role === "bastion");

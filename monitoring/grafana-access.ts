@@ -36,7 +36,9 @@ export function publicDashboardPath(poolName: string): string {
  */
 export function grafanaServiceDropIn(config: PoolConfig): string {
   const env = {
-    GF_SECURITY_ADMIN_PASSWORD__FILE: GRAFANA_ADMIN_PASSWORD_FILE,
+    // Grafana's own file expansion (pkg/setting/expanders.go): the deb-installed server reads no `…__FILE` variables
+    // (only the Docker image's run.sh does), and it stops if the file cannot be read instead of keeping admin/admin.
+    GF_SECURITY_ADMIN_PASSWORD: `$__file{${GRAFANA_ADMIN_PASSWORD_FILE}}`,
     GF_SECURITY_DISABLE_GRAVATAR: "true",
     GF_USERS_ALLOW_SIGN_UP: "false",
     GF_USERS_ALLOW_ORG_CREATE: "false",

@@ -68,7 +68,8 @@ describe("monitoring stack", () => {
   test("Grafana keeps no default password and public dashboards are off unless enabled", () => {
     const [host] = resourcesOf(json, "aws_instance");
     const text = gunzipSync(Buffer.from(String(host?.user_data_base64), "base64")).toString();
-    expect(text).toContain("GF_SECURITY_ADMIN_PASSWORD__FILE=/etc/grafana/admin-password");
+    expect(text).toContain("GF_SECURITY_ADMIN_PASSWORD=$__file{/etc/grafana/admin-password}");
+    expect(text).not.toContain("__FILE");
     expect(text).toContain("GF_PUBLIC_DASHBOARDS_ENABLED=false");
     expect(text).not.toContain("path: /usr/local/sbin/publish-delegator-dashboard");
     expect(json.output?.["public-dashboard-url"]).toBeUndefined();

@@ -72,6 +72,21 @@ export async function deployFoundation(endpoint: string, config: PoolConfig, syn
       const key = keyOf(name);
       if (key) secrets[key] = made.ARN!;
     }
+    // The monitoring stack's alert topic, published in SSM for the monitoring host's boot.
+    const { SNSClient, CreateTopicCommand } = await import("@aws-sdk/client-sns");
+    const sns = new SNSClient(settings);
+    const refs: Record<string, string> = {};
+    try {
+      for (const [address, topic] of resources(stackJson(synthDir, "monitoring"), "aws_sns_topic")) {
+        const made = await sns.send(new CreateTopicCommand({ Name: String(topic.name) }));
+        refs[`aws_sns_topic.${address}.arn`] = made.TopicArn!;
+      }
+    } finally {
+      sns.destroy();
+    }
+    for (const [, parameter] of resources(stackJson(synthDir, "monitoring"), "aws_ssm_parameter")) {
+      await ssm.send(new PutParameterCommand({ Name: String(parameter.name), Value: evaluateTerraformString(String(parameter.value), refs), Type: "String", Overwrite: true }));
+    }
     for (const [, parameter] of resources(stackJson(synthDir, "nodes"), "aws_ssm_parameter")) {
       const name = String(parameter.name);
       // The leader's and the golden images' values are the operator's (promote, image bake): Terraform writes only
