@@ -319,6 +319,24 @@ export const PoolConfigSchema = z
          * any user or role of the account whose own IAM policy allows sts:AssumeRole on it
          */
         operatorTrustedPrincipals: z.array(z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:[^\s]+$/, { error: "expected an IAM principal ARN" })).default([]),
+        /**
+         * The IAM roles or users that run Terraform for this pool (CI's deploy role, an administrator). When listed,
+         * the key secrets' resource policies also deny everyone else (the account root user excepted) the calls that
+         * could change who reads a key or destroy it: PutResourcePolicy, DeleteResourcePolicy, UpdateSecret (which
+         * can also write a value), DeleteSecret and replication. Reading metadata (DescribeSecret, GetResourcePolicy)
+         * is always left to IAM, so every plan can read the secrets back. Give role ARNs, not the
+         * `arn:aws:sts::…:assumed-role/…` of a session: policies compare `aws:PrincipalArn`, which is the role's.
+         * @default [] — those calls are left to IAM
+         */
+        deployerPrincipals: z
+          .array(
+            z
+              .string()
+              .regex(/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/, {
+                error: "expected the ARN of an IAM role or user, e.g. arn:aws:iam::123456789012:role/pool-deployer (no wildcards; not an sts:assumed-role session)",
+              }),
+          )
+          .default([]),
       })
       .prefault({}),
     /** Extra tags on every resource (Pool and Role are always set). */
