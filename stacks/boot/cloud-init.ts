@@ -15,7 +15,7 @@ export interface BootFile {
 }
 
 /** The boot scripts of this folder. */
-export type BootScript = "prepare-node.sh" | "mount-chain-volume.sh" | "fetch-hot-keys.sh" | "start-node.sh" | "prepare-monitoring.sh";
+export type BootScript = "sync-time.sh" | "prepare-node.sh" | "mount-chain-volume.sh" | "fetch-hot-keys.sh" | "start-node.sh" | "prepare-monitoring.sh";
 
 export interface BootPlan {
   /** Variables written to /etc/default/pool-node for the boot scripts. */
