@@ -22,8 +22,8 @@ describe("interface endpoint addresses", () => {
     const all = endpointAddresses(testPool());
     expect(all["producer-a"]).toMatchObject({ secretsmanager: "10.40.8.254", ssm: "10.40.8.253", kms: "10.40.8.250", monitoring: "10.40.8.248" });
     expect(all["producer-b"]?.secretsmanager).toBe("10.40.9.254");
-    const fewer = endpointAddresses(testPool({ vpc: { interfaceEndpoints: ["secretsmanager", "kms"] } }));
-    expect(fewer["producer-a"]).toEqual({ secretsmanager: "10.40.8.254", kms: "10.40.8.250" });
+    const fewer = endpointAddresses(testPool({ vpc: { interfaceEndpoints: ["secretsmanager", "ssm"] } }));
+    expect(fewer["producer-a"]).toEqual({ secretsmanager: "10.40.8.254", ssm: "10.40.8.253" });
   });
 
   test("the smallest subnets still hold every endpoint above the hosts", () => {

@@ -89,6 +89,8 @@ async function accountHasRoom(stacks: readonly SynthesisedStack[]): Promise<bool
 }
 
 async function main(argv: string[]): Promise<number> {
+  // As pool-ops does (ops/cli.ts): the pinned SDK clients' notice about their later releases' Node version.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const options = parseOptions(argv);
   if (typeof options === "string") return fail(options);
   const planned: PlannedStack[] = [];

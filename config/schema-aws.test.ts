@@ -24,3 +24,16 @@ describe("iam.deployerPrincipals", () => {
     }
   });
 });
+
+describe("vpc.interfaceEndpoints", () => {
+  test("secretsmanager and ssm are required: producers boot through them", () => {
+    let problems: string[] = [];
+    try {
+      parsePoolConfig({ ...TEST_POOL, vpc: { interfaceEndpoints: ["secretsmanager", "kms"] } }, "pool.yaml");
+    } catch (error) {
+      problems = [...(error as PoolConfigError).problems];
+    }
+    expect(problems).toEqual([expect.stringMatching(/^vpc\.interfaceEndpoints: expected secretsmanager and ssm among them: producers read their keys and the leader record/)]);
+    expect(parsePoolConfig({ ...TEST_POOL, vpc: { interfaceEndpoints: ["ssm", "secretsmanager"] } }, "pool.yaml").vpc.interfaceEndpoints).toEqual(["ssm", "secretsmanager"]);
+  });
+});
