@@ -13,6 +13,13 @@ interface EmulatorGap {
 
 export const EMULATOR_GAPS: readonly EmulatorGap[] = [
   {
+    resourceType: "aws_vpc_endpoint",
+    ignoreChanges: ["subnet_configuration"],
+    why:
+      "moto ignores the SubnetConfigurations of CreateVpcEndpoint and gives each endpoint interface a random address " +
+      "(not even inside its subnet), so the pinned addresses read back different on every plan",
+  },
+  {
     resourceType: "aws_vpc_security_group_ingress_rule",
     ignoreChanges: ["description"],
     why: "moto drops the description of rules that reference a security group or a prefix list",

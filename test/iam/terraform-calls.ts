@@ -1,9 +1,13 @@
 /**
  * The AWS calls Terraform makes for each resource type the stacks synthesise — the provider's create, read, update and
- * delete functions — as IAM actions. Read from hashicorp/terraform-provider-aws (the files named per row, path as at
- * v5.100.0; the call sequences of these resources have been stable across the 5.x line), function names in each
- * row's `source`. Every plan runs the read calls (refresh), so a read denied to the deployer fails every plan, not
- * just the first apply.
+ * delete functions — as IAM actions, from hashicorp/terraform-provider-aws: the file and functions of each row are in
+ * its `source` (paths as in the v5.100.0 tree this project's provider mirror holds). Offline, the source read was the
+ * revision of each file a public index stores, not necessarily v5.100.0's: secret.go (resourceSecretRead:
+ * DescribeSecret, GetResourcePolicy), kms/key.go (findKeyInfo: DescribeKey, GetKeyPolicy, GetKeyRotationStatus,
+ * ListResourceTags) and vpc_endpoint.go (subnet configurations read through DescribeNetworkInterfaces) were checked
+ * there; these resources' call sequences have been stable across the 5.x line — re-check a row against the tag when
+ * the provider moves. Every plan runs the read calls (refresh), so a read denied to the deployer fails every plan,
+ * not just the first apply.
  *
  * Tag calls come from the provider's generated tagging (`tags_gen.go` of each service, transparent tagging): on
  * create most resources pass tags in the create request; changes go through the service's tag/untag calls.
