@@ -5,7 +5,7 @@
  * replacement takes the same IP, so no other node's topology changes. Stacks and pool-ops both read this plan.
  */
 import { cidrHost, cidrSubnet, formatCidr, parseIpv4Cidr } from "./cidr";
-import type { PoolConfig } from "./schema";
+import { ALL_INTERFACE_ENDPOINTS, type InterfaceEndpointService, type PoolConfig } from "./schema";
 
 export type SubnetTier = "relay" | "producer" | "management";
 export type HostRole = "relay" | "producer" | "bastion" | "monitoring" | "sandbox";
@@ -29,17 +29,27 @@ export interface HostPlan {
   readonly privateIp: string;
 }
 
+/** One interface endpoint's network interface in one producer subnet, at a pinned address. */
+export interface EndpointAddressPlan {
+  /** The producer subnet's plan id: `producer-a`, `producer-b`. */
+  readonly subnetId: string;
+  readonly service: InterfaceEndpointService;
+  readonly privateIp: string;
+}
+
 export interface AddressPlan {
   readonly vpcCidr: string;
   readonly subnets: readonly SubnetPlan[];
   readonly hosts: readonly HostPlan[];
+  /** Every interface endpoint's address in every producer subnet (`vpc.interfaceEndpoints` only). */
+  readonly endpoints: readonly EndpointAddressPlan[];
 }
 
 // Subnet index blocks inside the VPC: relays 0-2, producers 8-9, management 16. Gaps leave room to grow a tier.
 const RELAY_NETNUM = 0;
 const PRODUCER_NETNUM = 8;
 const MANAGEMENT_NETNUM = 16;
-/** First host number used in each subnet (AWS reserves .0-.3; .4-.9 stay free for interface endpoints' ENIs). */
+/** First host number used in each subnet (AWS reserves .0-.3; .4-.9 stay free). */
 const FIRST_HOST = 10;
 const AZ_LETTERS = "abc";
 
@@ -106,5 +116,53 @@ export function poolAddressPlan(config: PoolConfig): AddressPlan {
   hosts.push(host("monitoring", "monitoring", "management", 1));
   if (config.sandbox.enabled) hosts.push(host("sandbox", "sandbox", "management", 2));
 
-  return { vpcCidr: config.vpc.cidr, subnets, hosts };
+  const endpoints = endpointPlan(config, subnets);
+  assertDisjoint(hosts, endpoints);
+  return { vpcCidr: config.vpc.cidr, subnets, hosts, endpoints };
+}
+
+/**
+ * Interface endpoints' addresses, pinned (`subnet_configuration { ipv4 }` on aws_vpc_endpoint). Unpinned, AWS gives
+ * each endpoint network interface any free address of its subnet, and one can take a producer's fixed address first
+ * (the producer's launch then fails with InvalidIPAddress.InUse). They sit at the top of each producer subnet, counting
+ * down from the last usable address (AWS reserves the last one) by the service's place in ALL_INTERFACE_ENDPOINTS, so
+ * adding or dropping a service never moves another's address: secretsmanager at .254 of a /24, ssm .253, … monitoring
+ * .248. Hosts count up from .10, so the two ranges are disjoint (checked below).
+ */
+function endpointPlan(config: PoolConfig, subnets: readonly SubnetPlan[]): EndpointAddressPlan[] {
+  const plans: EndpointAddressPlan[] = [];
+  for (const subnet of subnets.filter((s) => s.tier === "producer")) {
+    const cidr = parseIpv4Cidr(subnet.cidr);
+    if (!cidr) throw new Error(`bad subnet CIDR ${subnet.cidr}`);
+    const lastUsable = 2 ** (32 - cidr.prefixLength) - 2;
+    for (const service of config.vpc.interfaceEndpoints) {
+      plans.push({ subnetId: subnet.id, service, privateIp: cidrHost(cidr, lastUsable - ALL_INTERFACE_ENDPOINTS.indexOf(service)) });
+    }
+  }
+  return plans;
+}
+
+function assertDisjoint(hosts: readonly HostPlan[], endpoints: readonly EndpointAddressPlan[]): void {
+  const taken = new Map(hosts.map((h) => [h.privateIp, `host ${h.name}`]));
+  for (const endpoint of endpoints) {
+    const owner = taken.get(endpoint.privateIp);
+    if (owner) {
+      throw new Error(
+        `vpc.interfaceEndpoints: the ${endpoint.service} endpoint's address ${endpoint.privateIp} in ${endpoint.subnetId} is also ${owner}'s ` +
+          "fixed address (use a larger vpc.subnetPrefixLength range, i.e. a smaller prefix)",
+      );
+    }
+    taken.set(endpoint.privateIp, `the ${endpoint.service} endpoint`);
+  }
+}
+
+/**
+ * The pinned interface-endpoint addresses per producer subnet and service, e.g.
+ * `{ "producer-a": { secretsmanager: "10.40.8.254", kms: "10.40.8.250", … }, "producer-b": { … } }`. The stacks pin the
+ * endpoints there; the lab puts its endpoint stand-in at exactly these addresses.
+ */
+export function endpointAddresses(config: PoolConfig): Record<string, Partial<Record<InterfaceEndpointService, string>>> {
+  const result: Record<string, Partial<Record<InterfaceEndpointService, string>>> = {};
+  for (const e of poolAddressPlan(config).endpoints) (result[e.subnetId] ??= {})[e.service] = e.privateIp;
+  return result;
 }

@@ -14,6 +14,9 @@ export const CARDANO_NETWORKS = ["mainnet", "preprod", "preview"] as const;
 /** Interface endpoints the producers need to reach AWS without an internet route. Each costs per AZ and hour. */
 export const ALL_INTERFACE_ENDPOINTS = ["secretsmanager", "ssm", "ssmmessages", "ec2messages", "kms", "logs", "monitoring"] as const;
 
+/** Producers have no route out: at boot they read their hot keys (Secrets Manager) and the leader record (SSM). */
+export const REQUIRED_INTERFACE_ENDPOINTS = ["secretsmanager", "ssm"] as const;
+
 export const DEFAULTS = {
   relayCount: 4,
   relayPort: 3001,
@@ -222,12 +225,16 @@ export const PoolConfigSchema = z
         /** Size of every subnet. @default 24 */
         subnetPrefixLength: intBetween(20, 27).default(DEFAULTS.subnetPrefixLength),
         /**
-         * Interface endpoints in the producer subnets. Each costs about USD 7.30 per AZ per month plus data
-         * (two producer AZs: ~USD 102/month for all seven). Without `secretsmanager` and `kms` producers cannot fetch
-         * their hot keys at boot. @default all seven
+         * Interface endpoints in the producer subnets, each billed per AZ and hour (`npm run cost`). Producers need
+         * `secretsmanager` (their hot keys) and `ssm` (the leader record) at boot; Secrets Manager decrypts with KMS
+         * on its own side, so `kms` is not needed for that. `ssmmessages` and `ec2messages` serve Session Manager,
+         * `logs` and `monitoring` the CloudWatch agent. @default all seven
          */
         interfaceEndpoints: z
           .array(z.enum(ALL_INTERFACE_ENDPOINTS, { error: `expected one of ${ALL_INTERFACE_ENDPOINTS.join(", ")}` }))
+          .refine((services) => REQUIRED_INTERFACE_ENDPOINTS.every((s) => services.includes(s)), {
+            error: `expected ${REQUIRED_INTERFACE_ENDPOINTS.join(" and ")} among them: producers read their keys and the leader record through them at boot`,
+          })
           .default([...ALL_INTERFACE_ENDPOINTS]),
         flowLogRetentionDays: z
           .union([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653].map((d) => z.literal(d)), {
@@ -333,6 +340,24 @@ export const PoolConfigSchema = z
          * any user or role of the account whose own IAM policy allows sts:AssumeRole on it
          */
         operatorTrustedPrincipals: z.array(z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:[^\s]+$/, { error: "expected an IAM principal ARN" })).default([]),
+        /**
+         * The IAM roles or users that run Terraform for this pool (CI's deploy role, an administrator). When listed,
+         * the key secrets' resource policies also deny everyone else (the account root user excepted) the calls that
+         * could change who reads a key or destroy it: PutResourcePolicy, DeleteResourcePolicy, UpdateSecret (which
+         * can also write a value), DeleteSecret and replication. Reading metadata (DescribeSecret, GetResourcePolicy)
+         * is always left to IAM, so every plan can read the secrets back. Give role ARNs, not the
+         * `arn:aws:sts::…:assumed-role/…` of a session: policies compare `aws:PrincipalArn`, which is the role's.
+         * @default [] — those calls are left to IAM
+         */
+        deployerPrincipals: z
+          .array(
+            z
+              .string()
+              .regex(/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/, {
+                error: "expected the ARN of an IAM role or user, e.g. arn:aws:iam::123456789012:role/pool-deployer (no wildcards; not an sts:assumed-role session)",
+              }),
+          )
+          .default([]),
       })
       .prefault({}),
     /** Extra tags on every resource (Pool and Role are always set). */

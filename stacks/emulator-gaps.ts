@@ -13,6 +13,13 @@ interface EmulatorGap {
 
 export const EMULATOR_GAPS: readonly EmulatorGap[] = [
   {
+    resourceType: "aws_vpc_endpoint",
+    ignoreChanges: ["subnet_configuration"],
+    why:
+      "moto ignores the SubnetConfigurations of CreateVpcEndpoint and gives each endpoint interface a random address " +
+      "(not even inside its subnet), so the pinned addresses read back different on every plan",
+  },
+  {
     resourceType: "aws_vpc_security_group_ingress_rule",
     ignoreChanges: ["description"],
     why: "moto drops the description of rules that reference a security group or a prefix list",
@@ -24,10 +31,11 @@ export const EMULATOR_GAPS: readonly EmulatorGap[] = [
   },
   {
     resourceType: "aws_instance",
-    ignoreChanges: ["associate_public_ip_address", "vpc_security_group_ids", "disable_api_termination"],
+    ignoreChanges: ["associate_public_ip_address", "vpc_security_group_ids", "disable_api_termination", "maintenance_options"],
     why:
       "moto gives every VPC instance a public IP whatever the request said, does not report security groups given " +
-      "through the primary network interface, and reports API termination protection as off",
+      "through the primary network interface, reports API termination protection as off, and neither reports an " +
+      "instance's maintenance options nor implements ModifyInstanceMaintenanceOptions (auto_recovery = disabled)",
   },
 ];
 

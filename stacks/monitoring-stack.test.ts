@@ -2,7 +2,7 @@ import { describe, expect, test } from "vitest";
 import { Testing } from "cdktf";
 import { gunzipSync } from "node:zlib";
 import { resourcesOf, synthJson, testPool } from "../test/pool-fixtures";
-import { isBurstable } from "./constructs/instance-alarms";
+import { defaultCreditMode, isBurstable } from "./constructs/instance-alarms";
 import { delegatorDashboardUid } from "../monitoring/dashboards";
 import { publicDashboardAccessToken } from "../monitoring/grafana-access";
 import { buildPoolStacks } from "./pool-app";
@@ -50,12 +50,18 @@ describe("monitoring stack", () => {
     expect(alarms.every((a) => (a.alarm_actions as string[]).some((x) => x.includes("aws_sns_topic")))).toBe(true);
   });
 
-  test("CPU credit alarms only for burstable instance types", () => {
+  test("CPU credit alarms only for burstable types: T3 (unlimited) on surplus credits, T2 (standard) on a low balance", () => {
     expect(isBurstable("t3.micro")).toBe(true);
     expect(isBurstable("t4g.small")).toBe(true);
     expect(isBurstable("m6i.large")).toBe(false);
-    const credit = alarms.filter((a) => a.metric_name === "CPUCreditBalance").map((a) => String(a.alarm_name));
-    expect(credit.sort()).toEqual([`${config.name}-bastion-cpu-credits`, `${config.name}-monitoring-cpu-credits`]);
+    expect([defaultCreditMode("t2.micro"), defaultCreditMode("t3a.small"), defaultCreditMode("m6i.large")]).toEqual(["standard", "unlimited", undefined]);
+    // The default bastion and monitoring host are T3: in unlimited mode a zero balance throttles nothing; surplus is billed.
+    expect(alarms.filter((a) => a.metric_name === "CPUCreditBalance")).toEqual([]);
+    const surplus = alarms.filter((a) => a.metric_name === "CPUSurplusCreditBalance");
+    expect(surplus.map((a) => String(a.alarm_name)).sort()).toEqual([`${config.name}-bastion-cpu-surplus-credits`, `${config.name}-monitoring-cpu-surplus-credits`]);
+    expect(surplus[0]).toMatchObject({ comparison_operator: "GreaterThanThreshold", threshold: 0, statistic: "Minimum", period: 300, evaluation_periods: 12 });
+    const t2 = resourcesOf(synthJson(buildPoolStacks(Testing.app(), testPool({ bastion: { adminCidrs: ["203.0.113.0/24"], instanceType: "t2.micro" } })).monitoring), "aws_cloudwatch_metric_alarm");
+    expect(t2.filter((a) => a.metric_name === "CPUCreditBalance").map((a) => a.alarm_name)).toEqual([`${config.name}-bastion-cpu-credits`]);
   });
 
   test("the monitoring role may publish to the alert topic and nothing else is granted here", () => {

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { Testing } from "cdktf";
+import { poolAddressPlan } from "../config/address-plan";
 import { resourcesOf, synthJson, testPool } from "../test/pool-fixtures";
 import { NetworkStack } from "./network-stack";
 
@@ -38,7 +39,7 @@ describe("network stack", () => {
       "ec2messages", "kms", "logs", "monitoring", "secretsmanager", "ssm", "ssmmessages",
     ]);
     expect(endpoints.filter((e) => e.vpc_endpoint_type === "Gateway")).toHaveLength(1);
-    const fewer = network({ vpc: { interfaceEndpoints: ["secretsmanager", "kms"] } });
+    const fewer = network({ vpc: { interfaceEndpoints: ["secretsmanager", "ssm"] } });
     expect(resourcesOf(fewer, "aws_vpc_endpoint").filter((e) => e.vpc_endpoint_type === "Interface")).toHaveLength(2);
   });
 
@@ -60,5 +61,61 @@ describe("network stack", () => {
     const fromCidr = ssh.filter((r) => r.cidr_ipv4);
     expect(fromCidr.map((r) => r.cidr_ipv4)).toEqual(["203.0.113.0/24"]);
     expect(ssh.filter((r) => r.referenced_security_group_id).every((r) => String(r.referenced_security_group_id).includes("security-groups_bastion"))).toBe(true);
+  });
+
+  test("every interface endpoint's interfaces sit at pinned addresses, none of them a host's", () => {
+    const hostIps = new Set(poolAddressPlan(testPool({ sandbox: { enabled: true } })).hosts.map((h) => h.privateIp));
+    const interfaces = resourcesOf(json, "aws_vpc_endpoint").filter((e) => e.vpc_endpoint_type === "Interface");
+    const pinned = interfaces.flatMap((e) => e.subnet_configuration as { ipv4: string; subnet_id: string }[]);
+    expect(pinned).toHaveLength(7 * 2);
+    for (const e of interfaces) {
+      const configs = e.subnet_configuration as { subnet_id: string }[];
+      expect(configs.map((c) => c.subnet_id).sort()).toEqual([...(e.subnet_ids as string[])].sort());
+    }
+    expect(new Set(pinned.map((p) => p.ipv4)).size).toBe(pinned.length);
+    expect(pinned.filter((p) => hostIps.has(p.ipv4))).toEqual([]);
+    expect(pinned.map((p) => p.ipv4)).toContain("10.40.8.254");
+  });
+
+  test("every endpoint has a policy admitting only the pool's account; Secrets Manager only the pool's secrets", () => {
+    const endpoints = resourcesOf(json, "aws_vpc_endpoint");
+    expect(endpoints).toHaveLength(8);
+    for (const endpoint of endpoints) {
+      const policy = JSON.parse(String(endpoint.policy)) as { Statement: { Effect: string; Condition: Record<string, Record<string, string>>; Resource: string }[] };
+      expect(policy.Statement.every((s) => s.Effect === "Allow" && s.Condition.StringEquals?.["aws:PrincipalAccount"]?.includes("aws_caller_identity"))).toBe(true);
+    }
+    const secrets = endpoints.find((e) => String(e.service_name).endsWith(".secretsmanager"))!;
+    expect(JSON.parse(String(secrets.policy)).Statement[0].Resource).toMatch(/^arn:aws:secretsmanager:eu-west-1:\$\{data\.aws_caller_identity\.[^}]+\}:secret:testpool\/\*$/);
+  });
+
+  test("security groups are replaceable: a name prefix, never a fixed name, with create_before_destroy", () => {
+    const groups = resourcesOf(json, "aws_security_group");
+    expect(groups).toHaveLength(6);
+    for (const group of groups) {
+      expect(group.name).toBeUndefined();
+      expect(String(group.name_prefix)).toMatch(/^testpool-[a-z]+-$/);
+      expect(group.lifecycle).toMatchObject({ create_before_destroy: true });
+    }
+  });
+
+  test("producers' HTTPS goes only to the endpoints' group (and S3's prefix list)", () => {
+    const producerHttps = resourcesOf(json, "aws_vpc_security_group_egress_rule").filter((r) => String(r.security_group_id).includes("security-groups_producer") && r.from_port === 443);
+    expect(producerHttps).toHaveLength(2);
+    expect(producerHttps.some((r) => r.cidr_ipv4 !== undefined)).toBe(false);
+    expect(producerHttps.map((r) => String(r.referenced_security_group_id ?? r.prefix_list_id))).toEqual([
+      expect.stringContaining("aws_security_group.endpoints_sg"),
+      expect.stringContaining("aws_vpc_endpoint.endpoints_endpoint-s3"),
+    ]);
+  });
+
+  test("more network ACL rules than AWS allows are refused naming the fields; so is an IPv6 range", () => {
+    const adminCidrs = Array.from({ length: 17 }, (_, i) => `198.51.${i}.0/24`);
+    const extraIngress = [{ tier: "monitoring", port: 9000, cidrs: ["192.0.2.0/24"], description: "status page" }];
+    expect(() => network({ bastion: { adminCidrs }, extraIngress: [] })).not.toThrow();
+    expect(() => network({ bastion: { adminCidrs }, extraIngress })).toThrow(
+      /^network ACL management: 21 inbound rules, more than AWS's 20 per network ACL \(the rules from config: bastion\.adminCidrs \(17\), extraIngress\[0\]\.cidrs \(1\)\)/,
+    );
+    const v6 = [{ tier: "relay", port: 6000, cidrs: ["203.0.113.0/24", "2001:db8::/32"], description: "v6 peers" }];
+    expect(() => network({ extraIngress: v6 })).toThrow(/^extraIngress\[0\]\.cidrs\[1\]: 2001:db8::\/32 is an IPv6 range, but the pool's VPC has no IPv6/);
   });
 });

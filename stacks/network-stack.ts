@@ -4,17 +4,34 @@
  */
 import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
-import { poolAddressPlan } from "../config/address-plan";
+import { endpointAddresses, poolAddressPlan } from "../config/address-plan";
 import { DEFAULTS, type PoolConfig } from "../config/schema";
 import { GRAFANA_PORT } from "../monitoring/grafana-access";
 import { PoolStack } from "./pool-stack";
 import { PoolVpc } from "./constructs/pool-vpc";
 import { PrivateEndpoints } from "./constructs/private-endpoints";
-import { TierNetworkAcls } from "./constructs/tier-network-acls";
+import { TierNetworkAcls, type NaclExtraIngress } from "./constructs/tier-network-acls";
+import { parseIpv4Cidr } from "../config/cidr";
 import { TierSecurityGroups } from "./constructs/tier-security-groups";
 import { VpcFlowLogs } from "./constructs/vpc-flow-logs";
 
 const NACL_TIER = { relay: "relay", producer: "producer", bastion: "management", monitoring: "management" } as const;
+
+/**
+ * The extra ingress ranges of the config, each with the field it comes from. IPv6 ranges are refused: the pool's VPC
+ * has no IPv6 block, so no host has an IPv6 address a rule could admit, and AWS would reject an IPv6 range written
+ * as an IPv4 rule (`cidr_block`, `cidr_ipv4`) at apply, half-way through a deploy.
+ */
+function extraIngressRanges(config: PoolConfig): (NaclExtraIngress & { field: string })[] {
+  return config.extraIngress.flatMap((rule, i) =>
+    rule.cidrs.map((cidr, j) => {
+      const field = `extraIngress[${i}].cidrs[${j}]`;
+      if (cidr.includes(":")) throw new Error(`${field}: ${cidr} is an IPv6 range, but the pool's VPC has no IPv6 (no host has an IPv6 address); use IPv4 ranges`);
+      if (!parseIpv4Cidr(cidr)) throw new Error(`${field}: expected a canonical IPv4 CIDR such as 192.0.2.0/24 (host bits zero), got ${JSON.stringify(cidr)}`);
+      return { tier: NACL_TIER[rule.tier], port: rule.port, protocol: rule.protocol, cidr, field };
+    }),
+  );
+}
 
 export class NetworkStack extends PoolStack {
   readonly vpc: PoolVpc;
@@ -39,7 +56,7 @@ export class NetworkStack extends PoolStack {
       region: config.region,
       vpcId: this.vpc.vpcId,
       vpcCidr: plan.vpcCidr,
-      subnetIds: this.vpc.subnetIdsOf("producer"),
+      subnets: Object.entries(endpointAddresses(config)).map(([planId, addresses]) => ({ subnetId: this.vpc.subnetId(planId), addresses })),
       routeTableIds: this.vpc.producerRouteTableIds,
       services: config.vpc.interfaceEndpoints,
     });
@@ -51,21 +68,21 @@ export class NetworkStack extends PoolStack {
       producerSubnetIds: this.vpc.subnetIdsOf("producer"),
       managementSubnetIds: this.vpc.subnetIdsOf("management"),
       relayPort: config.relays.port,
-      adminCidrs: config.bastion.adminCidrs,
+      adminCidrs: config.bastion.adminCidrs.map((cidr, i) => ({ cidr, field: `bastion.adminCidrs[${i}]` })),
       extraIngress: [
-        ...config.extraIngress.flatMap((rule) => rule.cidrs.map((cidr) => ({ tier: NACL_TIER[rule.tier], port: rule.port, protocol: rule.protocol, cidr }))),
-        ...publicDashboardCidrs.map((cidr) => ({ tier: "management" as const, port: GRAFANA_PORT, protocol: "tcp" as const, cidr })),
+        ...extraIngressRanges(config),
+        ...publicDashboardCidrs.map((cidr, i) => ({ tier: "management" as const, port: GRAFANA_PORT, protocol: "tcp" as const, cidr, field: `monitoring.publicDashboard.cidrs[${i}]` })),
       ],
     });
     this.securityGroups = new TierSecurityGroups(this, "security-groups", {
       poolName: config.name,
       vpcId: this.vpc.vpcId,
-      vpcCidr: plan.vpcCidr,
       relayPort: config.relays.port,
       nodeMetricsPort: config.node.metricsPort,
       nodeExporterPort: DEFAULTS.nodeExporterPort,
       adminCidrs: config.bastion.adminCidrs,
       s3PrefixListId: this.endpoints.s3.prefixListId,
+      endpointsSecurityGroupId: this.endpoints.securityGroup.id,
       extraIngress: config.extraIngress,
       publicDashboardCidrs,
     });

@@ -52,14 +52,17 @@ describe("nodes stack, default pool", () => {
     expect(new Set(relays.map(([, r]) => subnetOf(r.subnet_id).az))).toEqual(new Set(config.availabilityZones));
   });
 
-  test("2 producers in 2 different private subnets, no public IP, termination-protected", () => {
+  test("2 producers in 2 different private subnets, no public IP, termination-protected, no automatic recovery", () => {
     const producers = [...instances.entries()].filter(([name]) => name.startsWith(`${pool}-producer-`)).map(([, p]) => p);
     expect(producers).toHaveLength(2);
     expect(new Set(producers.map((p) => String(p.subnet_id))).size).toBe(2);
     for (const p of producers) {
       expect(p.associate_public_ip_address).toBe(false);
       expect(p.disable_api_termination).toBe(true);
+      expect(p.maintenance_options).toEqual({ auto_recovery: "disabled" });
     }
+    // Relays and the bastion keep EC2's default recovery: coming back as they were is what they should do.
+    expect(instances.get(`${pool}-relay-1`)?.maintenance_options).toBeUndefined();
     expect(resourcesOf(nodes, "aws_eip").filter((e) => String(e.instance).includes("producer"))).toHaveLength(0);
     const subnets = producers.map((p) => subnetOf(p.subnet_id));
     expect(subnets.map((s) => s.tier)).toEqual(["producer", "producer"]);

@@ -40,26 +40,60 @@ describe("security stack", () => {
     expect(new Set(managed)).toEqual(new Set(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"]));
   });
 
-  test("cold secrets' resource policies deny reads to everyone but the operator role and the account root", () => {
-    const policies = resourcesOf(json, "aws_secretsmanager_secret_policy");
-    const cold = policies.filter((p) => /coldSigningKey|opcertCounter/.test(String(p.secret_arn)));
-    expect(cold).toHaveLength(2);
-    for (const policy of cold) {
-      const [deny] = parse(policy.policy).Statement;
-      expect(deny).toMatchObject({ Effect: "Deny", Principal: "*" });
-      const allowed = (deny?.Condition as Record<string, Record<string, string[]>>).StringNotEquals!["aws:PrincipalArn"]!;
-      expect(allowed).toHaveLength(2);
-      expect(allowed.join(" ")).toMatch(/aws_iam_role\.operator_role/);
-      expect(allowed.join(" ")).not.toMatch(/producer/);
+  const secretPolicy = (key: RegExp, j = json) => parse(resourcesOf(j, "aws_secretsmanager_secret_policy").find((p) => key.test(String(p.secret_arn)))?.policy).Statement;
+  const principalsOf = (statement: Record<string, unknown> | undefined) =>
+    (statement?.Condition as Record<string, Record<string, string[]>>).StringNotEquals!["aws:PrincipalArn"]!;
+
+  test("cold secrets' policies deny the value — read and write — to everyone but the operator role, root included", () => {
+    for (const key of [/coldSigningKey/, /opcertCounter/]) {
+      const statements = secretPolicy(key);
+      expect(statements).toHaveLength(1);
+      const [deny] = statements;
+      expect(deny).toMatchObject({ Effect: "Deny", Principal: "*", Action: expect.arrayContaining(["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"]) });
+      expect(principalsOf(deny)).toEqual([expect.stringMatching(/aws_iam_role\.operator_role/)]);
     }
   });
 
-  test("producers may read hot keys only through the Secrets Manager endpoint", () => {
-    const hot = resourcesOf(json, "aws_secretsmanager_secret_policy").filter((p) => /kesSigningKey/.test(String(p.secret_arn)));
-    const statements = parse(hot[0]?.policy).Statement;
+  test("no secret policy denies reading metadata: Terraform reads every secret back on each plan", () => {
+    for (const policy of resourcesOf(json, "aws_secretsmanager_secret_policy")) {
+      const denied = parse(policy.policy).Statement.flatMap((s) => list(s.Action));
+      expect(denied).not.toEqual(expect.arrayContaining([expect.stringMatching(/DescribeSecret|GetResourcePolicy|ListSecretVersionIds|\*/)]));
+    }
+  });
+
+  test("hot secrets: producers and the operator read, only the operator writes, producers only through the endpoint", () => {
+    const statements = secretPolicy(/kesSigningKey/);
+    expect(principalsOf(statements.find((s) => s.Sid === "HotKeyValueOnlyForProducersAndTheOperator"))).toEqual([
+      expect.stringMatching(/aws_iam_role\.operator_role/),
+      expect.stringMatching(/aws_iam_role\.roles_producer-role/),
+    ]);
+    expect(principalsOf(statements.find((s) => s.Sid === "HotKeyWritesOnlyByTheOperator"))).toEqual([expect.stringMatching(/aws_iam_role\.operator_role/)]);
     expect(statements.find((s) => s.Sid === "ProducersReadOnlyThroughTheEndpoint")?.Condition).toMatchObject({
       StringNotEquals: { "aws:SourceVpce": [expect.stringMatching(/endpoint-secretsmanager|terraform_remote_state/)] },
     });
+  });
+
+  test("listed deployers alone (and the root user) manage the secrets; none listed leaves it to IAM", () => {
+    expect(secretPolicy(/coldSigningKey/).find((s) => s.Sid === "SecretManagedOnlyByTheDeployers")).toBeUndefined();
+    const deployer = "arn:aws:iam::123456789012:role/pool-deployer";
+    const withDeployers = security({ iam: { deployerPrincipals: [deployer] } });
+    for (const key of [/coldSigningKey/, /opcert_/]) {
+      const manage = secretPolicy(key, withDeployers).find((s) => s.Sid === "SecretManagedOnlyByTheDeployers");
+      expect(list(manage?.Action)).toEqual(expect.arrayContaining(["secretsmanager:PutResourcePolicy", "secretsmanager:UpdateSecret", "secretsmanager:DeleteSecret"]));
+      expect(principalsOf(manage)).toEqual([deployer, expect.stringMatching(/^arn:aws:iam::\$\{data\.aws_caller_identity\.[^}]+\}:root$/)]);
+    }
+  });
+
+  test("the operator may write the cold key (keys import), image and operate only the pool's instances", () => {
+    const [policy] = resourcesOf(json, "aws_iam_role_policy").filter((p) => p.name === "pool-ops");
+    const statements = parse(policy?.policy).Statement;
+    const sid = (id: string) => statements.find((s) => s.Sid === id);
+    expect(list(sid("KeySecretValues")?.Action)).toContain("secretsmanager:PutSecretValue");
+    expect(list(sid("KeySecretValues")?.Resource).some((r) => r.includes("coldSigningKey"))).toBe(true);
+    expect(sid("OperatePoolInstances")).toMatchObject({ Condition: { StringEquals: { "ec2:ResourceTag/Pool": "testpool" } } });
+    expect(list(sid("OperatePoolInstances")?.Action)).toEqual(expect.arrayContaining(["ec2:ModifyInstanceAttribute", "ec2:GetConsoleOutput"]));
+    expect(sid("GrantPoolKeyToEc2ForEncryptedVolumes")).toMatchObject({ Action: "kms:CreateGrant", Condition: { Bool: { "kms:GrantIsForAWSResource": true } } });
+    expect(sid("TagImagesOnCreation")).toMatchObject({ Condition: { StringEquals: { "ec2:CreateAction": "CreateImage" } } });
   });
 
   test("the operator role requires MFA to assume", () => {

@@ -44,6 +44,7 @@ export class SecurityStack extends PoolStack {
       accountId: this.key.accountId,
       operatorRoleArn: this.operator.role.arn,
       producerRoleArn: this.roles.roles.producer.arn,
+      deployerPrincipals: config.iam.deployerPrincipals,
       ...(network.endpoints.endpointId("secretsmanager") ? { secretsManagerEndpointId: network.endpoints.endpointId("secretsmanager") } : {}),
     });
     const leaderParameter = poolParameterNames(config.name).leader;

@@ -2,7 +2,7 @@ import { describe, expect, test } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { poolAddressPlan } from "../../config/address-plan";
 import { testPool } from "../../test/pool-fixtures";
-import { CHAIN_VOLUME_PLACEHOLDER, hostBootText, hostBootUserData } from "./boot-plan";
+import { CHAIN_VOLUME_PLACEHOLDER, hostBootText, hostBootUserData, TIME_SYNC_SOURCES_PATH } from "./boot-plan";
 import { asTerraformString, bootScript, renderCloudInit } from "./cloud-init";
 
 interface CloudConfig {
@@ -24,6 +24,7 @@ describe("cloud-init user data", () => {
   test("a producer: settings, then prepare → mount → fetch keys → start, scripts verbatim from the repo", () => {
     const doc = parsed(hostBootText(config, host("producer-1"), true));
     expect(doc.runcmd.map((c) => c[0])).toEqual([
+      "/usr/local/sbin/pool-sync-time",
       "/usr/local/sbin/pool-prepare-node",
       "/usr/local/sbin/pool-mount-chain-volume",
       "/usr/local/sbin/pool-fetch-hot-keys",
@@ -39,18 +40,18 @@ describe("cloud-init user data", () => {
     expect(settings).not.toMatch(/cold/);
   });
 
-  test("a relay mounts its volume but never fetches keys; the bastion only gets its settings", () => {
+  test("a relay mounts its volume but never fetches keys; the bastion only gets its settings and the time source", () => {
     const relay = parsed(hostBootText(config, host("relay-2"), true));
-    expect(relay.runcmd.map((c) => c[0])).toEqual(["/usr/local/sbin/pool-prepare-node", "/usr/local/sbin/pool-mount-chain-volume", "/usr/local/sbin/pool-start-node"]);
+    expect(relay.runcmd.map((c) => c[0])).toEqual(["/usr/local/sbin/pool-sync-time", "/usr/local/sbin/pool-prepare-node", "/usr/local/sbin/pool-mount-chain-volume", "/usr/local/sbin/pool-start-node"]);
     expect(JSON.stringify(relay)).not.toMatch(/SECRET_|fetch-hot-keys/);
     const bastion = parsed(hostBootText(config, host("bastion"), false));
-    expect(bastion.runcmd ?? []).toEqual([]);
-    expect(bastion.write_files.map((f) => f.path)).toEqual(["/etc/default/pool-node"]);
+    expect(bastion.runcmd).toEqual([["/usr/local/sbin/pool-sync-time"]]);
+    expect(bastion.write_files.map((f) => f.path)).toEqual(["/etc/default/pool-node", "/usr/local/sbin/pool-sync-time", TIME_SYNC_SOURCES_PATH]);
   });
 
   test("the monitoring host installs its services and runs no node scripts", () => {
     const doc = parsed(hostBootText(config, host("monitoring"), false, [{ path: "/etc/prometheus/prometheus.yml", content: "global: {}\n" }]));
-    expect(doc.runcmd.map((c) => c[0])).toEqual(["/usr/local/sbin/pool-prepare-monitoring"]);
+    expect(doc.runcmd.map((c) => c[0])).toEqual(["/usr/local/sbin/pool-sync-time", "/usr/local/sbin/pool-prepare-monitoring"]);
     expect(doc.write_files.map((f) => f.path)).toContain("/etc/prometheus/prometheus.yml");
   });
 
@@ -94,5 +95,24 @@ describe("cloud-init user data", () => {
     const users = [{ name: "admin", sshAuthorizedKeys: config.ssh.authorizedKeys }];
     expect(() => renderCloudInit({ users, settings: { lower: "x" }, files: [], scripts: [] })).toThrow(/UPPER_SNAKE_CASE: lower/);
     expect(() => renderCloudInit({ users, settings: { OK: "it's" }, files: [], scripts: [] })).toThrow(/must not contain quotes/);
+  });
+
+  test("every host syncs time with the Amazon Time Sync Service through chrony, before anything else", () => {
+    for (const name of ["producer-1", "relay-1", "bastion", "monitoring"]) {
+      const doc = parsed(hostBootText(config, host(name), name !== "bastion" && name !== "monitoring"));
+      expect(doc.runcmd[0], name).toEqual(["/usr/local/sbin/pool-sync-time"]);
+      const source = doc.write_files.find((f) => f.path === TIME_SYNC_SOURCES_PATH);
+      expect(source?.content, name).toMatch(/^server 169\.254\.169\.123 prefer iburst minpoll 4 maxpoll 4$/m);
+      expect(source?.owner).toBe("root:root");
+    }
+    expect(bootScript("sync-time.sh")).toContain("systemctl restart chrony");
+  });
+
+  test("the monitoring host keeps the configuration cloud-init wrote when apt installs the packages that own it", () => {
+    const script = bootScript("prepare-monitoring.sh");
+    const installs = script.split("\n").filter((line) => /apt-get install/.test(line));
+    expect(installs.length).toBe(2);
+    for (const line of installs) expect(line).toContain("$KEEP_OURS");
+    expect(script).toContain('KEEP_OURS="-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold"');
   });
 });

@@ -5,7 +5,15 @@
 import type { HostPlan } from "../../config/address-plan";
 import { poolParameterNames, poolSecretNames } from "../../config/names";
 import type { PoolConfig } from "../../config/schema";
-import { asTerraformString, renderCloudInit, type BootFile, type BootScript, type BootUser } from "./cloud-init";
+import { asTerraformString, bootScript, renderCloudInit, type BootFile, type BootScript, type BootUser } from "./cloud-init";
+
+/** chrony's source for the Amazon Time Sync Service (Debian's chrony.conf reads /etc/chrony/sources.d/*.sources). */
+export const TIME_SYNC_SOURCES_PATH = "/etc/chrony/sources.d/amazon-time-sync.sources";
+
+/** Every host: the time source, then the script that makes chrony use it (first of the boot scripts). */
+function withTimeSync(files: readonly BootFile[], scripts: readonly BootScript[]): { files: BootFile[]; scripts: BootScript[] } {
+  return { files: [{ path: TIME_SYNC_SOURCES_PATH, content: bootScript("amazon-time-sync.sources") }, ...files], scripts: ["sync-time.sh", ...scripts] };
+}
 
 /** Placeholder for the chain volume's id, known to Terraform only at apply. */
 export const CHAIN_VOLUME_PLACEHOLDER = "@@CHAIN_VOLUME_ID@@";
@@ -22,9 +30,9 @@ export function hostBootText(config: PoolConfig, host: HostPlan, hasChainVolume:
     NODE_BIN_DIR: config.node.binDir,
   };
   const login: BootUser = { name: config.ssh.user, sudo: config.ssh.sudo, sshAuthorizedKeys: config.ssh.authorizedKeys };
-  if (host.role === "bastion") return renderCloudInit({ users: [login], settings, files: [], scripts: [] });
+  if (host.role === "bastion") return renderCloudInit({ users: [login], settings, ...withTimeSync([], []) });
   // The monitoring host runs no cardano-node: its files are Prometheus, Alertmanager and Grafana configuration.
-  if (host.role === "monitoring") return renderCloudInit({ users: [login], settings, files, scripts: ["prepare-monitoring.sh"] });
+  if (host.role === "monitoring") return renderCloudInit({ users: [login], settings, ...withTimeSync(files, ["prepare-monitoring.sh"]) });
   // The node's account exists before the deferred node files it owns are written.
   const nodeUser: BootUser = { name: config.node.user, system: true, primaryGroup: config.node.group, homedir: config.node.home };
   const users = [login, nodeUser];
@@ -44,7 +52,7 @@ export function hostBootText(config: PoolConfig, host: HostPlan, hasChainVolume:
     scripts.push("fetch-hot-keys.sh");
   }
   scripts.push("start-node.sh");
-  return renderCloudInit({ users, settings, files, scripts });
+  return renderCloudInit({ users, settings, ...withTimeSync(files, scripts) });
 }
 
 /** The same, as a Terraform string: shell syntax escaped, the volume id a reference to the volume. */

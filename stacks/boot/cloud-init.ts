@@ -15,7 +15,7 @@ export interface BootFile {
 }
 
 /** The boot scripts of this folder. */
-export type BootScript = "prepare-node.sh" | "mount-chain-volume.sh" | "fetch-hot-keys.sh" | "start-node.sh" | "prepare-monitoring.sh";
+export type BootScript = "sync-time.sh" | "prepare-node.sh" | "mount-chain-volume.sh" | "fetch-hot-keys.sh" | "start-node.sh" | "prepare-monitoring.sh";
 
 /** An account cloud-init creates in its init stage, before any deferred file is written or any script runs. */
 export interface BootUser {

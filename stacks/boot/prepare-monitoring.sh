@@ -4,14 +4,18 @@
 set -eu
 . /etc/default/pool-node
 export DEBIAN_FRONTEND=noninteractive
+# cloud-init has already written /etc/prometheus/prometheus.yml and alertmanager.yml, which these packages ship as
+# conffiles: without force-confold dpkg stops at its "keep or replace?" prompt and, with no terminal, fails the install.
+# force-confdef takes the default answer for every other conffile question.
+KEEP_OURS="-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold"
 apt-get update -qq
-apt-get install -y -qq prometheus prometheus-alertmanager prometheus-node-exporter apt-transport-https gnupg curl awscli
+apt-get install -y -qq $KEEP_OURS prometheus prometheus-alertmanager prometheus-node-exporter apt-transport-https gnupg curl awscli
 if ! command -v grafana-server >/dev/null 2>&1; then
   install -d -m 0755 /etc/apt/keyrings
   curl -fsSL https://apt.grafana.com/gpg.key | gpg --dearmor -o /etc/apt/keyrings/grafana.gpg
   echo "deb [signed-by=/etc/apt/keyrings/grafana.gpg] https://apt.grafana.com stable main" > /etc/apt/sources.list.d/grafana.list
   apt-get update -qq
-  apt-get install -y -qq grafana
+  apt-get install -y -qq $KEEP_OURS grafana
 fi
 # Alertmanager's receiver: the pool's alert topic, published in SSM by the monitoring stack.
 token=$(curl -sf -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" http://169.254.169.254/latest/api/token)

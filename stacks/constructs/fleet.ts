@@ -29,7 +29,12 @@ export interface HostGroupProps {
   readonly chainDbVolumeGiB?: number;
 }
 
-function hostInstance(scope: Construct, host: HostPlan, props: HostGroupProps, options: { tier: SecurityTier; elasticIp: boolean; terminationProtection?: boolean }): PoolInstance {
+function hostInstance(
+  scope: Construct,
+  host: HostPlan,
+  props: HostGroupProps,
+  options: { tier: SecurityTier; elasticIp: boolean; terminationProtection?: boolean; automaticRecovery?: boolean },
+): PoolInstance {
   const { context } = props;
   return new PoolInstance(scope, host.name, {
     poolName: context.poolName,
@@ -48,6 +53,7 @@ function hostInstance(scope: Construct, host: HostPlan, props: HostGroupProps, o
     userData: (volumeId) => context.userData(host, volumeId),
     elasticIp: options.elasticIp,
     terminationProtection: options.terminationProtection ?? false,
+    automaticRecovery: options.automaticRecovery ?? true,
   });
 }
 
@@ -64,8 +70,11 @@ export class ProducerPair extends Construct {
   constructor(scope: Construct, id: string, props: HostGroupProps) {
     super(scope, id);
     if (props.hosts.length !== 2) throw new Error(`ProducerPair needs exactly two producers, got ${props.hosts.length}`);
-    // No public address of any kind; termination protection so a mistaken destroy cannot remove a producer.
-    this.producers = props.hosts.map((host) => hostInstance(this, host, props, { tier: "producer", elasticIp: false, terminationProtection: true }));
+    // No public address of any kind; termination protection so a mistaken destroy cannot remove a producer; no
+    // automatic recovery, so a producer AWS restarts elsewhere never comes back forging beside its promoted standby.
+    this.producers = props.hosts.map((host) =>
+      hostInstance(this, host, props, { tier: "producer", elasticIp: false, terminationProtection: true, automaticRecovery: false }),
+    );
   }
 }
 

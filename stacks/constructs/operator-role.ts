@@ -1,7 +1,6 @@
 /**
- * The role pool-ops runs as: read the cold-key secrets, read and write the hot-key secrets and the counter, describe
- * and stop the pool's instances (fencing), read and write the pool's SSM parameters, write the audit log. A human
- * assumes it only with MFA.
+ * The role pool-ops runs as: read and write the key secrets, start, stop, image and describe the pool's instances,
+ * read and write the pool's SSM parameters, write the audit log. A human assumes it only with MFA.
  */
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
@@ -50,59 +49,96 @@ export class OperatorRole extends Construct {
     });
   }
 
-  /** The operator's permissions; added once the secrets exist, since each side names the other. */
+  /**
+   * The operator's permissions: exactly what pool-ops calls (the IAM evaluation test derives that list from the SDK
+   * calls in ops/ and fails when a call has no permission here). Added once the secrets exist, since each side names
+   * the other.
+   */
   grant(grants: OperatorGrants): void {
     const { poolName, region, accountId } = this.props;
+    const instances = `arn:aws:ec2:${region}:${accountId}:instance/*`;
+    const poolInstancesOnly = { StringEquals: { [`ec2:ResourceTag/${TAG_POOL}`]: poolName } };
     new IamRolePolicy(this, "policy", {
       role: this.role.id,
       name: "pool-ops",
       policy: policyDocument(
         {
-          Sid: "ReadColdKeyAndCounter",
+          // keys import puts all five; rotate-kes and promote --new-opcert read the cold key and counter and write the
+          // counter and the hot keys (restoring their previous values when a rotation fails).
+          Sid: "KeySecretValues",
           Effect: "Allow",
-          Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "secretsmanager:ListSecretVersionIds"],
-          Resource: [grants.coldSigningKeyArn, grants.counterArn],
+          Action: ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:DescribeSecret"],
+          Resource: [grants.coldSigningKeyArn, grants.counterArn, ...grants.hotSecretArns],
         },
         {
-          // The counter advances with every new cert; hot keys are replaced and, on a failed rotation, restored.
-          Sid: "WriteCounterAndHotKeys",
-          Effect: "Allow",
-          Action: [
-            "secretsmanager:GetSecretValue",
-            "secretsmanager:DescribeSecret",
-            "secretsmanager:ListSecretVersionIds",
-            "secretsmanager:PutSecretValue",
-            "secretsmanager:UpdateSecretVersionStage",
-          ],
-          Resource: [...grants.hotSecretArns, grants.counterArn],
-        },
-        {
+          // Secrets Manager decrypts (GetSecretValue) and encrypts (PutSecretValue: a data key) with the pool's key.
           Sid: "UsePoolKeyThroughSecretsManager",
           Effect: "Allow",
-          Action: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+          Action: ["kms:Decrypt", "kms:GenerateDataKey"],
           Resource: grants.kmsKeyArn,
           Condition: { StringEquals: { "kms:ViaService": `secretsmanager.${region}.amazonaws.com` } },
         },
-        // Describe calls cannot be scoped to resources.
-        { Sid: "DescribeFleet", Effect: "Allow", Action: ["ec2:DescribeInstances", "ec2:DescribeInstanceStatus", "ec2:DescribeImages"], Resource: "*" },
         {
-          // Fencing a producer that SSH cannot reach, and starting the image sandbox: only the pool's own instances.
-          Sid: "StopAndStartPoolInstances",
+          // Starting an instance whose volumes are encrypted with the pool's key (the sandbox for a bake), and imaging
+          // it: EC2 needs a grant on the key made on the caller's behalf, or the instance goes from pending back to
+          // stopped (Client.InternalError). https://docs.aws.amazon.com/ebs/latest/userguide/ebs-encryption-requirements.html
+          Sid: "GrantPoolKeyToEc2ForEncryptedVolumes",
           Effect: "Allow",
-          Action: ["ec2:StopInstances", "ec2:StartInstances"],
-          Resource: `arn:aws:ec2:${region}:${accountId}:instance/*`,
-          Condition: { StringEquals: { [`ec2:ResourceTag/${TAG_POOL}`]: poolName } },
+          Action: "kms:CreateGrant",
+          Resource: grants.kmsKeyArn,
+          Condition: { Bool: { "kms:GrantIsForAWSResource": true }, StringEquals: { "kms:ViaService": `ec2.${region}.amazonaws.com` } },
         },
         {
+          Sid: "UsePoolKeyThroughEc2",
+          Effect: "Allow",
+          Action: ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"],
+          Resource: grants.kmsKeyArn,
+          Condition: { StringEquals: { "kms:ViaService": `ec2.${region}.amazonaws.com` } },
+        },
+        // Describe calls cannot be scoped to resources.
+        { Sid: "DescribeFleetAndImages", Effect: "Allow", Action: ["ec2:DescribeInstances", "ec2:DescribeImages"], Resource: "*" },
+        {
+          // Fencing a producer SSH cannot reach; starting and stopping the image sandbox; lifting a producer's termination
+          // protection for its replacement (image rollout); a replaced instance's host keys from its console. Only the
+          // pool's own instances.
+          Sid: "OperatePoolInstances",
+          Effect: "Allow",
+          Action: ["ec2:StopInstances", "ec2:StartInstances", "ec2:ModifyInstanceAttribute", "ec2:GetConsoleOutput"],
+          Resource: instances,
+          Condition: poolInstancesOnly,
+        },
+        {
+          // image bake: an AMI of the pool's sandbox (its root volume's snapshot comes with it), tagged on creation.
+          Sid: "ImageThePoolsSandbox",
+          Effect: "Allow",
+          Action: "ec2:CreateImage",
+          Resource: instances,
+          Condition: poolInstancesOnly,
+        },
+        {
+          Sid: "NewImagesAndSnapshots",
+          Effect: "Allow",
+          Action: "ec2:CreateImage",
+          Resource: [`arn:aws:ec2:${region}::image/*`, `arn:aws:ec2:${region}::snapshot/*`],
+        },
+        {
+          Sid: "TagImagesOnCreation",
+          Effect: "Allow",
+          Action: "ec2:CreateTags",
+          Resource: `arn:aws:ec2:${region}::image/*`,
+          Condition: { StringEquals: { "ec2:CreateAction": "CreateImage", [`aws:RequestTag/${TAG_POOL}`]: poolName } },
+        },
+        {
+          // The leader record (promote), the golden-image ids (image bake, rollout).
           Sid: "PoolParameters",
           Effect: "Allow",
-          Action: ["ssm:GetParameter", "ssm:GetParameters", "ssm:PutParameter"],
+          Action: ["ssm:GetParameter", "ssm:PutParameter"],
           Resource: `arn:aws:ssm:${region}:${accountId}:parameter/${poolName}/*`,
         },
         {
           Sid: "AuditLog",
           Effect: "Allow",
-          Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+          Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
           Resource: [grants.auditLogGroupArn, `${grants.auditLogGroupArn}:*`],
         },
       ),

@@ -38,6 +38,12 @@ export interface PoolInstanceProps {
   readonly elasticIp?: boolean;
   /** Refuse API termination (producers: a mistaken destroy must not take the pool's keys' host). @default false */
   readonly terminationProtection?: boolean;
+  /**
+   * EC2's simplified automatic recovery, on by default for supported types: after a hardware failure AWS restarts the
+   * instance elsewhere as it was. Producers turn it off — a producer that comes back by itself may forge beside the
+   * one promoted in its place; the operator decides between recovery and `pool-ops promote`. @default true
+   */
+  readonly automaticRecovery?: boolean;
 }
 
 
@@ -72,6 +78,8 @@ export class PoolInstance extends Construct {
       // left unset: AWS then reports it true, and an explicit false would replace the instance on every plan.
       ...(props.elasticIp ? {} : { associatePublicIpAddress: false }),
       disableApiTermination: props.terminationProtection ?? false,
+      // https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instance-configuration-recovery.html
+      ...(props.automaticRecovery === false ? { maintenanceOptions: { autoRecovery: "disabled" } } : {}),
       // Basic (5-minute) monitoring: status-check alarms and CPU credits need no more, and detailed costs per instance.
       metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
       rootBlockDevice: {

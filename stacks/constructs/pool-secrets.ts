@@ -2,13 +2,15 @@
  * Secrets Manager *containers* for the pool's keys — never their values, which pool-ops puts later so they never
  * enter Terraform state. Cold secrets (cold signing key, op-cert issue counter) are readable by the operator role
  * alone; hot secrets (KES key, VRF key, op cert) by the producer instance role (through the VPC endpoint) and the
- * operator role. A resource policy on each secret enforces that even against a too-generous IAM policy.
+ * operator role. A resource policy on each secret (./secret-policies.ts) enforces that on the values even against a
+ * too-generous IAM policy, and leaves reading the metadata to IAM, so whoever runs Terraform can read them back.
  */
 import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-secret";
 import { SecretsmanagerSecretPolicy } from "@cdktf/provider-aws/lib/secretsmanager-secret-policy";
 import { Construct } from "constructs";
 import { poolSecretNames, type PoolSecretKey } from "../../config/names";
-import { policyDocument, type PolicyStatement } from "./iam-policy-document";
+import { policyDocument } from "./iam-policy-document";
+import { secretPolicyStatements } from "./secret-policies";
 
 export type SecretClass = "cold" | "hot";
 
@@ -28,14 +30,14 @@ const DESCRIPTIONS: Record<PoolSecretKey, string> = {
   opcert: "Current operational certificate (text envelope). Producer role through the VPC endpoint.",
 };
 
-const READ_ACTIONS = ["secretsmanager:GetSecretValue", "secretsmanager:GetResourcePolicy", "secretsmanager:DescribeSecret", "secretsmanager:ListSecretVersionIds"];
-
 export interface PoolSecretsProps {
   readonly poolName: string;
   readonly kmsKeyArn: string;
   readonly accountId: string;
   readonly operatorRoleArn: string;
   readonly producerRoleArn: string;
+  /** Principals that run Terraform; when listed, only they manage the secrets. @default [] (left to IAM) */
+  readonly deployerPrincipals?: readonly string[];
   /** The Secrets Manager interface endpoint producers must come through. @default no endpoint condition */
   readonly secretsManagerEndpointId?: string;
   /** @default 30 */
@@ -58,30 +60,13 @@ export class PoolSecrets extends Construct {
         recoveryWindowInDays: props.recoveryWindowInDays ?? 30,
         tags: { Name: names[key], Role: "security", KeyClass: secretClass },
       });
-      const allowed = secretClass === "cold" ? [props.operatorRoleArn, root] : [props.operatorRoleArn, props.producerRoleArn, root];
-      const statements: PolicyStatement[] = [
-        {
-          Sid: secretClass === "cold" ? "ColdKeyOnlyForTheOperator" : "HotKeysOnlyForProducersAndTheOperator",
-          Effect: "Deny",
-          Principal: "*",
-          Action: READ_ACTIONS,
-          Resource: "*",
-          Condition: { StringNotEquals: { "aws:PrincipalArn": allowed } },
-        },
-      ];
-      if (secretClass === "hot" && props.secretsManagerEndpointId) {
-        statements.push({
-          Sid: "ProducersReadOnlyThroughTheEndpoint",
-          Effect: "Deny",
-          Principal: "*",
-          Action: ["secretsmanager:GetSecretValue"],
-          Resource: "*",
-          Condition: {
-            StringEquals: { "aws:PrincipalArn": [props.producerRoleArn] },
-            StringNotEquals: { "aws:SourceVpce": [props.secretsManagerEndpointId] },
-          },
-        });
-      }
+      const statements = secretPolicyStatements(secretClass, {
+        operatorRoleArn: props.operatorRoleArn,
+        producerRoleArn: props.producerRoleArn,
+        accountRootArn: root,
+        ...(props.deployerPrincipals ? { deployerPrincipals: props.deployerPrincipals } : {}),
+        ...(props.secretsManagerEndpointId ? { secretsManagerEndpointId: props.secretsManagerEndpointId } : {}),
+      });
       new SecretsmanagerSecretPolicy(this, `${key}-policy`, { secretArn: secret.arn, policy: policyDocument(...statements) });
       return [key, secret] as const;
     });

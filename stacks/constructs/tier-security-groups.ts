@@ -19,7 +19,6 @@ export type SecurityTier = "relay" | "producer" | "bastion" | "monitoring" | "sa
 export interface TierSecurityGroupsProps {
   readonly poolName: string;
   readonly vpcId: string;
-  readonly vpcCidr: string;
   /** @default 3001 */
   readonly relayPort: number;
   /** cardano-node Prometheus port. @default 12798 */
@@ -29,6 +28,8 @@ export interface TierSecurityGroupsProps {
   readonly adminCidrs: readonly string[];
   /** Prefix list of the S3 gateway endpoint, for producers' package and snapshot downloads. */
   readonly s3PrefixListId?: string;
+  /** The interface endpoints' group: the only HTTPS destination of producers inside the VPC. */
+  readonly endpointsSecurityGroupId: string;
   /** Extra rules from the pool config (`extraIngress`); they pass the same policy checks. */
   readonly extraIngress?: readonly { tier: "relay" | "producer" | "bastion" | "monitoring"; port: number; protocol: "tcp" | "udp"; cidrs: readonly string[]; description: string }[];
   /** Who may open the public delegator dashboard on Grafana's port (`monitoring.publicDashboard`). @default none */
@@ -46,7 +47,9 @@ export class TierSecurityGroups extends Construct {
     super(scope, id);
     const group = (tier: SecurityTier, description: string) =>
       new SecurityGroup(this, tier, {
-        name: resourceName(props.poolName, tier),
+        // A prefix, not a fixed name: create_before_destroy makes the replacement while the old group still exists,
+        // and two groups of one VPC cannot share a name (a fixed name fails every replacement).
+        namePrefix: `${resourceName(props.poolName, tier)}-`,
         description,
         vpcId: props.vpcId,
         tags: { Name: resourceName(props.poolName, tier), Role: tier },
@@ -70,7 +73,7 @@ export class TierSecurityGroups extends Construct {
         ...(from.cidr ? { cidrIpv4: from.cidr } : {}),
         ...(from.group ? { referencedSecurityGroupId: g[from.group].id } : {}),
       });
-    const egress = (tier: SecurityTier, id: string, description: string, ports: [number, number], to: { cidr?: string; group?: SecurityTier; prefixList?: string }) =>
+    const egress = (tier: SecurityTier, id: string, description: string, ports: [number, number], to: { cidr?: string; group?: SecurityTier; groupId?: string; prefixList?: string }) =>
       new VpcSecurityGroupEgressRule(this, `${tier}-out-${id}`, {
         securityGroupId: g[tier].id,
         description,
@@ -79,6 +82,7 @@ export class TierSecurityGroups extends Construct {
         toPort: ports[1],
         ...(to.cidr ? { cidrIpv4: to.cidr } : {}),
         ...(to.group ? { referencedSecurityGroupId: g[to.group].id } : {}),
+        ...(to.groupId ? { referencedSecurityGroupId: to.groupId } : {}),
         ...(to.prefixList ? { prefixListId: to.prefixList } : {}),
       });
 
@@ -93,7 +97,8 @@ export class TierSecurityGroups extends Construct {
     // Producers: reachable only from their own relays; they reach out only to their relays and to AWS APIs.
     ingress("producer", "relays", "The pool's own relays (node-to-node)", props.relayPort, { group: "relay" });
     egress("producer", "relays", "Dial the pool's own relays", [props.relayPort, props.relayPort], { group: "relay" });
-    egress("producer", "aws-apis", "AWS APIs through the interface endpoints (private DNS)", [HTTPS, HTTPS], { cidr: props.vpcCidr });
+    // HTTPS only to the interface endpoints' group: a compromised producer cannot reach any other host on 443.
+    egress("producer", "aws-apis", "AWS APIs through the interface endpoints (private DNS)", [HTTPS, HTTPS], { groupId: props.endpointsSecurityGroupId });
     if (props.s3PrefixListId) {
       egress("producer", "s3", "S3 through the gateway endpoint", [HTTPS, HTTPS], { prefixList: props.s3PrefixListId });
     }

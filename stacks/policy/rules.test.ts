@@ -12,6 +12,7 @@ import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-sec
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { SecretsmanagerSecretVersion } from "@cdktf/provider-aws/lib/secretsmanager-secret-version";
 import { Vpc } from "@cdktf/provider-aws/lib/vpc";
+import { VpcEndpoint } from "@cdktf/provider-aws/lib/vpc-endpoint";
 import type { App } from "cdktf";
 import { ScratchStack, synthFailure, testPool } from "../../test/pool-fixtures";
 import { buildPoolStacks } from "../pool-app";
@@ -136,6 +137,13 @@ describe("policy rules", () => {
 
   test("LOGS-ENCRYPTED-RETENTION: an unencrypted log group kept forever fails synth", () => {
     expect(scratch((stack) => new CloudwatchLogGroup(stack, "plain", { name: "/x" }))).toMatch(/policy LOGS-ENCRYPTED-RETENTION violated by aws_cloudwatch_log_group\.plain .*: the log group has no kms_key_id/);
+  });
+
+  test("VPC-ENDPOINT-POLICY: an endpoint without a policy, or open to every account, fails synth", () => {
+    const endpoint = { vpcId: "vpc-1", serviceName: "com.amazonaws.eu-west-1.kms", vpcEndpointType: "Interface" };
+    expect(scratch((stack) => new VpcEndpoint(stack, "bare", endpoint))).toMatch(/policy VPC-ENDPOINT-POLICY violated by aws_vpc_endpoint\.bare .*has no policy/);
+    const open = JSON.stringify({ Version: "2012-10-17", Statement: [{ Sid: "Open", Effect: "Allow", Principal: "*", Action: "kms:*", Resource: "*" }] });
+    expect(scratch((stack) => new VpcEndpoint(stack, "open", { ...endpoint, policy: open }))).toMatch(/VPC-ENDPOINT-POLICY violated by aws_vpc_endpoint\.open .*statement Open allows principals of any account/);
   });
 
   test("an exemption covers only the construct it is attached to, and needs a reason", () => {

@@ -14,6 +14,7 @@ import { snsEncrypted } from "./sns-encrypted";
 import { sgBastionAdminCidrs } from "./sg-bastion-admin-cidrs";
 import { sgSshFromBastion } from "./sg-ssh-from-bastion";
 import { sgWorldIngress } from "./sg-world-ingress";
+import { vpcEndpointPolicy } from "./vpc-endpoint-policy";
 import { vpcFlowLogs } from "./vpc-flow-logs";
 
 export const POLICY_RULES: readonly PolicyRule[] = [
@@ -32,4 +33,5 @@ export const POLICY_RULES: readonly PolicyRule[] = [
   iamNoColdKeyForInstances,
   iamNoWildcardAdmin,
   snsEncrypted,
+  vpcEndpointPolicy,
 ];
