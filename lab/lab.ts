@@ -23,7 +23,6 @@ import { fileURLToPath } from "node:url";
 import { App } from "cdktf";
 import { stringify as yamlStringify } from "yaml";
 import { poolAddressPlan } from "../config/address-plan";
-import { cidrHost, parseIpv4Cidr } from "../config/cidr";
 import { parsePoolConfigYaml } from "../config/load";
 import type { PoolConfig } from "../config/schema";
 import { hostKeysFromConsole } from "../ops/aws/console-host-keys";
@@ -217,17 +216,6 @@ export function labPoolConfigText(options: { vpcCidr: string; authorizedKey: str
   return `# Pool config of a lab (written by lab/lab.ts): the default pool in the lab's VPC, reached with the lab's key.\n${yamlStringify(doc)}`;
 }
 
-/** Where the lab's stand-in for each VPC endpoint answers in a producer subnet. */
-function endpointAddresses(config: PoolConfig): string[] {
-  const plan = poolAddressPlan(config);
-  return plan.subnets
-    .filter((s) => s.tier === "producer")
-    .map((s) => {
-      const cidr = parseIpv4Cidr(s.cidr);
-      if (!cidr) throw new LabError(`bad subnet ${s.cidr}`);
-      return cidrHost(cidr, 4);
-    });
-}
 
 /** Brings a lab up. On failure everything made so far is removed again. */
 export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
@@ -288,11 +276,12 @@ async function build(state: LabState, opts: LabUpOptions): Promise<void> {
 
   // The VPC: router namespace, a bridge per subnet, the endpoints' addresses in the producer subnets.
   const vpc: VpcNetwork = createVpc({ namespace: state.vpcNamespace, plan, operatorLink: state.operatorLink, operatorCidr30: `10.249.${state.slot}.0/30` });
-  const endpoints = endpointAddresses(draft);
-  plan.subnets.filter((s) => s.tier === "producer").forEach((s, i) => addRouterAddress(vpc, s.cidr, endpoints[i]!));
+  // The interface endpoints' ENIs, at the addresses the network stack pins them to: the lab answers there.
+  for (const endpoint of plan.endpoints) addRouterAddress(vpc, plan.subnets.find((s) => s.id === endpoint.subnetId)!.cidr, endpoint.privateIp);
   const tls = issueServerCertificate(image.ca, join(state.dir, "tls"), [`*.${LAB_REGION}.amazonaws.com`, "*.amazonaws.com", "apt.grafana.com"]);
   const dns: Record<string, string[]> = {};
-  for (const service of draft.vpc.interfaceEndpoints) dns[`${service}.${LAB_REGION}.amazonaws.com`] = endpoints;
+  // Private DNS on the endpoints: a service's name resolves to its ENIs' addresses.
+  for (const service of draft.vpc.interfaceEndpoints) dns[`${service}.${LAB_REGION}.amazonaws.com`] = plan.endpoints.filter((e) => e.service === service).map((e) => e.privateIp);
   for (const name of ["cdn-aws.deb.debian.org", "deb.debian.org", "security.debian.org", "apt.grafana.com"]) dns[name] = [INTERNET_SERVICES_ADDRESS];
 
   // The supervisor: the lab's AWS and hypervisor, alive until labDown.
@@ -316,6 +305,7 @@ async function build(state: LabState, opts: LabUpOptions): Promise<void> {
       tls,
       metadataAddress: LINK_LOCAL.metadata,
       dnsAddress: LINK_LOCAL.dns,
+      timeAddress: LINK_LOCAL.time,
       // Grafana's apt repository: the lab's signed stand-in with its stand-in package (lab/image/grafana-repo.ts).
       staticSites: { "apt.grafana.com": grafana.rootDir },
     },

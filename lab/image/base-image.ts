@@ -44,6 +44,7 @@ export const BASE_PACKAGES = [
  *   reach the same Route 53 Resolver), answered in the lab by its VPC stand-in;
  * - the lab's CA is trusted, because the lab's stand-ins for the AWS endpoints and package repositories speak TLS
  *   with certificates it signs;
+ * - chronyd tracks time without setting the clock (-x): the machine shares this machine's kernel clock;
  * - apt sources name Debian's CDN for AWS (cdn-aws.deb.debian.org, as the EC2 class sets it), which the lab's
  *   resolver points at its package proxy.
  */
@@ -51,6 +52,18 @@ const CLOUD_CFG_LAB = `# Lab fact (lab/image/base-image.ts): the seed comes from
 datasource_list: [ NoCloud, None ]
 # Lab fact: the lab's VPC configures the network from outside the machine, as EC2's DHCP does.
 network: {config: disabled}
+`;
+/**
+ * chrony as a lab machine can run it: the machine shares this machine's kernel clock and may not set it, so chronyd
+ * runs with -x (track the source, never set the clock) instead of being skipped for lacking CAP_SYS_TIME; it still
+ * synchronises with the source the boot configures (the lab answers NTP on 169.254.169.123).
+ */
+const CHRONY_DROP_IN = `# Lab fact (lab/image/base-image.ts): the machine shares the lab host's clock; track the source, never set the clock.
+[Unit]
+ConditionCapability=
+[Service]
+ExecStart=
+ExecStart=!/usr/sbin/chronyd $DAEMON_OPTS -x
 `;
 const RESOLV_CONF = "# Lab fact (lab/image/base-image.ts): the Amazon-provided DNS resolver at its link-local address.\nnameserver 169.254.169.253\n";
 const SOURCES_LIST = [
@@ -71,7 +84,7 @@ export interface BaseImage {
 }
 
 export function baseImageKey(): string {
-  const recipe = JSON.stringify({ BASE_SUITE, BASE_PACKAGES, CLOUD_CFG_LAB, RESOLV_CONF, SOURCES_LIST, BUILD_REVISION });
+  const recipe = JSON.stringify({ BASE_SUITE, BASE_PACKAGES, CLOUD_CFG_LAB, RESOLV_CONF, SOURCES_LIST, CHRONY_DROP_IN, BUILD_REVISION });
   return createHash("sha256").update(recipe).digest("hex").slice(0, 16);
 }
 
@@ -135,6 +148,8 @@ function buildBaseImage(dir: string): void {
   writeFileSync(join(root, "etc/cloud/cloud.cfg.d/90_pool_lab.cfg"), CLOUD_CFG_LAB);
   writeFileSync(join(root, "etc/resolv.conf"), RESOLV_CONF);
   writeFileSync(join(root, "etc/apt/sources.list"), SOURCES_LIST);
+  mkdirSync(join(root, "etc/systemd/system/chrony.service.d"), { recursive: true });
+  writeFileSync(join(root, "etc/systemd/system/chrony.service.d/pool-lab.conf"), CHRONY_DROP_IN);
   // As an image leaves the build: no host keys (cloud-init makes each instance its own), no machine id, no seed.
   rmSync(join(root, "usr/sbin/policy-rc.d"));
   run("sh", ["-c", `rm -f ${root}/etc/ssh/ssh_host_* && : > ${root}/etc/machine-id && rm -rf ${root}/var/lib/cloud/* ${root}/var/lib/apt/lists/*`]);

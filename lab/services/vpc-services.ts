@@ -6,7 +6,8 @@
  *   (private DNS on), other AWS names and the package repositories to the lab's "internet" address, anything else
  *   NXDOMAIN;
  * - the AWS service endpoints over HTTPS (a certificate from the lab CA), forwarded to the lab's AWS emulator;
- * - Debian's package repositories over HTTP, forwarded to the lab's caching proxy of deb.debian.org.
+ * - Debian's package repositories over HTTP, forwarded to the lab's caching proxy of deb.debian.org;
+ * - the Amazon Time Sync Service on 169.254.169.123 (NTP: this machine's clock, which the lab machines share).
  * Only instances with a route to an address reach it: producers, with no default route, reach the endpoints in their
  * subnets and nothing on the "internet" address.
  *
@@ -19,6 +20,7 @@ import { join, normalize } from "node:path";
 import { createServer as createHttpServer, request, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { answerDnsQuery } from "./dns";
+import { ntpReply } from "./ntp";
 import { imdsAnswer, type ImdsInstance } from "./imds";
 
 export interface VpcServicesConfig {
@@ -37,6 +39,8 @@ export interface VpcServicesConfig {
   readonly machinesFile: string;
   readonly metadataAddress: string;
   readonly dnsAddress: string;
+  /** The Amazon Time Sync Service's address. */
+  readonly timeAddress: string;
   /** Sites on the internet the lab stands in for, served from a directory over HTTPS (e.g. apt.grafana.com). */
   readonly staticSites: Readonly<Record<string, string>>;
 }
@@ -130,6 +134,13 @@ dns.on("message", (message, peer) => {
   if (reply) dns.send(reply, peer.port, peer.address);
 });
 dns.bind(53, config.dnsAddress);
+
+const ntp = createSocket("udp4");
+ntp.on("message", (message, peer) => {
+  const reply = ntpReply(message, Date.now());
+  if (reply) ntp.send(reply, peer.port, peer.address);
+});
+ntp.bind(123, config.timeAddress);
 
 process.on("SIGTERM", () => process.exit(0));
 console.log(`vpc services: metadata ${config.metadataAddress}, resolver ${config.dnsAddress}, endpoints on 443, packages on 80`);

@@ -85,7 +85,7 @@ describe("cloud-init user data", () => {
   test("as a Terraform string: shell ${…} and %{…} escaped, the volume id a reference", () => {
     const userData = hostBootUserData(config, host("relay-1"), "${aws_ebs_volume.chain.id}");
     expect(userData).toContain("CHAIN_VOLUME_ID='${aws_ebs_volume.chain.id}'");
-    expect(userData).toContain('serial="vol$${CHAIN_VOLUME_ID#vol-}"');
+    expect(userData).toContain('device="/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol$${CHAIN_VOLUME_ID#vol-}"');
     expect(userData).not.toMatch(/[^$]\$\{CHAIN_VOLUME_ID/);
     expect(asTerraformString("a %{x} b")).toBe("a %%{x} b");
     expect(() => asTerraformString("@@MISSING@@")).toThrow(/placeholder @@MISSING@@ has no value/);
