@@ -15,6 +15,7 @@ when the lab's hypervisor is listening, EC2's effects on real machines.
 
 Usage: python3 moto_lab.py HOST PORT [UNIX_SOCKET]
 """
+import base64
 import json
 import os
 import signal
@@ -30,6 +31,7 @@ from moto.core.types import Base64EncodedString
 from moto.core.utils import utcnow
 from moto.ec2.models.amis import AmiBackend
 from moto.ec2.models.elastic_block_store import EBSBackend
+from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.models.instances import Instance, InstanceBackend
 from moto.ec2.responses.general import General
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -88,7 +90,22 @@ Instance.terminate = terminate_and_free_ips
 _run_instances = InstanceBackend.run_instances
 
 
+# EC2 refuses user data over 16 KiB in raw form, before base64 (EC2 User Guide, "Run commands when you launch an
+# EC2 instance with user data input"); moto does not.
+USER_DATA_LIMIT = 16384
+
+
+class UserDataTooLarge(EC2ClientError):
+    def __init__(self, size):
+        super().__init__("InvalidParameterValue", f"User data is limited to {USER_DATA_LIMIT} bytes (got {size})")
+
+
 def run_instances(self, *args, **kwargs):
+    user_data = kwargs.get("user_data") if "user_data" in kwargs else (args[2] if len(args) > 2 else None)
+    if isinstance(user_data, Base64EncodedString):
+        size = len(base64.b64decode(str(user_data)))
+        if size > USER_DATA_LIMIT:
+            raise UserDataTooLarge(size)
     reservation = _run_instances(self, *args, **kwargs)
     for instance in reservation.instances:
         user_data = instance.user_data

@@ -77,6 +77,13 @@ describe("cloud-init user data", () => {
     expect(parsed(hostBootText(config, host("bastion"), false)).users.map((u) => u.name)).toEqual(["admin"]);
   });
 
+  test("user data EC2 would refuse (over 16 KiB raw) is refused at synth, naming the host", () => {
+    const keys = Array.from({ length: 120 }, () => config.ssh.authorizedKeys[0]!);
+    const many = testPool({ ssh: { authorizedKeys: keys } });
+    expect(() => hostBootUserData(many, host("producer-1"), "${aws_ebs_volume.v.id}")).toThrow(/producer-1: its user data is \d+ bytes, over EC2's limit of 16384/);
+    expect(() => hostBootUserData(config, host("producer-1"), "${aws_ebs_volume.v.id}")).not.toThrow();
+  });
+
   test("node files owned by the node user are deferred until the user exists", () => {
     const doc = parsed(hostBootText(config, host("relay-1"), true, [{ path: "/opt/cardano/config/topology.json", content: "{}\n", owner: "cardano:cardano" }]));
     expect(doc.write_files.find((f) => f.path.endsWith("topology.json"))).toMatchObject({ owner: "cardano:cardano", defer: true, content: "{}\n" });

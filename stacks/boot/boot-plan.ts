@@ -55,8 +55,20 @@ export function hostBootText(config: PoolConfig, host: HostPlan, hasChainVolume:
   return renderCloudInit({ users, settings, ...withTimeSync(files, scripts) });
 }
 
+/** EC2 refuses user data over 16 KiB in raw form, before base64 ("Run commands … with user data input"). */
+export const EC2_USER_DATA_LIMIT = 16_384;
+
+/** Refuses, at synth, user data EC2 would refuse at launch (a volume id is 2 bytes longer than its placeholder). */
+export function checkUserDataSize(host: Pick<HostPlan, "name">, text: string): void {
+  const bytes = Buffer.byteLength(text.replace(CHAIN_VOLUME_PLACEHOLDER, "vol-0123456789abcdef0"));
+  if (bytes > EC2_USER_DATA_LIMIT) {
+    throw new Error(`${host.name}: its user data is ${bytes} bytes, over EC2's limit of ${EC2_USER_DATA_LIMIT}: fewer authorized keys or extra files, or move files into the golden image`);
+  }
+}
+
 /** The same, as a Terraform string: shell syntax escaped, the volume id a reference to the volume. */
 export function hostBootUserData(config: PoolConfig, host: HostPlan, chainVolumeId: string | undefined, files: readonly BootFile[] = []): string {
   const text = hostBootText(config, host, chainVolumeId !== undefined, files);
+  checkUserDataSize(host, text);
   return asTerraformString(text, chainVolumeId ? { CHAIN_VOLUME_ID: chainVolumeId } : {});
 }
