@@ -31,7 +31,10 @@ import { emulatorAvailable } from "./aws-emulator";
 import { deployFoundation, launchHosts, type DeployedHost } from "./deploy/fast-deploy";
 import { baseImageUnavailableReason, ensureBaseImage } from "./image/base-image";
 import { labCacheDir } from "./image/cache";
+import { labGoldenImage, type ReleasePin } from "./image/golden-image";
 import { ensureGrafanaRepo } from "./image/grafana-repo";
+import { labNodeRelease } from "./image/node-release";
+import { ensureNodeExporterRelease } from "./image/node-exporter-release";
 import { issueServerCertificate } from "./image/lab-ca";
 import { releaseLoop, type HypervisorRecords } from "./machines/hypervisor";
 import { processAlive } from "./machines/machine";
@@ -193,7 +196,13 @@ function ed25519KeyPair(path: string, comment: string): string {
 }
 
 /** The lab's pool config: the default pool in the lab's VPC, with the lab operator's key; nothing about the node changed. */
-export function labPoolConfigText(options: { vpcCidr: string; authorizedKey: string; relays: number; sandbox: boolean; awsEndpoint?: string } & Pick<LabUpOptions, "connectTimeoutSeconds" | "keepaliveIntervalSeconds" | "keepaliveCountMax">): string {
+export interface LabReleases {
+  readonly nodeVersion: string;
+  readonly node: ReleasePin;
+  readonly exporter: ReleasePin & { readonly version: string };
+}
+
+export function labPoolConfigText(options: { vpcCidr: string; authorizedKey: string; relays: number; sandbox: boolean; awsEndpoint?: string; releases?: LabReleases } & Pick<LabUpOptions, "connectTimeoutSeconds" | "keepaliveIntervalSeconds" | "keepaliveCountMax">): string {
   const doc = {
     name: LAB_POOL,
     network: "preprod",
@@ -210,7 +219,17 @@ export function labPoolConfigText(options: { vpcCidr: string; authorizedKey: str
       keepaliveCountMax: options.keepaliveCountMax ?? 3,
       commandTimeoutSeconds: 60,
     },
-    image: { timeoutSeconds: 120, rolloutHealthTimeoutSeconds: 60 },
+    image: {
+      timeoutSeconds: 120,
+      rolloutHealthTimeoutSeconds: 120,
+      // The releases the lab's golden image is baked from: a stand-in cardano-node release, a real node_exporter.
+      ...(options.releases
+        ? {
+            nodeReleases: { [options.releases.nodeVersion]: { file: options.releases.node.file, sha256: options.releases.node.sha256 } },
+            nodeExporter: { version: options.releases.exporter.version, file: options.releases.exporter.file, sha256: options.releases.exporter.sha256 },
+          }
+        : {}),
+    },
     ...(options.awsEndpoint ? { emulator: { endpoint: options.awsEndpoint } } : {}),
   };
   return `# Pool config of a lab (written by lab/lab.ts): the default pool in the lab's VPC, reached with the lab's key.\n${yamlStringify(doc)}`;
@@ -270,7 +289,7 @@ async function build(state: LabState, opts: LabUpOptions): Promise<void> {
   const authorizedKey = ed25519KeyPair(state.files.identity, `pool-ops-lab-${state.id}`);
   const relays = opts.relays ?? 4;
   const sandbox = opts.sandbox ?? false;
-  const configFor = (awsEndpoint?: string) => labPoolConfigText({ vpcCidr: state.vpcCidr, authorizedKey, relays, sandbox, awsEndpoint, ...opts });
+  const configFor = (awsEndpoint?: string, releases?: LabReleases) => labPoolConfigText({ vpcCidr: state.vpcCidr, authorizedKey, relays, sandbox, awsEndpoint, releases, ...opts });
   const draft = parsePoolConfigYaml(configFor(), "lab pool config");
   const plan = poolAddressPlan(draft);
 
@@ -329,26 +348,81 @@ async function build(state: LabState, opts: LabUpOptions): Promise<void> {
   state.awsEndpoint = status.awsEndpoint;
   saveLabState(state);
 
-  // The stacks, synthesised for the lab's pool, and deployed.
-  writeFileSync(state.files.poolConfig, configFor(state.awsEndpoint));
+  // The releases pinned in the pool config (the golden image is baked from them), the stacks, the deploy.
+  const releases: LabReleases = { nodeVersion: draft.node.version, node: await labNodeRelease(draft.node.version), exporter: await ensureNodeExporterRelease(log) };
+  writeFileSync(state.files.poolConfig, configFor(state.awsEndpoint, releases));
   const config = parsePoolConfigYaml(readFileSync(state.files.poolConfig, "utf8"), state.files.poolConfig);
-  const app = new App({ outdir: state.files.synthDir });
-  buildPoolStacks(app, config);
-  app.synth();
+  synthesise(config, state.files.synthDir);
   const baseAmi = config.emulator!.amiId;
   const foundation = await deployFoundation(state.awsEndpoint, config, state.files.synthDir, { leader: "producer-1", goldenAmi: baseAmi });
-  const names = plan.hosts.map((h) => h.name).filter((n) => !(opts.withoutHosts ?? []).includes(n));
-  log(`launching ${names.join(", ")}`);
-  const deployed = await launchHosts(state.awsEndpoint, config, state.files.synthDir, foundation, names, () => baseAmi);
+  const wanted = (name: string) => !(opts.withoutHosts ?? []).includes(name);
+  const deployed: DeployedHost[] = [];
+  const launch = async (synthDir: string, names: readonly string[], ami: string, from: PoolConfig = config) => {
+    if (names.length === 0) return [];
+    log(`launching ${names.join(", ")}`);
+    const hosts = await launchHosts(state.awsEndpoint, from, synthDir, foundation, names, () => ami);
+    deployed.push(...hosts);
+    state.hosts = deployed.map((h) => ({ name: h.name, role: h.role as LabRole, instanceId: h.instanceId, address: h.privateIp, privateIp: h.privateIp }));
+    saveLabState(state);
+    await waitForBoots(state, hosts);
+    await writeKnownHostsFromConsoles(state, config);
+    return hosts;
+  };
+
+  // The bastion (and the hosts on the base image) first: a bake reaches the sandbox through it.
+  const bastionAndBase = plan.hosts.filter((h) => h.role === "bastion" || h.role === "monitoring" || h.role === "sandbox").map((h) => h.name).filter(wanted);
+  await launch(state.files.synthDir, bastionAndBase, baseAmi);
   const bastion = deployed.find((h) => h.role === "bastion");
   if (!bastion) throw new LabError("the lab deployed no bastion");
   routeOperatorTo(vpc, state.vpcCidr, bastion.privateIp);
-  state.hosts = deployed.map((h) => ({ name: h.name, role: h.role as LabRole, instanceId: h.instanceId, address: h.privateIp, privateIp: h.privateIp }));
-  saveLabState(state);
+  writeInventory(state, deployed, foundation.secrets);
 
-  await waitForBoots(state, deployed);
-  await writeKnownHostsFromConsoles(state, config);
-  writeFileSync(state.files.inventory, `${JSON.stringify(labInventory(state, deployed, foundation.secrets), null, 2)}\n`);
+  // The golden image: baked once per machine (on this lab's sandbox, or one launched for the bake), then cached.
+  const bakeSynthDir = join(state.dir, "cdktf.bake.out");
+  const bakeConfigFile = join(state.dir, "pool-bake.yaml");
+  const bakeInventory = join(state.dir, "inventory-bake.json");
+  let bakeSandbox: DeployedHost | undefined = deployed.find((h) => h.role === "sandbox");
+  const golden = await labGoldenImage({
+    repoDir: REPO_DIR,
+    labDir: state.dir,
+    awsEndpoint: state.awsEndpoint,
+    region: config.region,
+    poolName: config.name,
+    baseImageKey: image.key,
+    baseLayer: image.rootDir,
+    nodeVersion: releases.nodeVersion,
+    nodeRelease: releases.node,
+    exporterRelease: releases.exporter,
+    bakeConfigFile,
+    bakeInventoryFile: bakeInventory,
+    knownHostsFile: state.files.knownHosts,
+    identityFile: state.files.identity,
+    settings: { node: config.node, image: { ...config.image, nodeReleases: undefined, nodeExporter: undefined }, ssh: config.ssh.user },
+    log,
+    registerLayers: async (imageId, layers) => {
+      if (!(await askSupervisor(state, { op: "register-image", imageId, layers }, 10_000))) throw new LabError("the lab's supervisor did not register the golden image");
+    },
+    launchSandbox: async () => {
+      writeFileSync(bakeConfigFile, configFor(state.awsEndpoint, releases).replace(/sandbox:\n  enabled: false/, "sandbox:\n  enabled: true"));
+      const bakeConfig = parsePoolConfigYaml(readFileSync(bakeConfigFile, "utf8"), bakeConfigFile);
+      if (!bakeSandbox) {
+        synthesise(bakeConfig, bakeSynthDir);
+        [bakeSandbox] = await launch(bakeSynthDir, ["sandbox"], baseAmi, bakeConfig);
+      }
+      writeInventoryFile(bakeInventory, deployed, foundation.secrets);
+      return bakeSandbox!.instanceId;
+    },
+  });
+  // A sandbox launched only for the bake goes again, as an operator turns sandbox.enabled off after baking.
+  if (bakeSandbox && !sandbox) {
+    await terminate(state, config, bakeSandbox.instanceId);
+    deployed.splice(deployed.indexOf(bakeSandbox), 1);
+    state.hosts = state.hosts.filter((h) => h.instanceId !== bakeSandbox!.instanceId);
+  }
+
+  // Relays and producers, from their golden image.
+  await launch(state.files.synthDir, plan.hosts.filter((h) => h.role === "relay" || h.role === "producer").map((h) => h.name).filter(wanted), golden);
+  writeInventory(state, deployed, foundation.secrets);
   writeFileSync(
     state.files.env,
     [
@@ -363,6 +437,31 @@ async function build(state: LabState, opts: LabUpOptions): Promise<void> {
     ].join("\n"),
   );
   saveLabState(state);
+}
+
+function synthesise(config: PoolConfig, outdir: string): void {
+  const app = new App({ outdir });
+  buildPoolStacks(app, config);
+  app.synth();
+}
+
+async function terminate(state: LabState, config: PoolConfig, instanceId: string): Promise<void> {
+  const { EC2Client, TerminateInstancesCommand } = await import("@aws-sdk/client-ec2");
+  const { awsClientSettings } = await import("../ops/aws/client-config");
+  const ec2 = new EC2Client(awsClientSettings({ region: config.region, endpoint: state.awsEndpoint }));
+  try {
+    await ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
+  } finally {
+    ec2.destroy();
+  }
+}
+
+function writeInventory(state: LabState, deployed: readonly DeployedHost[], secrets: Readonly<Record<string, string>>): void {
+  writeInventoryFile(state.files.inventory, deployed, secrets);
+}
+
+function writeInventoryFile(file: string, deployed: readonly DeployedHost[], secrets: Readonly<Record<string, string>>): void {
+  writeFileSync(file, `${JSON.stringify(labInventory(deployed, secrets), null, 2)}\n`);
 }
 
 function hypervisorRecords(state: LabState): HypervisorRecords | undefined {
@@ -436,7 +535,7 @@ async function writeKnownHostsFromConsoles(state: LabState, config: PoolConfig):
   }
 }
 
-function labInventory(state: LabState, deployed: readonly DeployedHost[], secrets: Readonly<Record<string, string>>): object {
+function labInventory(deployed: readonly DeployedHost[], secrets: Readonly<Record<string, string>>): object {
   const entry = (h: DeployedHost) => ({ name: h.name, role: h.role, privateIp: h.privateIp, publicIp: h.role === "bastion" ? h.privateIp : "", instanceId: h.instanceId, availabilityZone: h.availabilityZone });
   const bastion = deployed.find((h) => h.role === "bastion")!;
   const value = {
