@@ -357,21 +357,22 @@ async function build(state: LabState, opts: LabUpOptions): Promise<void> {
   const foundation = await deployFoundation(state.awsEndpoint, config, state.files.synthDir, { leader: "producer-1", goldenAmi: baseAmi });
   const wanted = (name: string) => !(opts.withoutHosts ?? []).includes(name);
   const deployed: DeployedHost[] = [];
-  const launch = async (synthDir: string, names: readonly string[], ami: string, from: PoolConfig = config) => {
+  /** Launches hosts; resolves once the given ones (default: all launched now) have booted, then records their keys. */
+  const launch = async (synthDir: string, names: readonly string[], ami: string, options: { from?: PoolConfig; waitFor?: readonly string[] } = {}) => {
     if (names.length === 0) return [];
     log(`launching ${names.join(", ")}`);
-    const hosts = await launchHosts(state.awsEndpoint, from, synthDir, foundation, names, () => ami);
+    const hosts = await launchHosts(state.awsEndpoint, options.from ?? config, synthDir, foundation, names, () => ami);
     deployed.push(...hosts);
     state.hosts = deployed.map((h) => ({ name: h.name, role: h.role as LabRole, instanceId: h.instanceId, address: h.privateIp, privateIp: h.privateIp }));
     saveLabState(state);
-    await waitForBoots(state, hosts);
-    await writeKnownHostsFromConsoles(state, config);
+    await waitForBoots(state, hosts.filter((h) => (options.waitFor ?? names).includes(h.name)));
     return hosts;
   };
 
-  // The bastion (and the hosts on the base image) first: a bake reaches the sandbox through it.
-  const bastionAndBase = plan.hosts.filter((h) => h.role === "bastion" || h.role === "monitoring" || h.role === "sandbox").map((h) => h.name).filter(wanted);
-  await launch(state.files.synthDir, bastionAndBase, baseAmi);
+  // The hosts on the base image first, the bastion booted before anything else: a bake reaches the sandbox through it.
+  const baseHosts = plan.hosts.filter((h) => h.role === "bastion" || h.role === "monitoring" || h.role === "sandbox").map((h) => h.name).filter(wanted);
+  await launch(state.files.synthDir, baseHosts, baseAmi, { waitFor: baseHosts.filter((n) => n !== "monitoring") });
+  await writeKnownHostsFromConsoles(state, config, (h) => h.role !== "monitoring");
   const bastion = deployed.find((h) => h.role === "bastion");
   if (!bastion) throw new LabError("the lab deployed no bastion");
   routeOperatorTo(vpc, state.vpcCidr, bastion.privateIp);
@@ -407,7 +408,8 @@ async function build(state: LabState, opts: LabUpOptions): Promise<void> {
       const bakeConfig = parsePoolConfigYaml(readFileSync(bakeConfigFile, "utf8"), bakeConfigFile);
       if (!bakeSandbox) {
         synthesise(bakeConfig, bakeSynthDir);
-        [bakeSandbox] = await launch(bakeSynthDir, ["sandbox"], baseAmi, bakeConfig);
+        [bakeSandbox] = await launch(bakeSynthDir, ["sandbox"], baseAmi, { from: bakeConfig });
+        await writeKnownHostsFromConsoles(state, config, (h) => h.role !== "monitoring");
       }
       writeInventoryFile(bakeInventory, deployed, foundation.secrets);
       return bakeSandbox!.instanceId;
@@ -420,8 +422,10 @@ async function build(state: LabState, opts: LabUpOptions): Promise<void> {
     state.hosts = state.hosts.filter((h) => h.instanceId !== bakeSandbox!.instanceId);
   }
 
-  // Relays and producers, from their golden image.
+  // Relays and producers, from their golden image; then every host booted (the monitoring host's packages meanwhile).
   await launch(state.files.synthDir, plan.hosts.filter((h) => h.role === "relay" || h.role === "producer").map((h) => h.name).filter(wanted), golden);
+  await waitForBoots(state, deployed);
+  await writeKnownHostsFromConsoles(state, config);
   writeInventory(state, deployed, foundation.secrets);
   writeFileSync(
     state.files.env,
@@ -517,13 +521,13 @@ async function waitForBoots(state: LabState, hosts: readonly DeployedHost[]): Pr
 }
 
 /** known_hosts from each instance's console (cloud-init prints the new host keys there; EC2 serves it authenticated). */
-async function writeKnownHostsFromConsoles(state: LabState, config: PoolConfig): Promise<void> {
+async function writeKnownHostsFromConsoles(state: LabState, config: PoolConfig, which: (host: LabHost) => boolean = () => true): Promise<void> {
   const { EC2Client, GetConsoleOutputCommand } = await import("@aws-sdk/client-ec2");
   const { awsClientSettings } = await import("../ops/aws/client-config");
   const ec2 = new EC2Client(awsClientSettings({ region: config.region, endpoint: state.awsEndpoint }));
   try {
     const lines: string[] = [];
-    for (const host of state.hosts) {
+    for (const host of state.hosts.filter(which)) {
       const out = await ec2.send(new GetConsoleOutputCommand({ InstanceId: host.instanceId }));
       const keys = hostKeysFromConsole(Buffer.from(out.Output ?? "", "base64").toString("utf8"));
       if (keys.length === 0) throw new LabError(`${host.name}: its console shows no SSH host keys (cloud-init did not print them)`);

@@ -13,8 +13,12 @@ import type { ReleasePin } from "./golden-image";
 /** Everything the archive is made from: the release fixture, the stand-ins it holds, and the Node it runs on. */
 function releaseDigest(labDir: string, version: string): string {
   const hash = createHash("sha256").update(version).update(process.execPath).update(String(readFileSync(process.execPath).length));
-  for (const file of readdirSync(labDir).filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts")).sort()) hash.update(file).update(readFileSync(join(labDir, file)));
-  for (const file of ["image/standin-binary.ts"]) if (existsSync(join(labDir, file))) hash.update(readFileSync(join(labDir, file)));
+  const sources = readdirSync(labDir).filter((f) => /^(release-fixtures|node-standin|cardano-cli-standin)[\w.-]*\.ts$/.test(f) && !f.endsWith(".test.ts"));
+  for (const file of [...sources.sort(), "image/standin-binary.ts"]) if (existsSync(join(labDir, file))) hash.update(file).update(readFileSync(join(labDir, file)));
+  // What the stand-ins import from the product (key formats, KES, metrics): ops/cardano and config.
+  for (const dir of ["../ops/cardano", "../config"]) {
+    for (const file of readdirSync(join(labDir, dir)).filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts")).sort()) hash.update(readFileSync(join(labDir, dir, file)));
+  }
   return hash.digest("hex").slice(0, 20);
 }
 

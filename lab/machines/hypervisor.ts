@@ -208,7 +208,7 @@ export class Hypervisor {
   }
 
   private newMachine(record: InstanceRecord): Machine {
-    const machine = new Machine({ id: record.instanceId, name: record.name, layers: this.layersOf(record.imageId), dir: record.dir, networkNamespace: record.namespace });
+    const machine = new Machine({ id: record.instanceId, cgroupParent: this.options.labId, name: record.name, layers: this.layersOf(record.imageId), dir: record.dir, networkNamespace: record.namespace });
     for (const volume of Object.values(this.records.volumes)) {
       if (volume.attachedTo === record.instanceId && volume.loopDevice) void machine.plug({ volumeId: volume.volumeId, loopDevice: volume.loopDevice });
     }

@@ -9,12 +9,14 @@
  * an instance (`/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol…`), backed by loop devices.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export interface MachineSpec {
   /** The instance id. */
   readonly id: string;
+  /** Its control groups live under `pool-lab/<cgroupParent>/<id>` of each hierarchy (the lab's id). */
+  readonly cgroupParent: string;
   /** What logs call it (its Name tag). */
   readonly name: string;
   /** Image layers, lowest first (the base image, then each baked layer). */
@@ -70,6 +72,54 @@ function childPids(pid: number): number[] {
     }
   }
   return out;
+}
+
+/**
+ * Gives a machine control groups of its own in every cgroup hierarchy this process is in (under its current groups),
+ * and returns the `cgroup.procs` files to join. Without them every machine's systemd would manage the same cgroup
+ * tree (nspawn with --keep-unit uses its caller's groups), and their units would fight over it (units failing with
+ * 219/CGROUP at random).
+ */
+export function machineCgroups(relative: string): string[] {
+  const procs: string[] = [];
+  for (const line of readFileSync("/proc/self/cgroup", "utf8").split("\n")) {
+    const [, controllers, current] = line.split(":");
+    if (!controllers || current === undefined) continue;
+    const base = join("/sys/fs/cgroup", controllers.startsWith("name=") ? controllers.slice(5) : controllers.split(",")[0]!);
+    if (!existsSync(join(base, "cgroup.procs"))) continue;
+    let dir = join(base, current);
+    for (const part of relative.split("/")) {
+      const parent = dir;
+      dir = join(dir, part);
+      if (!existsSync(dir)) {
+        mkdirSync(dir);
+        // cgroup v1's cpuset accepts no task until its cpus and mems are set: the parent's.
+        for (const file of ["cpuset.cpus", "cpuset.mems"]) if (existsSync(join(parent, file))) writeFileSync(join(dir, file), readFileSync(join(parent, file)));
+      }
+    }
+    procs.push(join(dir, "cgroup.procs"));
+  }
+  return procs;
+}
+
+/** Removes a machine's (empty) control groups, deepest first. */
+export function removeMachineCgroups(relative: string): void {
+  for (const line of readFileSync("/proc/self/cgroup", "utf8").split("\n")) {
+    const [, controllers, current] = line.split(":");
+    if (!controllers || current === undefined) continue;
+    const dir = join("/sys/fs/cgroup", controllers.startsWith("name=") ? controllers.slice(5) : controllers.split(",")[0]!, current, relative);
+    removeCgroupTree(dir);
+  }
+}
+
+function removeCgroupTree(dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) removeCgroupTree(join(dir, entry.name));
+  try {
+    rmdirSync(dir);
+  } catch {
+    /* still has processes: left for lab:down */
+  }
 }
 
 export class Machine {
@@ -134,9 +184,12 @@ export class Machine {
       "--link-journal=no",
       "--console=read-only",
     ];
-    const out = openSync(this.consoleLog, "a");
     writeFileSync(this.consoleLog, `\n[lab] ${new Date().toISOString()} power on\n`, { flag: "a" });
-    const child = spawn("systemd-nspawn", args, { stdio: ["ignore", out, out], detached: true });
+    const out = openSync(this.consoleLog, "a");
+    // Join the machine's own control groups, then become systemd-nspawn (same pid).
+    const cgroups = machineCgroups(`pool-lab/${this.spec.cgroupParent}/${this.spec.id}`);
+    const join_ = 'for procs in "$@"; do [ "$procs" = -- ] && break; echo $$ > "$procs"; shift; done; shift; exec systemd-nspawn "$@"';
+    const child = spawn("sh", ["-c", join_, "sh", ...cgroups, "--", ...args], { stdio: ["ignore", out, out], detached: true });
     closeSync(out);
     child.unref();
     if (!child.pid) throw new MachineError(`${this.spec.name}: systemd-nspawn did not start`);
@@ -144,6 +197,7 @@ export class Machine {
     this.exited = new Promise((resolve) =>
       child.once("exit", (code) => {
         this.nspawnPid = 0;
+        removeMachineCgroups(`pool-lab/${this.spec.cgroupParent}/${this.spec.id}`);
         resolve(code);
         this.onExit(code);
       }),

@@ -68,7 +68,7 @@ describe.skipIf(SKIP)(`the Grafana stand-in package on a booted lab machine${SKI
     const repo = await ensureGrafanaRepo();
     execFileSync("ip", ["netns", "add", namespace]);
     execFileSync("ip", ["-n", namespace, "link", "set", "lo", "up"]);
-    machine = new Machine({ id: `i-${randomBytes(8).toString("hex").slice(0, 17)}`, name: "grafana-package-test", layers: [join(BASE, "root")], dir, networkNamespace: namespace });
+    machine = new Machine({ id: `i-${randomBytes(8).toString("hex").slice(0, 17)}`, cgroupParent: "grafana-test", name: "grafana-package-test", layers: [join(BASE, "root")], dir, networkNamespace: namespace });
     machine.writeSeed(Buffer.from("#cloud-config\n{}\n"), "monitoring");
     // What cloud-init writes before the boot script runs (as root, 0644), and the repository with its key.
     const upper = join(dir, "upper");
