@@ -20,6 +20,8 @@ declare -A packages=(
   [/usr/bin/sudo]=sudo
   [/usr/bin/systemd-nspawn]=systemd-container
   [/usr/sbin/debootstrap]=debootstrap
+  [/usr/bin/make]=make
+  [/usr/bin/g++]=g++
 )
 missing=()
 for path in "${!packages[@]}"; do
@@ -75,6 +77,28 @@ fetch_portable_node() {
 
 command -v npm >/dev/null || { echo "setup: npm is not on PATH: install Node 24 LTS with npm (or Debian's nodejs and npm packages)" >&2; exit 1; }
 
+# cdktf-cli 0.21.0, cdktf's last release, runs terraform under node-pty (`cdktf deploy`), whose package ships binaries
+# for Node ABIs up to 127 (Node 22) only. For a newer Node it is built here from the package's own sources against the
+# portable Node's headers: offline, in a few seconds, with make and g++ (npm's install script would first try to
+# download a binary from outside the registry, so it stays denied in package.json's allowScripts).
+build_node_pty() {
+  local pty=node_modules/@cdktf/node-pty-prebuilt-multiarch abi headers gyp
+  [ -d "$pty" ] || return 0
+  abi=$(node -p process.versions.modules)
+  compgen -G "$pty/prebuilds/*/node.abi$abi.node" >/dev/null && return 0
+  headers=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
+  gyp="$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")/node_modules/node-gyp/bin/node-gyp.js"
+  if [ ! -f "$headers/include/node/node.h" ] || [ ! -f "$gyp" ]; then
+    echo "setup: cdktf deploy needs node-pty built for Node $(node --version), and neither the Node headers nor npm's node-gyp are here" >&2
+    return 1
+  fi
+  echo "setup: building node-pty for Node $(node --version) (ABI $abi; cdktf-cli ships binaries up to Node 22)"
+  if ! (cd "$pty" && node "$gyp" rebuild --nodedir="$headers" >build.log 2>&1); then
+    echo "setup: building node-pty failed (it needs make, g++ and python3; see $pty/build.log)" >&2
+    return 1
+  fi
+}
+
 stamp=node_modules/.package-lock.sha
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
@@ -90,6 +114,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     installer_path="$boot/package/bin:$PATH"
   fi
   PATH=$installer_path npm ci --no-audit --no-fund
+  PATH="$PWD/node_modules/.bin:$PATH" build_node_pty
   echo "$want" > "$stamp"
 fi
 
