@@ -60,7 +60,7 @@ describe("the bundled pool-ops", () => {
   it.runIf(machineNodeVersion !== "" && !isSupportedNode(machineNodeVersion) && portableNodePackage() !== undefined)(
     "started by an unsupported Node, runs itself on the portable Node and keeps the exit code",
     () => {
-      const env = { ...process.env, NODE_OPTIONS: '--import "data:text/javascript,process.stderr.write(`pool-ops-node=${process.version};`)"' };
+      const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '--import "data:text/javascript,process.stderr.write(`pool-ops-node=${process.version};`)"' };
       delete env.POOL_CONFIG;
       const run = spawnSync(machineNode, [join(ROOT, "bin", "pool-ops.mjs"), "image", "bake", "--node-version", "0.0.1", "--dry-run"], { cwd: ROOT, encoding: "utf8", env });
       expect(run.stderr).toContain(`pool-ops-node=${machineNodeVersion};`);
