@@ -89,7 +89,7 @@ build_node_pty() {
   headers=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
   gyp="$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")/node_modules/node-gyp/bin/node-gyp.js"
   if [ ! -f "$headers/include/node/node.h" ] || [ ! -f "$gyp" ]; then
-    echo "setup: cdktf deploy needs node-pty built for Node $(node --version), and neither the Node headers nor npm's node-gyp are here" >&2
+    echo "setup: cdktf deploy needs node-pty built for Node $(node --version), but the Node headers ($headers/include/node) or npm's node-gyp ($gyp) are missing" >&2
     return 1
   fi
   echo "setup: building node-pty for Node $(node --version) (ABI $abi; cdktf-cli ships binaries up to Node 22)"

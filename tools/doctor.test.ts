@@ -128,7 +128,7 @@ describe("npm run doctor", () => {
     expect(report.checks.filter((c) => c.status !== "ok"), JSON.stringify(report.checks, null, 1)).toEqual([]);
     expect(report.jobs.map((j) => [j.id, j.ready])).toEqual([["synth", true], ["deploy", true], ["operate", true], ["lab", true], ["booted-lab", true]]);
     expect(code).toBe(0);
-    expect(text).toMatch(/^ok +Node +v24\.22\.3 \(\/opt\/node\/bin\/node\)$/m);
+    expect(text).toMatch(/^ok +Node: v24\.22\.3 \(\/opt\/node\/bin\/node\)$/m);
     expect(text).toMatch(/^booted-lab +ready +the lab's booted Debian 12 hosts/m);
   });
 
@@ -138,7 +138,8 @@ describe("npm run doctor", () => {
     expect(check(report, "node")).toMatchObject({ status: "missing", found: expect.stringMatching(/v20\.20\.2 .*needs Node 22\.12\+ or 24\+/), fix: expect.stringMatching(/^bash scripts\/setup\.sh/) });
     expect(job(report, "synth")).toMatchObject({ ready: false, missing: ["Node"] });
     expect(code).toBe(1);
-    expect(text).toMatch(/^synth +NOT READY .*\(missing: Node\)$/m);
+    expect(text).toMatch(/^synth +NOT READY +npm run synth: .*\n +missing: Node$/m);
+    expect(text).toMatch(/^MISSING +Node\n +v20\.20\.2 .*\n +fix: bash scripts\/setup\.sh/m);
     // Only what synth needs was looked at: no terraform, no python.
     expect(d.ran).toEqual([]);
   });
@@ -157,9 +158,9 @@ describe("npm run doctor", () => {
     expect(check(a.report, "terraform")).toMatchObject({ status: "missing", found: "terraform is not on PATH", fix: expect.stringContaining("install Terraform 1.11.4") });
     expect(a.code).toBe(1);
     const old = described((m) => m.commands.set("terraform version -json", { status: 0, stdout: '{"terraform_version":"1.9.8"}', stderr: "" }));
-    expect(check(doctor(old, "lab").report, "terraform").found).toBe("Terraform 1.9.8; needs 1.10 or later (S3-native state locking)");
+    expect(check(doctor(old, "lab").report, "terraform").found).toBe("1.9.8; needs 1.10 or later (S3-native state locking)");
     const newer = described((m) => m.commands.set("terraform version -json", { status: 0, stdout: '{"terraform_version":"1.12.2"}', stderr: "" }));
-    expect(check(doctor(newer, "deploy").report, "terraform")).toMatchObject({ status: "ok", found: "Terraform 1.12.2 (CI and the tests use 1.11.4)" });
+    expect(check(doctor(newer, "deploy").report, "terraform")).toMatchObject({ status: "ok", found: "1.12.2 (CI and the tests use 1.11.4)" });
   });
 
   it("the provider: a mirror without the required version blocks; a packed mirror counts; no mirror is a warning", () => {

@@ -87,9 +87,9 @@ function terraform(machine: Machine): CheckResult {
   if (run.status !== 0 || !version) return missing(`terraform version failed: ${(run.stderr || run.stdout).trim().split("\n")[0]}`, TERRAFORM_FIX);
   const [major = 0, minor = 0] = version.split(".").map(Number);
   if (major < TERRAFORM_MINIMUM[0] || (major === TERRAFORM_MINIMUM[0] && minor < TERRAFORM_MINIMUM[1])) {
-    return missing(`Terraform ${version}; needs ${TERRAFORM_MINIMUM.join(".")} or later (S3-native state locking)`, TERRAFORM_FIX);
+    return missing(`${version}; needs ${TERRAFORM_MINIMUM.join(".")} or later (S3-native state locking)`, TERRAFORM_FIX);
   }
-  return ok(version === TERRAFORM_TESTED ? `Terraform ${version}` : `Terraform ${version} (CI and the tests use ${TERRAFORM_TESTED})`);
+  return ok(version === TERRAFORM_TESTED ? version : `${version} (CI and the tests use ${TERRAFORM_TESTED})`);
 }
 
 /** Terraform's platform directory name for this machine (its GOOS_GOARCH). */

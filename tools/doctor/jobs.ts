@@ -71,19 +71,22 @@ export function diagnose(jobs: readonly JobId[], machine: Machine, project: Proj
 
 const MARK = { ok: "ok     ", warn: "warn   ", missing: "MISSING" } as const;
 
-/** The report for a terminal: one line per check (its fix indented below), then one line per job. */
+/** The report for a terminal: a line per check that is fine; what is found and the fix below one that is not; a line per job. */
 export function formatReport(report: DoctorReport): string {
-  const width = Math.max(...report.checks.map((c) => c.title.length));
   const lines: string[] = [];
   for (const check of report.checks) {
-    lines.push(`${MARK[check.status]}  ${check.title.padEnd(width)}  ${check.found}`);
-    if (check.fix) lines.push(`${" ".repeat(9 + width + 2)}fix: ${check.fix}`);
+    if (check.status === "ok") {
+      lines.push(`${MARK.ok}  ${check.title}: ${check.found}`);
+    } else {
+      lines.push(`${MARK[check.status]}  ${check.title}`, `           ${check.found}`);
+      if (check.fix) lines.push(`           fix: ${check.fix}`);
+    }
   }
   lines.push("");
   const jobWidth = Math.max(...report.jobs.map((j) => j.id.length));
   for (const job of report.jobs) {
-    const verdict = job.ready ? "ready    " : "NOT READY";
-    lines.push(`${job.id.padEnd(jobWidth)}  ${verdict}  ${job.what}${job.ready ? "" : ` (missing: ${job.missing.join(", ")})`}`);
+    lines.push(`${job.id.padEnd(jobWidth)}  ${job.ready ? "ready    " : "NOT READY"}  ${job.what}`);
+    if (!job.ready) lines.push(`${" ".repeat(jobWidth + 13)}missing: ${job.missing.join(", ")}`);
   }
   return `${lines.join("\n")}\n`;
 }
