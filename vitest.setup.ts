@@ -16,8 +16,7 @@ interface CdktfMatchers<R = unknown> {
 }
 
 declare module "vitest" {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any, @typescript-eslint/no-empty-object-type
-  interface Assertion<T = any> extends CdktfMatchers<T> {}
+  // Vitest 5: custom matchers extend `Matchers`, which both `expect(x)` and the asymmetric matchers include.
   // eslint-disable-next-line @typescript-eslint/no-empty-object-type
-  interface AsymmetricMatchersContaining extends CdktfMatchers {}
+  interface Matchers<R extends void | Promise<void> = void | Promise<void>, T = unknown> extends CdktfMatchers<R> {}
 }

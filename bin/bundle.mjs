@@ -50,7 +50,7 @@ async function build() {
     bundle: true,
     platform: "node",
     format: "esm",
-    target: "node20",
+    target: "node22",
     write: false,
     metafile: true,
     logLevel: "silent",

@@ -74,9 +74,6 @@ export function buildProgram(extra: ReadonlyArray<Command> = []): Command {
 }
 
 export async function main(argv: readonly string[] = process.argv): Promise<void> {
-  // The AWS SDK clients are pinned (package.json): their notice that *later* releases will need Node 22 would add nine
-  // lines to every command that calls AWS. Upgrading them past January 2027 means moving to Node 22 (README).
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   // `pool-ops … | head` closes our stdout early: the command still finishes on every host and writes its audit line.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on("error", (error: NodeJS.ErrnoException) => {

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The test command: installs what a fresh machine lacks, then runs every test (unit, policy, promtool rules, the
-# AWS emulator applies and the SSH lab). Ends with a plain "N passed, N failed, N skipped" line.
+# AWS emulator applies and the SSH lab) on the project's Node, printing its version first. Ends with a plain
+# "N passed, N failed, N skipped" line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
+# The tests, and every process they start, run on the Node setup installed (the portable build in node_modules).
+export PATH="$PWD/node_modules/.bin:$PATH"
+echo "test: Node $(node --version) ($(node -p process.execPath))"
 
 report=$(mktemp --suffix=.json)
 trap 'rm -f "$report"' EXIT

@@ -5,7 +5,7 @@
  * monitoring.publicDashboard.cidrs when the operator enables it.
  */
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
-import { TerraformOutput } from "cdktf";
+import { TerraformOutput, Token } from "cdktf";
 import type { Construct } from "constructs";
 import { poolAddressPlan } from "../config/address-plan";
 import type { PoolConfig } from "../config/schema";
@@ -100,14 +100,16 @@ export class MonitoringStack extends PoolStack {
 
     new TerraformOutput(this, "monitoring-host", {
       description: "Monitoring host and alert topic (Grafana: ssh -L 3000:<privateIp>:3000 through the bastion)",
-      value: {
+      // A token, not a plain object: cdktf 0.21's TerraformOutput checks plain values with util.isArray, deprecated
+      // (DEP0044, printed) since Node 22. The token resolves to the same JSON.
+      value: Token.asAny({
         name: monitoringHost.name,
         role: "monitoring",
         privateIp: monitoringHost.privateIp,
         instanceId: this.host.instance.id,
         availabilityZone: monitoringHost.availabilityZone,
         alertTopicArn: this.alerts.topic.arn,
-      },
+      }),
     });
     if (config.monitoring.publicDashboard.enabled) {
       new TerraformOutput(this, "public-dashboard-url", {

@@ -2,7 +2,7 @@
  * The network: one VPC, six subnets over three AZs, routes, endpoints, flow logs, NACLs and the tier security groups.
  * A stack only wires constructs.
  */
-import { TerraformOutput } from "cdktf";
+import { TerraformOutput, Token } from "cdktf";
 import type { Construct } from "constructs";
 import { endpointAddresses, poolAddressPlan } from "../config/address-plan";
 import { DEFAULTS, type PoolConfig } from "../config/schema";
@@ -89,7 +89,9 @@ export class NetworkStack extends PoolStack {
 
     new TerraformOutput(this, "vpc_id", { value: this.vpc.vpcId });
     new TerraformOutput(this, "subnets", {
-      value: Object.fromEntries([...this.vpc.subnets.entries()].map(([planId, { subnet }]) => [planId, subnet.id])),
+      // A token, not a plain object: cdktf 0.21's TerraformOutput checks plain values with util.isArray, deprecated
+      // (DEP0044, printed) since Node 22. The token resolves to the same JSON.
+      value: Token.asAny(Object.fromEntries([...this.vpc.subnets.entries()].map(([planId, { subnet }]) => [planId, subnet.id]))),
     });
   }
 }

@@ -2,7 +2,7 @@
  * The pool's machines: relays, the producer pair, the bastion and (when enabled) the sandbox; the pool's SSM
  * parameters; and the inventory pool-ops reads.
  */
-import { TerraformOutput } from "cdktf";
+import { TerraformOutput, Token } from "cdktf";
 import type { Construct } from "constructs";
 import { poolAddressPlan, type HostPlan } from "../config/address-plan";
 import { poolParameterNames, poolSecretNames, type PoolSecretKey } from "../config/names";
@@ -99,7 +99,9 @@ export class NodesStack extends PoolStack {
     const secretNames = poolSecretNames(config.name);
     new TerraformOutput(this, "inventory", {
       description: "pool-ops inventory: hosts, secrets and parameters of the pool",
-      value: {
+      // A token, not a plain object: cdktf 0.21's TerraformOutput checks plain values with util.isArray, deprecated
+      // (DEP0044, printed) since Node 22. The token resolves to the same JSON.
+      value: Token.asAny({
         pool: config.name,
         network: config.network,
         region: config.region,
@@ -107,7 +109,7 @@ export class NodesStack extends PoolStack {
         hosts: nodes.map(([host, node]) => entry(host, node)),
         secrets: Object.fromEntries((Object.keys(secretNames) as PoolSecretKey[]).map((key) => [key, security.secrets.secrets[key].arn])),
         parameters: { leader: poolParameterNames(config.name).leader },
-      },
+      }),
     });
   }
 }

@@ -1,15 +1,17 @@
 /**
  * The pool-ops executable runs an esbuild bundle of the CLI (bin/bundle.mjs). What must hold: it is rebuilt when a
  * source changes (never older code than the checkout), it starts without loading the AWS SDK or ssh2 (they load on
- * first use), and files read beside a module (the embedded default pool) still resolve from the bundle.
+ * first use), and files read beside a module (the embedded default pool) still resolve from the bundle. Started by
+ * an unsupported Node (Debian's Node 20 on this kind of machine, reached through `npm link`), it runs on the project's.
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync, statSync, utimesSync } from "node:fs";
+import { existsSync, readFileSync, statSync, utimesSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error plain JavaScript module without type declarations
 import { bundledCli } from "../bin/bundle.mjs";
+import { isSupportedNode, portableNodePackage, projectPortableNode } from "../tools/runtime";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const manifestPath = join(ROOT, "node_modules", ".cache", "pool-ops", "manifest.json");
@@ -51,4 +53,20 @@ describe("the bundled pool-ops", () => {
     expect(run.stderr).toContain(`${join(ROOT, "config", "default-pool.yaml")}: invalid pool config`);
     expect(run.stderr).toMatch(/image\.nodeReleases has no entry for cardano-node 0\.0\.1/);
   });
+
+  // Node 20 is what this kind of machine has as /usr/bin/node; elsewhere there may be no older Node to start it with.
+  const machineNode = "/usr/bin/node";
+  const machineNodeVersion = existsSync(machineNode) ? spawnSync(machineNode, ["--version"], { encoding: "utf8" }).stdout.trim() : "";
+  it.runIf(machineNodeVersion !== "" && !isSupportedNode(machineNodeVersion) && portableNodePackage() !== undefined)(
+    "started by an unsupported Node, runs itself on the portable Node and keeps the exit code",
+    () => {
+      const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '--import "data:text/javascript,process.stderr.write(`pool-ops-node=${process.version};`)"' };
+      delete env.POOL_CONFIG;
+      const run = spawnSync(machineNode, [join(ROOT, "bin", "pool-ops.mjs"), "image", "bake", "--node-version", "0.0.1", "--dry-run"], { cwd: ROOT, encoding: "utf8", env });
+      expect(run.stderr).toContain(`pool-ops-node=${machineNodeVersion};`);
+      expect(run.stderr).toContain(`pool-ops-node=v${projectPortableNode().version};`);
+      expect(run.status, run.stderr).toBe(2);
+      expect(run.stderr).toMatch(/image\.nodeReleases has no entry for cardano-node 0\.0\.1/);
+    },
+  );
 });
