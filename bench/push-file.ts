@@ -15,7 +15,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { labDown, labHost, labUnavailableReason, labUp, loadLabState, netemAvailable, REPO_DIR, setLatency, type LabState } from "../lab/lab";
+import { labDown, labHost, labUnavailableReason, labUp, loadLabState, REPO_DIR, type LabState } from "../lab/lab";
+import { netemAvailable, setLatency } from "../lab/lab-hosts";
 import { startLatencyProxy } from "../lab/latency-proxy";
 import { labEnv, POOL_OPS_BIN } from "../lab/harness";
 
@@ -23,7 +24,7 @@ const { values } = parseArgs({ options: { runs: { type: "string" }, "size-kib": 
 const RUNS = Number(values.runs ?? 5);
 const SIZE = Number(values["size-kib"] ?? 64) * 1024;
 const RTT = Number(values["rtt-ms"] ?? 50);
-const REMOTE = "/opt/cardano/lab/bench-push.bin";
+const REMOTE = "/var/tmp/bench-push.bin";
 
 function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   const started = performance.now();
