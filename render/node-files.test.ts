@@ -32,8 +32,9 @@ describe("rendered node files", () => {
 
   test("the environment file follows the leader record; the unit comes from the repo's template", () => {
     const files = (name: string, leader: string) => new Map(renderNodeFiles(config, hosts, host(name), { leader }).map((f) => [f.path, f]));
-    expect(files("producer-2", "producer-1").get("/opt/cardano/config/cardano-node.env")?.content).toMatch(/--start-as-non-producing-node/);
-    expect(files("producer-2", "producer-2").get("/opt/cardano/config/cardano-node.env")?.content).not.toMatch(/non-producing/);
+    expect(files("producer-2", "producer-1").get("/opt/cardano/config/cardano-node.env")?.content).toMatch(/^NODE_MODE=standby$/m);
+    expect(files("producer-2", "producer-1").get("/opt/cardano/config/cardano-node.env")?.content).not.toMatch(/shelley|non-producing/);
+    expect(files("producer-2", "producer-2").get("/opt/cardano/config/cardano-node.env")?.content).toMatch(/--shelley-kes-key/);
     const unit = files("relay-1", "producer-1").get("/etc/systemd/system/cardano-node.service")!;
     expect(unit).toMatchObject({ owner: "root", effect: "restart" });
     expect(unit.content).toContain("EnvironmentFile=/opt/cardano/config/cardano-node.env");

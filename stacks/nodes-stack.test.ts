@@ -122,7 +122,7 @@ describe("nodes stack, default pool", () => {
     for (const [name, i] of instances) expect(String(i.user_data).length, name).toBeLessThan(16 * 1024);
     // The node's own files, rendered like push-config renders them: topology, config, unit and environment.
     expect(userData("relay-1")).toMatch(/path: \/opt\/cardano\/config\/topology.json/);
-    expect(userData("producer-2")).toMatch(/--start-as-non-producing-node/);
+    expect(userData("producer-2")).toMatch(/NODE_MODE=standby/);
     expect(userData("producer-1")).toMatch(/path: \/etc\/systemd\/system\/cardano-node.service/);
   });
 });

@@ -43,7 +43,6 @@ import type { Connection } from "../remote/connection";
 import type { Inventory } from "../remote/inventory";
 import { GroupResult, OpsError, type Result } from "../remote/result";
 import { shellQuote } from "../remote/shell";
-import { reloadsCredentialsOnSighup } from "../../render/node-args";
 
 export interface RotateKesOptions {
   readonly restart?: boolean;
@@ -380,7 +379,7 @@ export async function rotateKes(ctx: OpsContext, options: RotateKesOptions): Pro
 }
 
 async function reloadNode(config: PoolConfig, connection: Connection, restart: boolean): Promise<void> {
-  const useRestart = restart || !reloadsCredentialsOnSighup(config.node.version);
+  const useRestart = restart;
   const command = useRestart ? config.node.service.restart : config.node.service.reload;
   await connection.runChecked(command, { step: useRestart ? "restart the node" : "reload the node (SIGHUP)" });
 }

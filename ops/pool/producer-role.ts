@@ -6,7 +6,7 @@
  */
 import { hostLayout, type CredentialFiles } from "../../config/host-layout";
 import type { PoolConfig } from "../../config/schema";
-import { nodeEnvironmentFile, reloadsCredentialsOnSighup } from "../../render/node-args";
+import { nodeEnvironmentFile } from "../../render/node-args";
 import { awsClientSettings, type AwsTarget } from "../aws/client-config";
 import type { Connection } from "../remote/connection";
 import { shellQuote } from "../remote/shell";
@@ -44,8 +44,7 @@ async function switchRole(config: PoolConfig, c: Connection, role: "leader" | "s
   const [from, to] = role === "leader" ? [layout.heldCredentials, layout.activeCredentials] : [layout.activeCredentials, layout.heldCredentials];
   await c.runChecked(moveCredentialsScript(from, to, config.node.user, config.node.group), { step: `move credentials (${role})`, label: "move the credential files" });
   await c.put(layout.environmentFile, nodeEnvironmentFile(config, role), { owner: config.node.user, group: config.node.group, mode: 0o640, backup: false, step: "write the environment file" });
-  const reload = reloadsCredentialsOnSighup(config.node.version);
-  await c.runChecked(reload ? config.node.service.reload : config.node.service.restart, { step: reload ? "reload (SIGHUP)" : "restart" });
+  await c.runChecked(config.node.service.restart, { step: "restart" });
 }
 
 /** Fences over SSH: credentials away, SIGHUP, confirmed when the node reports forging 0. */
