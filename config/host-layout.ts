@@ -41,8 +41,14 @@ export interface HostLayout {
   readonly nodeConfig: string;
   /** cardano-node's `--topology`. */
   readonly topology: string;
-  /** systemd EnvironmentFile holding `NODE_ARGS="…"` for the unit's ExecStart. */
+  /** systemd EnvironmentFile holding `NODE_MODE=…` and `NODE_ARGS="…"` for the unit's ExecStart. */
   readonly environmentFile: string;
+  /**
+   * What every boot makes the node's files from (stacks/boot/node-boot.sh): the config and topology overlays, and the
+   * environment file of each mode this host can run in (`env.relay`, or `env.leader` and `env.standby`). Written by
+   * cloud-init at first boot and kept current by push-config, so a reboot composes what the last push rendered.
+   */
+  readonly bootDir: string;
   /** The systemd unit file. */
   readonly unitFile: string;
   /** Directory of the credential files the node reads (mode 0700, node user). */
@@ -102,6 +108,7 @@ export function hostLayout(config: Pick<PoolConfig, "node">): HostLayout {
     nodeConfig: `${configDir}/config.json`,
     topology: `${configDir}/topology.json`,
     environmentFile: `${configDir}/cardano-node.env`,
+    bootDir: `${configDir}/boot`,
     unitFile: config.node.service.unitFile ?? `/etc/systemd/system/${config.node.service.name}.service`,
     keysDir,
     activeCredentials: credentials(keysDir),

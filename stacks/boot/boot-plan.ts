@@ -1,11 +1,29 @@
 /**
- * What each host does at first boot, by role: nodes prepare, mount the chain volume, (producers) fetch keys and start;
- * the monitoring host installs and starts its services; the bastion only gets its settings.
+ * What each host does at first boot, by role: nodes prepare, mount the chain volume and start; the monitoring host
+ * installs and starts its services; the bastion only gets its settings. A node's per-boot work — its files composed
+ * from the installed release, and on a producer the leader guard — is a systemd unit (pool-node-boot.service) that
+ * runs before cardano-node on every boot, not a once-per-instance runcmd.
  */
 import type { HostPlan } from "../../config/address-plan";
 import { poolParameterNames, poolSecretNames } from "../../config/names";
+import { gzipSync } from "node:zlib";
+import { hostLayout } from "../../config/host-layout";
 import type { PoolConfig } from "../../config/schema";
-import { asTerraformString, renderCloudInit, type BootFile, type BootScript } from "./cloud-init";
+import { asTerraformString, bootScript, renderCloudInit, type BootFile, type BootScript } from "./cloud-init";
+
+/**
+ * The per-boot machinery of a node: the unit and the scripts it runs (installed, not run by cloud-init). Compressed
+ * (cloud-init decodes `gz+b64`): with them a producer's user data would pass EC2's 16 KiB limit as plain text.
+ */
+function perBootFiles(role: "relay" | "producer"): BootFile[] {
+  const sbin = (name: string, file: string): BootFile => ({ path: `/usr/local/sbin/${name}`, content: gzipSync(bootScript(file)).toString("base64"), mode: "0755", encoding: "gz+b64" });
+  return [
+    { path: "/etc/systemd/system/pool-node-boot.service", content: bootScript("pool-node-boot.service"), mode: "0644" },
+    sbin("pool-node-boot", "node-boot.sh"),
+    sbin("pool-compose-node-files", "compose-node-files.py"),
+    ...(role === "producer" ? [sbin("pool-leader-guard", "leader-guard.sh")] : []),
+  ];
+}
 
 /** Placeholder for the chain volume's id, known to Terraform only at apply. */
 export const CHAIN_VOLUME_PLACEHOLDER = "@@CHAIN_VOLUME_ID@@";
@@ -24,7 +42,9 @@ export function hostBootText(config: PoolConfig, host: HostPlan, hasChainVolume:
   if (host.role === "bastion") return renderCloudInit({ settings, files: [], scripts: [] });
   // The monitoring host runs no cardano-node: its files are Prometheus, Alertmanager and Grafana configuration.
   if (host.role === "monitoring") return renderCloudInit({ settings, files, scripts: ["prepare-monitoring.sh"] });
-  // Order: account and directories, database volume, keys (producers), then the node itself.
+  settings.NODE_NETWORK = config.network;
+  settings.NODE_RELEASE_DIR = hostLayout(config).releaseShareDir;
+  // Order: account and directories, database volume, then the node itself (its boot unit first).
   const scripts: BootScript[] = ["prepare-node.sh"];
   if (hasChainVolume) {
     settings.CHAIN_VOLUME_ID = CHAIN_VOLUME_PLACEHOLDER;
@@ -36,11 +56,9 @@ export function hostBootText(config: PoolConfig, host: HostPlan, hasChainVolume:
     settings.SECRET_VRF_SIGNING_KEY = secrets.vrfSigningKey;
     settings.SECRET_OPCERT = secrets.opcert;
     settings.LEADER_PARAMETER = poolParameterNames(config.name).leader;
-    // Keys before the node starts, so a producer boots straight into its current credentials.
-    scripts.push("fetch-hot-keys.sh");
   }
   scripts.push("start-node.sh");
-  return renderCloudInit({ settings, files, scripts });
+  return renderCloudInit({ settings, files: [...perBootFiles(host.role === "producer" ? "producer" : "relay"), ...files], scripts });
 }
 
 /** The same, as a Terraform string: shell syntax escaped, the volume id a reference to the volume. */

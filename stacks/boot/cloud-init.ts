@@ -12,10 +12,12 @@ export interface BootFile {
   readonly mode?: string;
   /** @default "root:root" */
   readonly owner?: string;
+  /** `gz+b64`: `content` is gzip then base64 (cloud-init decodes it), to keep user data under EC2's 16 KiB. */
+  readonly encoding?: "gz+b64";
 }
 
 /** The boot scripts of this folder. */
-export type BootScript = "prepare-node.sh" | "mount-chain-volume.sh" | "fetch-hot-keys.sh" | "start-node.sh" | "prepare-monitoring.sh";
+export type BootScript = "prepare-node.sh" | "mount-chain-volume.sh" | "start-node.sh" | "prepare-monitoring.sh";
 
 export interface BootPlan {
   /** Variables written to /etc/default/pool-node for the boot scripts. */
@@ -49,6 +51,7 @@ function writeFile(file: BootFile): string {
     `    owner: ${file.owner ?? "root:root"}`,
     // Files owned by the node user are written after the user exists (prepare-node.sh creates it).
     ...(file.owner && !file.owner.startsWith("root") ? ["    defer: true"] : []),
+    ...(file.encoding ? [`    encoding: ${file.encoding}`] : []),
     "    content: |",
     indentBlock(file.content.endsWith("\n") ? file.content.slice(0, -1) : file.content, 6),
   ].join("\n");

@@ -1,9 +1,13 @@
 #!/bin/sh
-# Formats (first boot only) and mounts the chain-database EBS volume at the node's database directory.
-# The volume is found by its id (NVMe serial), never by device order, so a wrong disk is never formatted.
+# Formats (first boot only) and mounts the chain-database EBS volume at the node's chain mount, and makes the node's
+# database directory inside it (the node refuses a non-empty database directory without its protocolMagicId marker,
+# and a fresh ext4 root holds lost+found). The volume is found by its id (NVMe serial), never by device order, so a
+# wrong disk is never formatted. The mount root stays root's: with the volume unmounted the node user cannot write
+# the database onto the root volume (and the unit refuses to start: RequiresMountsFor, AssertPathIsMountPoint).
 set -eu
 . /etc/default/pool-node
 serial="vol${CHAIN_VOLUME_ID#vol-}"
+mnt="$NODE_HOME/db"
 device=""
 deadline=$(( $(date +%s) + 300 ))
 while [ -z "$device" ]; do
@@ -16,7 +20,19 @@ while [ -z "$device" ]; do
   sleep 5
 done
 if ! blkid "$device" >/dev/null 2>&1; then mkfs.ext4 -q -L cardano-db "$device"; fi
-mkdir -p "$NODE_HOME/db"
-grep -q "LABEL=cardano-db" /etc/fstab || echo "LABEL=cardano-db $NODE_HOME/db ext4 defaults,noatime,nofail 0 2" >> /etc/fstab
-mountpoint -q "$NODE_HOME/db" || mount "$NODE_HOME/db"
-chown "$NODE_USER:$NODE_GROUP" "$NODE_HOME/db"
+install -d -m 0755 -o root -g root "$mnt"
+grep -q "LABEL=cardano-db" /etc/fstab || echo "LABEL=cardano-db $mnt ext4 defaults,noatime,nofail 0 2" >> /etc/fstab
+mountpoint -q "$mnt" || mount "$mnt"
+mountpoint -q "$mnt" || { echo "chain volume not mounted at $mnt" >&2; exit 1; }
+chown root:root "$mnt"
+chmod 0755 "$mnt"
+# A volume from before the database moved into node/ (its marker at the root): move the database in, once.
+if [ -e "$mnt/protocolMagicId" ] && [ ! -e "$mnt/node" ]; then
+  mkdir "$mnt/node.moving"
+  for entry in "$mnt"/* "$mnt"/.[!.]*; do
+    [ -e "$entry" ] || continue
+    case "$(basename "$entry")" in lost+found|node.moving) ;; *) mv "$entry" "$mnt/node.moving/" ;; esac
+  done
+  mv "$mnt/node.moving" "$mnt/node"
+fi
+install -d -m 0750 -o "$NODE_USER" -g "$NODE_GROUP" "$mnt/node"
