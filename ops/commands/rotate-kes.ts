@@ -4,8 +4,10 @@
  * Preflight (leader from the SSM leader parameter, both producers reachable, the cold key's pool id, the cert on each
  * producer, the node's own KES period) → counter (ops/pool/kes-counter.ts) → sign in memory, wipe the cold key →
  * push the new pair to the leader's active credential paths and the standby's held ones (previous pair backed up on
- * each host) → hot-key and counter secrets → SIGHUP the leader only (the standby keeps not forging) → verify on the
- * leader's metrics. Any failure or Ctrl-C after the first write puts every backup back, reloads the leader again if
+ * each host) → hot-key and counter secrets → the leader re-reads its credentials: a SIGHUP when its node has
+ * finished starting, else a restart (a SIGHUP during startup is NotEffective: cardano-node `Run.hs` @11.0.1) → verify
+ * on the leader's metrics (the new cert's start period, forging confirmed with the Forge counters). The standby's held
+ * pair is replaced with no signal at all: its command line names no credentials (config/host-layout.ts). Any failure or Ctrl-C after the first write puts every backup back, reloads the leader again if
  * it was reloaded, restores the secrets' previous values, and exits non-zero saying what happened.
  */
 import { Command, InvalidArgumentError, Option } from "commander";
@@ -36,8 +38,10 @@ import {
   type OperationalCertificate,
 } from "../cardano";
 import { EXIT_ABORTED, EXIT_HOST_FAILURE, EXIT_OK, opsAction, stateDir, type OpsContext } from "../context";
-import { chooseCounter, CounterRuleError } from "../pool/kes-counter";
+import { chooseCounter, CounterRuleError, queryOnChainCounter } from "../pool/kes-counter";
 import { metricValue, readNodeMetrics } from "../pool/node-metrics";
+import { confirmForging, startupDone } from "../pool/forging";
+import { describe as describeReading } from "../pool/producer-role";
 import { Interrupted, StepControl } from "../pool/step-control";
 import type { Connection } from "../remote/connection";
 import type { Inventory } from "../remote/inventory";
@@ -225,12 +229,7 @@ export async function rotateKes(ctx: OpsContext, options: RotateKesOptions): Pro
   let onChain: number | undefined;
   if (config.kes.onChainCounterCommand) {
     const queryHost = leaderTarget ?? targets[0]!;
-    const r = await queryHost.connection.run(config.kes.onChainCounterCommand, { step: "query the on-chain counter" });
-    const value = r.stdout.toString().trim();
-    if (r.exitCode !== 0 || !/^\d+$/.test(value)) {
-      throw new OpsError(queryHost.name, "query the on-chain counter", `kes.onChainCounterCommand exited ${r.exitCode} and printed ${JSON.stringify(value.slice(0, 80))}`, "fix the command (it must print one number), or remove it to re-use the current counter");
-    }
-    onChain = Number(value);
+    onChain = await queryOnChainCounter(config, queryHost.connection);
   }
   let choice;
   try {
@@ -335,7 +334,7 @@ export async function rotateKes(ctx: OpsContext, options: RotateKesOptions): Pro
     if (leaderTarget) {
       journal.step = "reload";
       await control.checkpoint("reload");
-      await reloadNode(config, leaderTarget.connection, Boolean(options.restart));
+      const how = await reloadNode(config, leaderTarget.connection, Boolean(options.restart));
       journal.leaderReloaded = true;
       saveJournal(journal);
 
@@ -344,10 +343,14 @@ export async function rotateKes(ctx: OpsContext, options: RotateKesOptions): Pro
       const verified = await waitFor(
         () => leaderView(config, leaderTarget.connection),
         (v) => v?.certStart === period && v.forging === 1 && (v.remaining ?? 0) >= maxPeriods - 1,
-        15_000,
+        how === "restart" ? config.pushConfig.healthTimeoutSeconds * 1000 : 15_000,
       );
       if (!verified.ok) {
-        throw new OpsError(leader, "verify", `the node did not take the new cert: it reports ${JSON.stringify(verified.last ?? "no metrics")}`, "see the node's log; the previous pair has been put back");
+        throw new OpsError(leader, "verify", `the node did not take the new cert after a ${how}: it reports ${JSON.stringify(verified.last ?? "no metrics")}`, "see the node's log; the previous pair has been put back");
+      }
+      const forging = await confirmForging(config, leaderTarget.connection, "forging", 15_000);
+      if (!forging.confirmed) {
+        throw new OpsError(leader, "verify", `the node reports the new cert but its forging loop does not run (${describeReading(forging.last)})`, "see the node's log; the previous pair has been put back");
       }
     }
   } catch (error) {
@@ -378,10 +381,12 @@ export async function rotateKes(ctx: OpsContext, options: RotateKesOptions): Pro
   return EXIT_OK;
 }
 
-async function reloadNode(config: PoolConfig, connection: Connection, restart: boolean): Promise<void> {
-  const useRestart = restart;
+/** SIGHUP when the node has finished starting (it re-reads its credentials then), else a restart. */
+async function reloadNode(config: PoolConfig, connection: Connection, restart: boolean): Promise<"restart" | "SIGHUP"> {
+  const useRestart = restart || !(await startupDone(config, connection));
   const command = useRestart ? config.node.service.restart : config.node.service.reload;
   await connection.runChecked(command, { step: useRestart ? "restart the node" : "reload the node (SIGHUP)" });
+  return useRestart ? "restart" : "SIGHUP";
 }
 
 /** Undo in reverse: host files, a second reload of the leader, then the secrets. Reports every step. */
@@ -407,8 +412,8 @@ async function rollBack(
   const leader = targets.find((t) => t.isLeader);
   if (leader && journal.leaderReloaded) {
     try {
-      await reloadNode(config, leader.connection, false);
-      const back = await waitFor(() => leaderView(config, leader.connection), (v) => v?.forging === 1 && v.certStart === leader.cert?.kesPeriod, 15_000);
+      const how = await reloadNode(config, leader.connection, false);
+      const back = await waitFor(() => leaderView(config, leader.connection), (v) => v?.forging === 1 && v.certStart === leader.cert?.kesPeriod, how === "restart" ? config.pushConfig.healthTimeoutSeconds * 1000 : 15_000);
       if (back.ok) report.push(`${leader.name}: reloaded, forging again with the previous cert (counter ${leader.cert?.counter})`);
       else {
         ok = false;
@@ -447,7 +452,7 @@ function counterArg(value: string): number {
 export function rotateKesCommand(): Command {
   return new Command("rotate-kes")
     .description("new KES key and op cert for both producers (cold key in memory only), reload the leader, verify, roll back on failure")
-    .option("--restart", "restart the node instead of SIGHUP (nodes older than 8.7.2 always restart)")
+    .option("--restart", "restart the leader's node instead of a SIGHUP (a node that has not finished starting is always restarted)")
     .option("--counter <n>", "issue number of the new cert (checked against the chain's bounds)", counterArg)
     .addOption(new Option("--only <producer>", "rotate one producer only, when the other is down: the leader (primary) or the standby").choices(["primary", "standby"]))
     .option("--force", "rotate even when the cert already starts at the current KES period")
