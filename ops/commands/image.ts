@@ -144,7 +144,7 @@ export async function bake(ctx: OpsContext, options: BakeOptions): Promise<numbe
     await checkReleaseShare(c, { ...config, node: { ...config.node, version: options.nodeVersion } });
     step(`node files of ${config.network} installed from the release; genesis hashes match the pool's`);
     await installFromArchive(c, config, "node_exporter.tar.gz", ["node_exporter"], config.image.exporterBinDir, plan.exporter.field);
-    await checkBootTools(c);
+    await checkBootTools(c, config);
     const versions: InstalledVersions = await checkVersions(c, config, { node: options.nodeVersion, exporter: plan.exporter.version });
     step(`installed cardano-node ${versions.node}, cardano-cli ${versions.cli}, node_exporter ${versions.exporter}`);
 

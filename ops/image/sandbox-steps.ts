@@ -117,9 +117,13 @@ export async function checkReleaseShare(c: Connection, config: PoolConfig): Prom
   }
 }
 
-/** The tools the boot scripts call: the AWS CLI (leader guard), python3 (node files, release checks), curl (IMDS). */
-export async function checkBootTools(c: Connection): Promise<void> {
-  const r = await c.run("for t in aws python3 curl; do command -v \"$t\" >/dev/null 2>&1 || echo \"$t\"; done; aws --version >/dev/null 2>&1 || echo 'aws (does not run)'", { step: "check boot tools" });
+/**
+ * The tools the boot scripts call: the AWS CLI (leader guard), python3 (node files, release checks), curl (IMDS),
+ * looked up as the boot looks them up: on PATH, then in `node.binDir` (where the image's own binaries go).
+ */
+export async function checkBootTools(c: Connection, config: PoolConfig): Promise<void> {
+  const path = `PATH="$PATH:${config.node.binDir}"`;
+  const r = await c.run(`${path}; export PATH\nfor t in aws python3 curl; do command -v "$t" >/dev/null 2>&1 || echo "$t"; done\naws --version >/dev/null 2>&1 || echo 'aws (does not run)'`, { step: "check boot tools" });
   const missing = r.stdout.toString().split("\n").map((l) => l.trim()).filter(Boolean);
   if (missing.length > 0) throw new OpsError(c.name, "check boot tools", `the image lacks what the boot needs: ${[...new Set(missing)].join(", ")}`, "bake on Debian's EC2 image (it ships awscli, python3 and curl) or install them on the sandbox first");
 }

@@ -8,6 +8,8 @@
 # back a second forging producer (config/host-layout.ts). Files are written owner-only and renamed into place.
 set -u
 . /etc/default/pool-node
+# Tools on PATH, then where the image's own binaries are (the bake checks them the same way).
+PATH="$PATH:$NODE_BIN_DIR"; export PATH
 boot="$NODE_HOME/config/boot"
 keys="$NODE_HOME/keys"
 held="$keys/standby"
