@@ -121,7 +121,8 @@ afterAll(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true });
 });
 
-describe("the node stand-in refuses what cardano-node refuses at startup", () => {
+// Each test spawns one to three stand-ins (each a tsx start): generous timeouts for a loaded machine.
+describe("the node stand-in refuses what cardano-node refuses at startup", { timeout: 60_000 }, () => {
   it("a config without LastKnownBlockVersion-Major (POM.hs parseByronProtocol)", async () => {
     const h = await host({ share: { omitConfigKeys: ["LastKnownBlockVersion-Major"] } });
     const r = start(h, h.base);
@@ -198,7 +199,7 @@ describe("the node stand-in refuses what cardano-node refuses at startup", () =>
   });
 });
 
-describe("the node stand-in's startup, SIGHUP and forging, as cardano-node's", () => {
+describe("the node stand-in's startup, SIGHUP and forging, as cardano-node's", { timeout: 60_000 }, () => {
   it("a SIGHUP during startup changes nothing; a node started as a producer forges when its startup ends", async () => {
     const h = await host({ faults: { "startup-seconds": "3" } });
     const r = start(h, [...h.base, ...h.credentialFlags]);

@@ -57,21 +57,23 @@ interface BakePlan {
 /** Everything checked before anything changes: the release is pinned, local archives match, a sandbox exists. */
 async function planBake(ctx: OpsContext, options: BakeOptions): Promise<BakePlan> {
   const config = ctx.config;
+  // What the config lacks, or a version the pool cannot run, is a config error (exit 2), each named by its field.
+  const problems: string[] = [];
   try {
     nodeVersionLine(options.nodeVersion);
   } catch (error) {
     if (!(error instanceof NodeVersionError)) throw error;
-    throw new PoolConfigError(ctx.configPath, [`--node-version: ${error.message.replace(/^node\.version:? ?/, "")}`]);
+    problems.push(`--node-version: ${error.message.replace(/^node\.version:? ?/, "")}`);
   }
   const release = config.image.nodeReleases[options.nodeVersion];
-  // What the config lacks is a config error (exit 2), named by its field.
   if (!release) {
     const known = Object.keys(config.image.nodeReleases);
-    throw new PoolConfigError(ctx.configPath, [
+    problems.push(
       `image.nodeReleases has no entry for cardano-node ${options.nodeVersion} (${known.length > 0 ? `listed: ${known.join(", ")}` : "none listed"}): ` +
         `add image.nodeReleases."${options.nodeVersion}" = {url: <release .tar.gz>, sha256: <from the release's checksums>}`,
-    ]);
+    );
   }
+  if (problems.length > 0 || !release) throw new PoolConfigError(ctx.configPath, problems);
   const exporter = config.image.nodeExporter;
   if (!exporter) {
     throw new PoolConfigError(ctx.configPath, ["image.nodeExporter is not set: add {version, url, sha256} of node_exporter's linux-amd64 .tar.gz"]);
