@@ -31,6 +31,8 @@ describe("cloud-init user data", () => {
     const unit = files.get("/etc/systemd/system/pool-node-boot.service")!.content;
     expect(unit).toMatch(/^Before=cardano-node.service$/m);
     expect(unit).toMatch(/^Type=oneshot$/m);
+    // Once per boot, not per node restart: a restart by promote must not re-run the guard against a stale record.
+    expect(unit).toMatch(/^RemainAfterExit=yes$/m);
     expect(bootScript("start-node.sh")).toMatch(/systemctl enable pool-node-boot.service/);
     const settings = files.get("/etc/default/pool-node")!.content;
     expect(settings).toContain(`HOST_NAME='producer-1'`);
