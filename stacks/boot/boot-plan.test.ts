@@ -65,6 +65,14 @@ describe("cloud-init user data", () => {
     expect(bastion.write_files.map((f) => f.path)).toEqual(["/etc/default/pool-node"]);
   });
 
+  test("the sandbox gets no per-boot node unit (nor do images made from it)", () => {
+    const sandboxConfig = testPool({ sandbox: { enabled: true } });
+    const sandbox = poolAddressPlan(sandboxConfig).hosts.find((h) => h.role === "sandbox")!;
+    const doc = parsed(hostBootText(sandboxConfig, sandbox, true));
+    expect(doc.write_files.map((f) => f.path)).not.toContain("/etc/systemd/system/pool-node-boot.service");
+    expect(bootScript("start-node.sh")).toMatch(/no pool node on this host/);
+  });
+
   test("the monitoring host installs its services and runs no node scripts", () => {
     const doc = parsed(hostBootText(config, host("monitoring"), false, [{ path: "/etc/prometheus/prometheus.yml", content: "global: {}\n" }]));
     expect(doc.runcmd.map((c) => c[0])).toEqual(["/usr/local/sbin/pool-prepare-monitoring"]);

@@ -58,7 +58,9 @@ export function hostBootText(config: PoolConfig, host: HostPlan, hasChainVolume:
     settings.LEADER_PARAMETER = poolParameterNames(config.name).leader;
   }
   scripts.push("start-node.sh");
-  return renderCloudInit({ settings, files: [...perBootFiles(host.role === "producer" ? "producer" : "relay"), ...files], scripts });
+  // The sandbox runs no pool node: no per-boot unit (and none baked into the images made from it).
+  const perBoot = host.role === "relay" || host.role === "producer" ? perBootFiles(host.role) : [];
+  return renderCloudInit({ settings, files: [...perBoot, ...files], scripts });
 }
 
 /** The same, as a Terraform string: shell syntax escaped, the volume id a reference to the volume. */

@@ -6,6 +6,10 @@
 set -eu
 . /etc/default/pool-node
 systemctl daemon-reload
+if [ ! -e /etc/systemd/system/pool-node-boot.service ]; then
+  echo "start-node: no pool node on this host (role $HOST_ROLE)" >&2
+  exit 0
+fi
 systemctl enable pool-node-boot.service
 if [ -x "$NODE_BIN_DIR/cardano-node" ] && [ -r "$NODE_RELEASE_DIR/$NODE_NETWORK/config.json" ]; then
   systemctl enable --now cardano-node
