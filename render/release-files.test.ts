@@ -79,3 +79,23 @@ describe("composition: release file, references rebased, overlay as a JSON Merge
     rmSync(root, { recursive: true, force: true });
   });
 });
+
+describe("the installed node's version", () => {
+  test("a host running another line than node.version is refused; the same line passes", async () => {
+    const { mkdtempSync: tmp, writeFileSync: write, chmodSync: chmod } = await import("node:fs");
+    const dir = tmp(join(tmpdir(), "bin-"));
+    const node = join(dir, "cardano-node");
+    write(node, '#!/bin/sh\necho "cardano-node 11.0.1 - linux-x86_64 - ghc-9.6"\n');
+    chmod(node, 0o755);
+    const root = mkdtempSync(join(tmpdir(), "share-"));
+    const share = writeReleaseShare(root, "preprod", "11.1.3");
+    const script = join(import.meta.dirname, "..", "ops", "pool", "release-facts.py");
+    const facts = JSON.parse(execFileSync("python3", [script, share, node], { encoding: "utf8" }));
+    expect(facts.nodeVersion).toBe("11.0.1");
+    expect(releaseProblems(lab, facts).join("\n")).toMatch(/the host runs cardano-node 11\.0\.1, but node\.version is 11\.1\.3 \(line 11\.1\.x\)/);
+    write(node, '#!/bin/sh\necho "cardano-node 11.1.2 - linux-x86_64 - ghc-9.6"\n');
+    expect(releaseProblems(lab, JSON.parse(execFileSync("python3", [script, share, node], { encoding: "utf8" })))).toEqual([]);
+    rmSync(root, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
+  });
+});

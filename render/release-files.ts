@@ -20,6 +20,8 @@ export const ReleaseFactsSchema = z.object({
   topology: z.record(z.string(), z.unknown()).nullable(),
   hashes: z.object({ Byron: z.string().optional(), Shelley: z.string().optional(), Alonzo: z.string().optional(), Conway: z.string().optional() }),
   errors: z.array(z.string()),
+  /** What `<binDir>/cardano-node --version` reports; null without the binary (nothing to compare). */
+  nodeVersion: z.string().nullable().optional(),
 });
 export type ReleaseFacts = z.infer<typeof ReleaseFactsSchema>;
 
@@ -39,6 +41,11 @@ export function expectedGenesisHashes(config: Pick<PoolConfig, "network" | "node
 export function releaseProblems(config: Pick<PoolConfig, "network" | "node">, facts: ReleaseFacts): string[] {
   const problems = [...facts.errors];
   const line = nodeVersionLine(config.node.version);
+  if (facts.nodeVersion) {
+    // The node runs what is installed: its line decides which config keys it needs and which flags it has.
+    const installed = /^(\d+\.\d+)\./.exec(facts.nodeVersion)?.[1];
+    if (installed !== line.line) problems.push(`the host runs cardano-node ${facts.nodeVersion}, but node.version is ${config.node.version} (line ${line.line}.x)`);
+  }
   const missing = line.shareFiles.filter((f) => !facts.present.includes(f));
   if (missing.length > 0) problems.push(`${facts.dir} lacks ${missing.join(", ")} (cardano-node ${line.line}.x ships them)`);
   const expected = expectedGenesisHashes(config);

@@ -4,10 +4,13 @@
 # config names — Blake2b-256 of the file's bytes for Shelley, Alonzo and Conway, of its canonical JSON for Byron
 # (sorted keys, no whitespace: what cardano-node checks ByronGenesisHash against). Python 3 and its standard library
 # only: every Debian cloud image has them (cloud-init is Python).
-#   release-facts SHARE_DIR/NETWORK
+# With a second argument, the cardano-node binary: the version it reports (`--version`), or null when there is none.
+#   release-facts SHARE_DIR/NETWORK [CARDANO_NODE]
 import hashlib
 import json
 import os
+import re
+import subprocess
 import sys
 
 GENESIS = {"Byron": "ByronGenesisFile", "Shelley": "ShelleyGenesisFile", "Alonzo": "AlonzoGenesisFile", "Conway": "ConwayGenesisFile"}
@@ -29,7 +32,14 @@ def load(path):
 
 def main(argv):
     directory = argv[1]
-    facts = {"dir": directory, "present": [], "config": None, "topology": None, "hashes": {}, "errors": []}
+    facts = {"dir": directory, "present": [], "config": None, "topology": None, "hashes": {}, "errors": [], "nodeVersion": None}
+    if len(argv) > 2 and os.access(argv[2], os.X_OK):
+        try:
+            out = subprocess.run([argv[2], "--version"], capture_output=True, text=True, timeout=30).stdout
+            found = re.search(r"cardano-node (\d+\.\d+\.\d+)", out)
+            facts["nodeVersion"] = found.group(1) if found else None
+        except (OSError, subprocess.SubprocessError) as error:
+            facts["errors"].append(f"{argv[2]} --version: {error}")
     if not os.path.isdir(directory):
         facts["errors"].append(f"{directory}: no such directory (the installed release ships no node files for this network)")
         print(json.dumps(facts))

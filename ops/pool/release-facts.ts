@@ -20,7 +20,7 @@ export function releaseNetworkDir(config: PoolConfig): string {
 
 export async function readReleaseFacts(c: Connection, config: PoolConfig): Promise<ReleaseFacts> {
   const dir = releaseNetworkDir(config);
-  const r = await c.run(`command -v python3 >/dev/null || { echo "python3 is missing (every Debian cloud image has it)" >&2; exit 69; }\nexec python3 - ${shellQuote(dir)}`, {
+  const r = await c.run(`command -v python3 >/dev/null || { echo "python3 is missing (every Debian cloud image has it)" >&2; exit 69; }\nexec python3 - ${shellQuote(dir)} ${shellQuote(`${config.node.binDir}/cardano-node`)}`, {
     stdin: SCRIPT,
     sudo: false,
     step: "read the installed release's node files",
