@@ -109,6 +109,22 @@ describe.skipIf(skip)(`promote on the lab${LAB_SKIP_NOTE}`, () => {
     expect(await recordedLeader()).toBe("producer-1");
   });
 
+  it("leader trusts the Forge counters over a stuck gauge (cardano-node #6113/#6576)", async () => {
+    const standby = pool.fleet.connection("producer-2");
+    const stuck = `${hostLayout(pool.config).home}/lab/forging-gauge-stuck`;
+    await standby.put(stuck, "", { owner: "root", group: "root", mode: 0o644, backup: false });
+    try {
+      const r = await runPoolOps(lab(), ["leader", "--aws-endpoint", emulator.endpoint, "--json"]);
+      expect(r.code).toBe(1);
+      const out = r.json<{ forging: string[]; problems: string[] }>();
+      expect(out.forging).toEqual(["producer-1"]);
+      expect(out.problems.join("\n")).toMatch(/producer-2: its forging gauge says 1 but its Forge loop does not run/);
+      expect(out.problems.join("\n")).not.toMatch(/MORE THAN ONE/);
+    } finally {
+      await standby.run(`rm -f ${stuck}`);
+    }
+  });
+
   it("a leader restarted (as push-config does) and fenced while still starting does not forge when its startup ends", async () => {
     const leader = pool.fleet.connection("producer-1");
     const slowStart = `${hostLayout(pool.config).home}/lab/startup-seconds`;

@@ -25,6 +25,7 @@ import {
   wipe,
 } from "../cardano";
 import { EXIT_ABORTED, EXIT_HOST_FAILURE, EXIT_OK, opsAction, type OpsContext } from "../context";
+import { QUIET_SLOTS, readForging, verdict } from "../pool/forging";
 import { metricValue, readNodeMetrics } from "../pool/node-metrics";
 import { fenceByStoppingInstance, fenceOverSsh, forgingState, promoteOverSsh } from "../pool/producer-role";
 import { reissueOpcert } from "../pool/reissue-opcert";
@@ -272,18 +273,34 @@ export async function leaderStatus(ctx: OpsContext): Promise<number> {
   const { parameter, leader } = await readLeaderRecord(ctx, producers.map((p) => p.name));
   parameter.close();
   const fleet = await ctx.fleet();
-  const states = await Promise.all(producers.map(async (p) => ({ host: p.name, forging: await safeForging(ctx, fleet.connection(p.name)) })));
-  const forging = states.filter((s) => s.forging === 1).map((s) => s.host);
+  // Two readings a few slots apart: the gauge alone has been wrong upstream, the Forge loop's counter tells.
+  const states = await Promise.all(
+    producers.map(async (p) => {
+      const c = fleet.connection(p.name);
+      const first = await readForging(ctx.config, c);
+      let later = first;
+      const until = Date.now() + 30_000;
+      while (first.metrics && later.wallSlot < first.wallSlot + QUIET_SLOTS && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 500));
+        later = await readForging(ctx.config, c);
+      }
+      return { host: p.name, forging: later.metrics ? later.forgingEnabled : undefined, verdict: verdict(first, later), aboutToLead: later.aboutToLead };
+    }),
+  );
+  const forging = states.filter((s) => s.verdict === "forging").map((s) => s.host);
   const problems: string[] = [];
   if (forging.length > 1) problems.push(`MORE THAN ONE PRODUCER FORGING: ${forging.join(", ")} — fence one now (pool-ops promote fences first)`);
   if (forging.length === 1 && forging[0] !== leader) problems.push(`SSM names ${leader}, but ${forging[0]} is the one forging`);
   if (forging.length === 0) problems.push("no producer is forging");
+  for (const s of states.filter((x) => x.forging !== undefined && x.verdict === "unknown")) {
+    problems.push(`${s.host}: its forging gauge says ${s.forging} but its Forge loop ${s.forging === 1 ? "does not run" : "runs"} (cardano-node #6113/#6576): trust the counters, check its node log`);
+  }
   const unknown = states.filter((s) => s.forging === undefined).map((s) => s.host);
   if (unknown.length > 0) problems.push(`no metrics from ${unknown.join(", ")}`);
   if (ctx.out.json) ctx.out.data({ recorded: leader, producers: states, forging, problems });
   else {
     ctx.out.info(`leader per SSM (${inventory.parameters.leader}): ${leader}`);
-    for (const s of states) ctx.out.info(`  ${s.host.padEnd(11)} forging: ${s.forging === undefined ? "unknown (no metrics)" : s.forging === 1 ? "yes" : "no"}`);
+    for (const s of states) ctx.out.info(`  ${s.host.padEnd(11)} forging: ${s.forging === undefined ? "unknown (no metrics)" : s.verdict === "forging" ? "yes" : s.verdict === "not forging" ? "no" : `unclear (gauge ${s.forging}, Forge loop ${s.aboutToLead})`}`);
     for (const p of problems) ctx.out.warn(`  ⚠ ${p}`);
   }
   return problems.length > 0 ? EXIT_HOST_FAILURE : EXIT_OK;
@@ -306,6 +323,6 @@ export function promoteCommand(): Command {
 
 export function leaderCommand(): Command {
   return new Command("leader")
-    .description("who leads: the SSM leader record and each producer's forging metric; exit 1 on disagreement or two forging")
+    .description("who leads: the SSM leader record and each producer's forging (gauge cross-checked with the Forge counters); exit 1 on disagreement or two forging")
     .action(opsAction(async (ctx) => leaderStatus(ctx)));
 }
