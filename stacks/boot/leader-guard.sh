@@ -7,7 +7,8 @@
 # credential flag at all), and the reason logged. So an EC2 stop/start, an automatic recovery or a reboot never brings
 # back a second forging producer (config/host-layout.ts). Files are written owner-only and renamed into place.
 set -u
-. /etc/default/pool-node
+# The host's settings (cloud-init writes them); POOL_NODE_SETTINGS only for the guard's own tests.
+. "${POOL_NODE_SETTINGS:-/etc/default/pool-node}"
 # Tools on PATH, then where the image's own binaries are (the bake checks them the same way).
 PATH="$PATH:$NODE_BIN_DIR"; export PATH
 boot="$NODE_HOME/config/boot"
