@@ -108,7 +108,7 @@ const serviceCommandsSchema = z.strictObject({
   start: z.string().default("systemctl start cardano-node"),
   stop: z.string().default("systemctl stop cardano-node"),
   restart: z.string().default("systemctl restart cardano-node"),
-  /** cardano-node re-reads topology (≥ 1.32) and forging credentials (≥ 8.7.2) on SIGHUP. */
+  /** SIGHUP: cardano-node re-reads its topology and, once it has finished starting, its forging credentials. */
   reload: z.string().default("systemctl kill --signal=HUP cardano-node"),
   /** Exit 0 when the service runs. */
   isActive: z.string().default("systemctl is-active --quiet cardano-node"),
