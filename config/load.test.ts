@@ -2,6 +2,7 @@ import { describe, expect, test } from "vitest";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../test/support";
+import { TEST_AUTHORIZED_KEY } from "../test/pool-fixtures";
 import { poolAddressPlan } from "./address-plan";
 import { DEFAULT_POOL_CONFIG_PATH, loadPoolConfig, loadPoolConfigFile, parsePoolConfig, parsePoolConfigYaml, PoolConfigError } from "./load";
 
@@ -10,6 +11,7 @@ const minimal = {
   region: "eu-west-1",
   availabilityZones: ["eu-west-1a", "eu-west-1b", "eu-west-1c"],
   bastion: { adminCidrs: ["203.0.113.0/24"] },
+  ssh: { authorizedKeys: [TEST_AUTHORIZED_KEY] },
 };
 
 function problemsOf(document: unknown): string[] {
@@ -82,7 +84,7 @@ describe("pool config", () => {
   test("POOL_CONFIG chooses the file when no explicit path is given", () => {
     const dir = tempDir("pool-config");
     const path = join(dir, "other.yaml");
-    writeFileSync(path, `name: otherpool\nregion: us-east-2\navailabilityZones: [us-east-2a, us-east-2b, us-east-2c]\nbastion: { adminCidrs: [192.0.2.0/24] }\n`);
+    writeFileSync(path, `name: otherpool\nregion: us-east-2\navailabilityZones: [us-east-2a, us-east-2b, us-east-2c]\nbastion: { adminCidrs: [192.0.2.0/24] }\nssh: { authorizedKeys: ["${TEST_AUTHORIZED_KEY}"] }\n`);
     const saved = process.env.POOL_CONFIG;
     process.env.POOL_CONFIG = path;
     try {

@@ -38,7 +38,9 @@ export function formatConfigIssues(issues: readonly z.core.$ZodIssue[]): string[
     if (issue.code === "unrecognized_keys") {
       return `${where}: unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
     }
-    const got = "input" in issue ? `, got ${describeValue(issue.input)}` : "";
+    // A private key pasted into the config is never echoed (it would land in a terminal or a CI log).
+    const secret = issue.code === "custom" && (issue.params as { secret?: boolean } | undefined)?.secret === true;
+    const got = "input" in issue && !secret ? `, got ${describeValue(issue.input)}` : "";
     return `${where}: ${issue.message}${got}`;
   });
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parsePoolConfig, PoolConfigError } from "./load";
 import { NODE_VERSION_LINES, nodeVersionLine, NodeVersionError } from "./node-versions";
+import { TEST_AUTHORIZED_KEY } from "../test/pool-fixtures";
 import { DEFAULTS } from "./schema";
 
 const base = {
@@ -8,6 +9,7 @@ const base = {
   region: "eu-west-1",
   availabilityZones: ["eu-west-1a", "eu-west-1b", "eu-west-1c"],
   bastion: { adminCidrs: ["203.0.113.0/24"] },
+  ssh: { authorizedKeys: [TEST_AUTHORIZED_KEY] },
 };
 const problems = (input: object): string => {
   try {

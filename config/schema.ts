@@ -9,6 +9,7 @@ import { z } from "zod";
 import { parseIpv4Cidr } from "./cidr";
 import { NETWORK_PROTOCOL_MAJOR, NETWORK_SIZING } from "./networks";
 import { nodeVersionLine, NodeVersionError } from "./node-versions";
+import { sshPublicKeyProblem } from "./ssh-public-key";
 
 export const CARDANO_NETWORKS = ["mainnet", "preprod", "preview"] as const;
 
@@ -193,9 +194,22 @@ const imageSchema = z.strictObject({
   rolloutHealthTimeoutSeconds: intBetween(10, 14_400).default(1800),
 });
 
+/** One `authorized_keys` line; a private key pasted by mistake is refused without echoing it. */
+const authorizedKey = z.string({ error: "expected an OpenSSH public key line such as `ssh-ed25519 AAAA… you@laptop`" }).superRefine((value, ctx) => {
+  const problem = sshPublicKeyProblem(value);
+  if (problem) ctx.addIssue({ code: "custom", message: problem, params: { secret: /PRIVATE KEY/.test(value) } });
+});
+
 const sshSchema = z.strictObject({
+  /**
+   * Public keys allowed to log in as `user` on every host, installed by cloud-init at first boot (an instance has
+   * no other way in: the stacks use no EC2 key pair). Required: at least one.
+   */
+  authorizedKeys: z
+    .array(authorizedKey, { error: "expected a list of OpenSSH public keys (ssh.authorizedKeys)" })
+    .min(1, { error: "expected at least one OpenSSH public key: without one nobody can log in to the pool's hosts" }),
   /** Login user on every host (Debian AMIs: `admin`). @default "admin" */
-  user: z.string().default("admin"),
+  user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "expected a Linux user name such as admin" }).default("admin"),
   /** Run changing commands through `sudo -n`. @default true */
   sudo: z.boolean().default(true),
   port: intBetween(1, 65535).default(22),
@@ -205,7 +219,7 @@ const sshSchema = z.strictObject({
   keepaliveCountMax: intBetween(1, 10).default(3),
   /** Upper bound for one remote command, enforced server-side with `timeout -k`. @default 120 */
   commandTimeoutSeconds: intBetween(1, 3600).default(120),
-});
+}, { error: "expected an ssh section with authorizedKeys: the operators' OpenSSH public keys (nobody can log in without one)" });
 
 export const PoolConfigSchema = z
   .strictObject({
@@ -400,7 +414,7 @@ export const PoolConfigSchema = z
         onChainCounterCommand: z.string().min(1).optional(),
       })
       .prefault({}),
-    ssh: sshSchema.prefault({}),
+    ssh: sshSchema,
     /**
      * Test mode only: point every AWS API at an emulator on loopback (moto). Never set for a real pool.
      * The POOL_EMULATOR_ENDPOINT environment variable sets it too.

@@ -354,7 +354,7 @@ export function setLatency(state: LabState, latency: { operatorRttMs?: number; p
   }
 }
 
-function labPoolConfig(state: LabState, opts: LabUpOptions): string {
+function labPoolConfig(state: LabState, opts: LabUpOptions, authorizedKey: string): string {
   const service = join(state.dir, "bin", "cardano-service");
   return [
     `# Pool config of lab ${state.id} (written by lab/lab.ts): the default pool, reached and driven the lab's way.`,
@@ -367,6 +367,8 @@ function labPoolConfig(state: LabState, opts: LabUpOptions): string {
     "ssh:",
     `  user: ${LAB_LOGIN_USER}`,
     "  sudo: true",
+    "  authorizedKeys:",
+    `    - ${authorizedKey}`,
     `  connectTimeoutSeconds: ${opts.connectTimeoutSeconds ?? 5}`,
     `  keepaliveIntervalSeconds: ${opts.keepaliveIntervalSeconds ?? 1}`,
     `  keepaliveCountMax: ${opts.keepaliveCountMax ?? 3}`,
@@ -566,7 +568,7 @@ async function build(state: LabState, opts: LabUpOptions): Promise<void> {
   chmodSync(join(state.dir, "bin"), 0o755);
   writeFileSync(state.files.knownHosts, `${knownHosts.join("\n")}\n`);
   writeFileSync(state.files.inventory, `${JSON.stringify(labInventory(state), null, 2)}\n`);
-  writeFileSync(state.files.poolConfig, labPoolConfig(state, opts));
+  writeFileSync(state.files.poolConfig, labPoolConfig(state, opts, client.publicKey));
   writeFileSync(
     state.files.env,
     [

@@ -4,12 +4,16 @@ import { parsePoolConfig } from "../config/load";
 import type { PoolConfig, PoolConfigInput } from "../config/schema";
 import { PoolStack } from "../stacks/pool-stack";
 
+/** A public key whose private half nobody has: enough for stacks that only render it. */
+export const TEST_AUTHORIZED_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILQshKXh3OnWbRCzpaTDNzGu8oyzm/cGh6ks7ELofP63 test-operator";
+
 export const TEST_POOL: PoolConfigInput = {
   name: "testpool",
   network: "preprod",
   region: "eu-west-1",
   availabilityZones: ["eu-west-1a", "eu-west-1b", "eu-west-1c"],
   bastion: { adminCidrs: ["203.0.113.0/24"] },
+  ssh: { authorizedKeys: [TEST_AUTHORIZED_KEY] },
   monitoring: { alertEmails: ["ops@example.org"] },
 };
 

@@ -7,6 +7,8 @@ import { CHAIN_VOLUME_PLACEHOLDER, hostBootText, hostBootUserData } from "./boot
 import { asTerraformString, bootScript, renderCloudInit } from "./cloud-init";
 
 interface CloudConfig {
+  groups?: string[];
+  users: { name: string; system?: boolean; primary_group?: string; sudo?: string; ssh_authorized_keys?: string[]; lock_passwd?: boolean; homedir?: string }[];
   write_files: { path: string; content: string; permissions: string; owner: string; defer?: boolean; encoding?: string }[];
   runcmd: string[][];
 }
@@ -79,6 +81,28 @@ describe("cloud-init user data", () => {
     expect(doc.write_files.map((f) => f.path)).toContain("/etc/prometheus/prometheus.yml");
   });
 
+  test("every host: the login user with exactly the pool's authorized keys and passwordless sudo, no other login", () => {
+    const keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILQshKXh3OnWbRCzpaTDNzGu8oyzm/cGh6ks7ELofP63 alice: \"quoted\" # not a comment", config.ssh.authorizedKeys[0]!];
+    const pool = testPool({ ssh: { authorizedKeys: keys } });
+    for (const name of ["bastion", "relay-1", "producer-2", "monitoring"]) {
+      const doc = parsed(hostBootText(pool, host(name), name !== "bastion" && name !== "monitoring"));
+      const logins = doc.users.filter((u) => !u.system);
+      expect(logins, name).toEqual([{ name: "admin", shell: "/bin/bash", lock_passwd: true, sudo: "ALL=(ALL) NOPASSWD:ALL", ssh_authorized_keys: keys }]);
+    }
+    const noSudo = parsed(hostBootText(testPool({ ssh: { authorizedKeys: keys, sudo: false } }), host("relay-1"), true));
+    expect(noSudo.users[0]).not.toHaveProperty("sudo");
+    expect(() => renderCloudInit({ users: [{ name: "admin" }], settings: {}, files: [], scripts: [] })).toThrow(/no login user with an authorized key/);
+  });
+
+  test("nodes: the node's system account and group are created before files it owns are written", () => {
+    for (const name of ["relay-1", "producer-1"]) {
+      const doc = parsed(hostBootText(config, host(name), true));
+      expect(doc.groups).toEqual(["cardano"]);
+      expect(doc.users.find((u) => u.system)).toEqual({ name: "cardano", system: true, no_create_home: true, primary_group: "cardano", homedir: "/opt/cardano", shell: "/usr/sbin/nologin", lock_passwd: true });
+    }
+    expect(parsed(hostBootText(config, host("bastion"), false)).users.map((u) => u.name)).toEqual(["admin"]);
+  });
+
   test("node files owned by the node user are deferred until the user exists", () => {
     const doc = parsed(hostBootText(config, host("relay-1"), true, [{ path: "/opt/cardano/config/topology.json", content: "{}\n", owner: "cardano:cardano" }]));
     expect(doc.write_files.find((f) => f.path.endsWith("topology.json"))).toMatchObject({ owner: "cardano:cardano", defer: true, content: "{}\n" });
@@ -94,7 +118,8 @@ describe("cloud-init user data", () => {
   });
 
   test("bad settings are refused", () => {
-    expect(() => renderCloudInit({ settings: { lower: "x" }, files: [], scripts: [] })).toThrow(/UPPER_SNAKE_CASE: lower/);
-    expect(() => renderCloudInit({ settings: { OK: "it's" }, files: [], scripts: [] })).toThrow(/must not contain quotes/);
+    const users = [{ name: "admin", sshAuthorizedKeys: config.ssh.authorizedKeys }];
+    expect(() => renderCloudInit({ users, settings: { lower: "x" }, files: [], scripts: [] })).toThrow(/UPPER_SNAKE_CASE: lower/);
+    expect(() => renderCloudInit({ users, settings: { OK: "it's" }, files: [], scripts: [] })).toThrow(/must not contain quotes/);
   });
 });

@@ -9,7 +9,7 @@ import { poolParameterNames, poolSecretNames } from "../../config/names";
 import { gzipSync } from "node:zlib";
 import { hostLayout } from "../../config/host-layout";
 import type { PoolConfig } from "../../config/schema";
-import { asTerraformString, bootScript, renderCloudInit, type BootFile, type BootScript } from "./cloud-init";
+import { asTerraformString, bootScript, renderCloudInit, type BootFile, type BootScript, type BootUser } from "./cloud-init";
 
 /**
  * The per-boot machinery of a node: the unit and the scripts it runs (installed, not run by cloud-init). Compressed
@@ -39,9 +39,13 @@ export function hostBootText(config: PoolConfig, host: HostPlan, hasChainVolume:
     NODE_HOME: config.node.home,
     NODE_BIN_DIR: config.node.binDir,
   };
-  if (host.role === "bastion") return renderCloudInit({ settings, files: [], scripts: [] });
+  const login: BootUser = { name: config.ssh.user, sudo: config.ssh.sudo, sshAuthorizedKeys: config.ssh.authorizedKeys };
+  if (host.role === "bastion") return renderCloudInit({ users: [login], settings, files: [], scripts: [] });
   // The monitoring host runs no cardano-node: its files are Prometheus, Alertmanager and Grafana configuration.
-  if (host.role === "monitoring") return renderCloudInit({ settings, files, scripts: ["prepare-monitoring.sh"] });
+  if (host.role === "monitoring") return renderCloudInit({ users: [login], settings, files, scripts: ["prepare-monitoring.sh"] });
+  // The node's account exists before the deferred node files it owns are written.
+  const nodeUser: BootUser = { name: config.node.user, system: true, primaryGroup: config.node.group, homedir: config.node.home };
+  const users = [login, nodeUser];
   settings.NODE_NETWORK = config.network;
   settings.NODE_RELEASE_DIR = hostLayout(config).releaseShareDir;
   // Order: account and directories, database volume, then the node itself (its boot unit first).
@@ -60,7 +64,7 @@ export function hostBootText(config: PoolConfig, host: HostPlan, hasChainVolume:
   scripts.push("start-node.sh");
   // The sandbox runs no pool node: no per-boot unit (and none baked into the images made from it).
   const perBoot = host.role === "relay" || host.role === "producer" ? perBootFiles(host.role) : [];
-  return renderCloudInit({ settings, files: [...perBoot, ...files], scripts });
+  return renderCloudInit({ users, settings, files: [...perBoot, ...files], scripts });
 }
 
 /** The same, as a Terraform string: shell syntax escaped, the volume id a reference to the volume. */

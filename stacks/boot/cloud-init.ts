@@ -19,7 +19,23 @@ export interface BootFile {
 /** The boot scripts of this folder. */
 export type BootScript = "prepare-node.sh" | "mount-chain-volume.sh" | "start-node.sh" | "prepare-monitoring.sh";
 
+/** An account cloud-init creates in its init stage, before any deferred file is written or any script runs. */
+export interface BootUser {
+  readonly name: string;
+  /** A system account (service user): no login shell, no password, no keys. @default false */
+  readonly system?: boolean;
+  readonly homedir?: string;
+  /** The group of the same name is created first and made the primary group. */
+  readonly primaryGroup?: string;
+  readonly shell?: string;
+  /** Passwordless sudo, as Debian's cloud images give their default user. @default false */
+  readonly sudo?: boolean;
+  readonly sshAuthorizedKeys?: readonly string[];
+}
+
 export interface BootPlan {
+  /** Accounts: the operators' login user (with their keys) and, on nodes, the node's service account. */
+  readonly users: readonly BootUser[];
   /** Variables written to /etc/default/pool-node for the boot scripts. */
   readonly settings: Readonly<Record<string, string>>;
   /** Node files written before the scripts run. */
@@ -49,7 +65,8 @@ function writeFile(file: BootFile): string {
     `  - path: ${file.path}`,
     `    permissions: "${file.mode ?? "0644"}"`,
     `    owner: ${file.owner ?? "root:root"}`,
-    // Files owned by the node user are written after the user exists (prepare-node.sh creates it).
+    // cloud-init writes files before it creates users (write_files runs in the init stage ahead of users-groups);
+    // a file owned by the node user waits for the final stage (`defer`), by when the user exists.
     ...(file.owner && !file.owner.startsWith("root") ? ["    defer: true"] : []),
     ...(file.encoding ? [`    encoding: ${file.encoding}`] : []),
     "    content: |",
@@ -57,7 +74,38 @@ function writeFile(file: BootFile): string {
   ].join("\n");
 }
 
+/** YAML scalars written as JSON strings: JSON's double-quoted form is valid YAML and escapes anything a key comment holds. */
+const yamlString = (value: string): string => JSON.stringify(value);
+
+/**
+ * cloud-init `groups` + `users` (module users-groups, init stage). Listing users replaces the image's default user
+ * (Debian's EC2 images: `admin`), so the login user is listed explicitly with the pool's keys: an instance has no
+ * other way in (no EC2 key pair).
+ */
+function renderUsers(users: readonly BootUser[]): string {
+  const groups = users.flatMap((u) => (u.primaryGroup ? [u.primaryGroup] : []));
+  const lines: string[] = [];
+  if (groups.length > 0) lines.push("groups:", ...groups.map((g) => `  - ${yamlString(g)}`));
+  lines.push("users:");
+  for (const user of users) {
+    lines.push(`  - name: ${yamlString(user.name)}`);
+    if (user.system) lines.push("    system: true", "    no_create_home: true");
+    if (user.primaryGroup) lines.push(`    primary_group: ${yamlString(user.primaryGroup)}`);
+    if (user.homedir) lines.push(`    homedir: ${yamlString(user.homedir)}`);
+    lines.push(`    shell: ${yamlString(user.shell ?? (user.system ? "/usr/sbin/nologin" : "/bin/bash"))}`);
+    lines.push("    lock_passwd: true");
+    if (user.sudo) lines.push(`    sudo: ${yamlString("ALL=(ALL) NOPASSWD:ALL")}`);
+    if (user.sshAuthorizedKeys && user.sshAuthorizedKeys.length > 0) {
+      lines.push("    ssh_authorized_keys:", ...user.sshAuthorizedKeys.map((k) => `      - ${yamlString(k.trim())}`));
+    }
+  }
+  return lines.join("\n");
+}
+
 export function renderCloudInit(plan: BootPlan): string {
+  if (!plan.users.some((u) => !u.system && (u.sshAuthorizedKeys?.length ?? 0) > 0)) {
+    throw new Error("boot plan: no login user with an authorized key (nobody could log in to this host)");
+  }
   const settings = Object.entries(plan.settings)
     .map(([key, value]) => {
       if (!/^[A-Z][A-Z0-9_]*$/.test(key)) throw new Error(`boot setting name must be UPPER_SNAKE_CASE: ${key}`);
@@ -71,6 +119,7 @@ export function renderCloudInit(plan: BootPlan): string {
   ];
   const runcmd = plan.scripts.map((name) => `  - [ /usr/local/sbin/pool-${name.replace(/\.sh$/, "")} ]`).join("\n");
   return readFileSync(here("cloud-init.yaml"), "utf8")
+    .replace("__USERS__", renderUsers(plan.users))
     .replace("__WRITE_FILES__", files.map(writeFile).join("\n"))
     .replace("__RUNCMD__", runcmd);
 }
