@@ -25,6 +25,9 @@ import { renderNodeFiles, RenderError, sameContent, type FileEffect, type NodeFi
 import { checkedRelease, ReleaseFilesError, type ReleaseNodeFiles } from "../../render/release-files";
 import { readReleaseFacts } from "../pool/release-facts";
 
+/** The per-boot unit cardano-node.service requires (stacks/boot/pool-node-boot.service, written by cloud-init). */
+const BOOT_UNIT = "/etc/systemd/system/pool-node-boot.service";
+
 interface PushOptions {
   readonly reload: boolean;
   readonly leader?: string;
@@ -121,7 +124,12 @@ export async function pushConfig(ctx: OpsContext, options: PushOptions): Promise
   const refused: string[] = [];
   for (const host of selected) {
     try {
-      releases.set(host.name, checkedRelease(config, await readReleaseFacts(fleet.connection(host.name), config)));
+      const c = fleet.connection(host.name);
+      releases.set(host.name, checkedRelease(config, await readReleaseFacts(c, config)));
+      // The unit requires the per-boot unit (node files, leader guard); a host booted before it existed lacks it, and
+      // its node would not start. Only a systemd host can tell (the lab's hosts have none).
+      const boot = await c.run(`[ ! -d /run/systemd/system ] || [ -e ${BOOT_UNIT} ]`, { sudo: false, step: "check the per-boot unit" });
+      if (boot.exitCode !== 0) refused.push(`${host.name}: ${BOOT_UNIT} is missing (the host was made before it existed): replace it with pool-ops image rollout, whose new instances get it from their user data`);
     } catch (error) {
       if (error instanceof ReleaseFilesError) refused.push(`${host.name}: ${error.message}`);
       else throw error;
