@@ -149,7 +149,7 @@ describe.skipIf(skip)(`promote on the lab${LAB_SKIP_NOTE}`, () => {
     const back = await promoteCli(["--back"]);
     expect(back.code, back.stderr).toBe(0);
     expect(await recordedLeader()).toBe("producer-1");
-  });
+  }, 120_000);
 
   it("--new-opcert without the chain's counter refuses and leaves the old leader forging", async () => {
     const r = await promoteCli(["--new-opcert"]);

@@ -71,11 +71,17 @@ export async function stageArchive(c: Connection, config: PoolConfig, source: Ar
   }
 }
 
-/** Extracts an archive and installs the named executables (found anywhere inside it) into `binDir`. */
+/**
+ * Extracts an archive and installs the named executables (found anywhere inside it) into `binDir`. A `lib/` the
+ * archive ships beside its `bin/` goes beside `binDir` (`<binDir>/../lib/`), where binaries that load from their own
+ * release tree find it; cardano-node's static Linux builds ship none.
+ */
 export async function installFromArchive(c: Connection, config: PoolConfig, archive: string, binaries: readonly string[], binDir: string, field: string): Promise<void> {
   const work = workDir(config);
   const dir = `${work}/${archive}.d`;
+  const libDir = `${binDir.replace(/\/+$/, "").replace(/\/[^/]*$/, "")}/lib`;
   const lines = ["set -eu", `rm -rf ${q(dir)}`, `mkdir -p ${q(dir)}`, `tar -xzf ${q(`${work}/${archive}`)} -C ${q(dir)}`, `install -d -m 0755 ${q(binDir)}`];
+  lines.push(`if [ -d ${q(`${dir}/lib`)} ] && [ -d ${q(`${dir}/bin`)} ]; then install -d -m 0755 ${q(libDir)}; cp -R ${q(`${dir}/lib`)}/. ${q(libDir)}/; chown -R root:root ${q(libDir)}; fi`);
   for (const binary of binaries) {
     lines.push(
       `f=$(find ${q(dir)} -type f -name ${q(binary)} | head -n 1)`,
