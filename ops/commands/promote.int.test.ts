@@ -21,7 +21,8 @@ import { forgingState } from "../pool/producer-role";
 
 const skip = LAB_SKIP ?? (emulatorAvailable() ? undefined : "moto (the AWS emulator) is not installed for python3");
 
-describe.skipIf(skip)(`promote on the lab${LAB_SKIP_NOTE}`, () => {
+// Each promotion restarts two nodes and watches them for a few slots: a loaded machine needs more than the default.
+describe.skipIf(skip)(`promote on the lab${LAB_SKIP_NOTE}`, { timeout: 120_000 }, () => {
   const lab = useLab();
   let emulator: AwsEmulator;
   let pool: ProvisionedPool;
