@@ -2,10 +2,28 @@
  * Where things live on a pool host. One module so the boot scripts, push-config, rotate-kes, promote and the lab
  * agree on every path.
  *
- * Forging is decided by which files exist where (cardano-node dynamic block forging, ≥ 8.7.2): the node is always
- * pointed at `keys/` (the *active* credential paths). On the leader the three files are there; on the standby they
- * are held in `keys/standby/`, where the node never looks, so a SIGHUP on the standby (a topology push, a rotation)
- * can never switch forging on by accident. Promote moves them in; fencing moves them out.
+ * THE STANDBY RUNS WITH NO CREDENTIAL FLAGS. Read from cardano-node `Run.hs` @11.0.1: a node started with
+ * `--shelley-kes-key/--shelley-vrf-key/--shelley-operational-certificate` checks the VRF key's mode and reads all
+ * three files at startup (`runNode` → `checkVRFFilePermissions`, `mkConsensusProtocol`) and exits if one is missing;
+ * once its startup (ledger replay) is done, a SIGHUP re-reads them and turns forging on when they are present
+ * (`installSigHUPHandler` → `updateBlockForging`), `--start-as-non-producing-node` included; before that a SIGHUP
+ * only re-reads the topology (`BlockForgingUpdate NotEffective`) and a node started as a producer begins forging
+ * when its startup ends. So the only standby no SIGHUP can ever make forge is one whose command line names no
+ * credentials, and a node that is still starting is fenced by a restart, never by a SIGHUP.
+ *
+ * - leader: NODE_ARGS (render/node-args.ts) with the three credential flags naming the *active* paths (`keys/`),
+ *   where its credentials are;
+ * - standby: NODE_ARGS without any credential flag; its copy of the current pair is *held* in `keys/standby/`, which
+ *   no flag names;
+ * - promote: the old leader is fenced first — environment rewritten to standby, credentials moved to the held paths,
+ *   its node RESTARTED (a restart re-reads everything, so it fences a node whether or not it had finished starting),
+ *   not forging confirmed (forging metric and Forge counters) — or, unreachable, stopped through EC2; then the new
+ *   leader: credentials into the active paths, environment to leader, restart, startup done and forging confirmed;
+ * - rotate-kes: the leader's active pair replaced and a SIGHUP only when its node has finished starting (else a
+ *   restart); the standby's held pair replaced with no signal;
+ * - every boot of a producer runs the leader guard (stacks/boot/leader-guard.sh) before cardano-node: only the host
+ *   the `/<pool>/leader` record names gets the leader environment and its credentials in the active paths; anything
+ *   else, an unreadable record included, boots as a standby.
  */
 import type { PoolConfig } from "./schema";
 
@@ -23,8 +41,14 @@ export interface HostLayout {
   readonly nodeConfig: string;
   /** cardano-node's `--topology`. */
   readonly topology: string;
-  /** systemd EnvironmentFile holding `NODE_ARGS="…"` for the unit's ExecStart. */
+  /** systemd EnvironmentFile holding `NODE_MODE=…` and `NODE_ARGS="…"` for the unit's ExecStart. */
   readonly environmentFile: string;
+  /**
+   * What every boot makes the node's files from (stacks/boot/node-boot.sh): the config and topology overlays, and the
+   * environment file of each mode this host can run in (`env.relay`, or `env.leader` and `env.standby`). Written by
+   * cloud-init at first boot and kept current by push-config, so a reboot composes what the last push rendered.
+   */
+  readonly bootDir: string;
   /** The systemd unit file. */
   readonly unitFile: string;
   /** Directory of the credential files the node reads (mode 0700, node user). */
@@ -33,8 +57,19 @@ export interface HostLayout {
   readonly activeCredentials: CredentialFiles;
   /** Where the standby keeps its copy of the current credentials, unseen by its node. */
   readonly heldCredentials: CredentialFiles;
-  /** Chain database (the separate EBS volume's mount point). */
+  /** Mount point of the chain volume (its own EBS volume; the mount script formats and mounts it). */
+  readonly chainMount: string;
+  /**
+   * cardano-node's `--database-path`: a directory *inside* the chain volume. Never the mount point itself: a fresh
+   * ext4 root holds `lost+found`, and the node refuses a non-empty database directory without its `protocolMagicId`
+   * marker (ouroboros-consensus `Ouroboros/Consensus/Node/DbMarker.hs`, `checkDbMarker`: NoDbMarkerAndNotEmpty).
+   */
   readonly database: string;
+  /**
+   * Where the installed release's node files are (its `share/` beside `bin/`): `<shareDir>/<network>/config.json`,
+   * topology, genesis files, checkpoints and peer snapshot. Root-owned, written only by the image bake.
+   */
+  readonly releaseShareDir: string;
   readonly socket: string;
   /** Previous versions of files a command replaced, one sub-directory per command run. */
   readonly backupDir: string;
@@ -47,6 +82,16 @@ export interface HostLayout {
 export const CHAIN_VOLUME_DEVICE = "/dev/sdf";
 
 export const CREDENTIAL_FILE_NAMES = { kesKey: "kes.skey", vrfKey: "vrf.skey", opcert: "node.cert" } as const;
+
+/**
+ * The release archive has `bin/` and `share/` side by side (cardano-node `nix/binary-release.nix`); the bake keeps
+ * that: binaries in `node.binDir`, node files in `<binDir>/../share/cardano-node/<network>/`.
+ */
+export function releaseShareDir(binDir: string): string {
+  const bin = binDir.replace(/\/+$/, "");
+  const parent = bin.slice(0, bin.lastIndexOf("/")) || "";
+  return `${parent}/share/cardano-node`;
+}
 
 export function hostLayout(config: Pick<PoolConfig, "node">): HostLayout {
   const home = config.node.home.replace(/\/+$/, "");
@@ -63,11 +108,14 @@ export function hostLayout(config: Pick<PoolConfig, "node">): HostLayout {
     nodeConfig: `${configDir}/config.json`,
     topology: `${configDir}/topology.json`,
     environmentFile: `${configDir}/cardano-node.env`,
+    bootDir: `${configDir}/boot`,
     unitFile: config.node.service.unitFile ?? `/etc/systemd/system/${config.node.service.name}.service`,
     keysDir,
     activeCredentials: credentials(keysDir),
     heldCredentials: credentials(`${keysDir}/standby`),
-    database: `${home}/db`,
+    chainMount: `${home}/db`,
+    database: `${home}/db/node`,
+    releaseShareDir: releaseShareDir(config.node.binDir),
     socket: `${home}/run/node.socket`,
     backupDir: `${home}/backup`,
   };

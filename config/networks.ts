@@ -79,3 +79,45 @@ export const NETWORKS: Readonly<Record<CardanoNetwork, NetworkGenesis>> = {
 export function isCardanoNetwork(value: string): value is CardanoNetwork {
   return Object.prototype.hasOwnProperty.call(NETWORKS, value);
 }
+
+/**
+ * The major protocol version each network runs, so a node line that cannot follow it is refused before anything is
+ * built (config/node-versions.ts). All three moved to protocol version 11 ("van Rossem", an intra-era hard fork,
+ * still Conway) in 2026 by a HardForkInitiation governance action: preview in May, preprod and mainnet in July
+ * (book.world.dev.cardano.org: preprod forks within an epoch of mainnet; field notes, "The real cardano-node").
+ */
+export const NETWORK_PROTOCOL_MAJOR: Readonly<Record<CardanoNetwork, number>> = {
+  mainnet: 11,
+  preprod: 11,
+  preview: 11,
+};
+
+/** Instance memory and chain storage a node of a network needs, and how long its restart may take. */
+export interface NetworkSizing {
+  /** Default instance type of relays and producers. */
+  readonly nodeInstanceType: string;
+  /** Default chain volume (gp3) of relays, producers and the sandbox, GiB. */
+  readonly chainDbVolumeGiB: number;
+  /**
+   * Memory below which a node with the in-memory ledger backend (`LedgerDB.Backend: V2InMemory`) runs out: the
+   * synth policy rule NODE-MEMORY-FITS-NETWORK refuses smaller instance types. GiB.
+   */
+  readonly minMemoryGiBInMemoryLedger: number;
+  /**
+   * How long a restarted node may take to be healthy again (ledger snapshot load and replay). push-config's default
+   * health timeout on this network, seconds.
+   */
+  readonly restartHealthTimeoutSeconds: number;
+}
+
+/**
+ * Sizing per network. Mainnet: the 11.1 release notes and developers.cardano.org give 24 GB of memory with the
+ * in-memory ledger and 300 GB of storage (350–500 GB recommended), and a restart loads a ledger snapshot and may
+ * replay for minutes; hence 32 GiB instances (r6i.xlarge) and 500 GiB volumes. The test networks fit m6i.large
+ * (8 GiB) and 200 GiB, and restart in about a minute.
+ */
+export const NETWORK_SIZING: Readonly<Record<CardanoNetwork, NetworkSizing>> = {
+  mainnet: { nodeInstanceType: "r6i.xlarge", chainDbVolumeGiB: 500, minMemoryGiBInMemoryLedger: 24, restartHealthTimeoutSeconds: 1200 },
+  preprod: { nodeInstanceType: "m6i.large", chainDbVolumeGiB: 200, minMemoryGiBInMemoryLedger: 8, restartHealthTimeoutSeconds: 300 },
+  preview: { nodeInstanceType: "m6i.large", chainDbVolumeGiB: 200, minMemoryGiBInMemoryLedger: 8, restartHealthTimeoutSeconds: 300 },
+};

@@ -7,6 +7,8 @@
  */
 import { z } from "zod";
 import { parseIpv4Cidr } from "./cidr";
+import { NETWORK_PROTOCOL_MAJOR, NETWORK_SIZING } from "./networks";
+import { nodeVersionLine, NodeVersionError } from "./node-versions";
 import { sshPublicKeyProblem } from "./ssh-public-key";
 
 export const CARDANO_NETWORKS = ["mainnet", "preprod", "preview"] as const;
@@ -25,13 +27,12 @@ export const DEFAULTS = {
   subnetPrefixLength: 24,
   flowLogRetentionDays: 90,
   rootVolumeGiB: 30,
-  chainDbVolumeGiB: 200,
-  relayInstanceType: "m6i.large",
-  producerInstanceType: "m6i.large",
   bastionInstanceType: "t3.micro",
   sandboxInstanceType: "m6i.large",
   monitoringInstanceType: "t3.medium",
-  nodeVersion: "10.5.1",
+  /** The newest 11.1 release (config/node-versions.ts). Relay/producer sizing defaults are per network: NETWORK_SIZING. */
+  nodeVersion: "11.1.3",
+  ledgerBackend: "V2InMemory",
 } as const;
 
 // Messages say what was expected; the loader appends the path and the value it got.
@@ -111,7 +112,7 @@ const serviceCommandsSchema = z.strictObject({
   start: z.string().default("systemctl start cardano-node"),
   stop: z.string().default("systemctl stop cardano-node"),
   restart: z.string().default("systemctl restart cardano-node"),
-  /** cardano-node re-reads topology (≥ 1.32) and forging credentials (≥ 8.7.2) on SIGHUP. */
+  /** SIGHUP: cardano-node re-reads its topology and, once it has finished starting, its forging credentials. */
   reload: z.string().default("systemctl kill --signal=HUP cardano-node"),
   /** Exit 0 when the service runs. */
   isActive: z.string().default("systemctl is-active --quiet cardano-node"),
@@ -119,12 +120,30 @@ const serviceCommandsSchema = z.strictObject({
   unitFile: z.string().regex(/^\/[^\s]*$/, { error: "expected an absolute path" }).optional(),
 });
 
+const genesisHash = z.string().regex(/^[0-9a-f]{64}$/, { error: "expected a Blake2b-256 hash as 64 lowercase hex digits" });
+
 const nodeSchema = z.strictObject({
-  /** cardano-node version the fleet runs; selects flags such as the non-producing one. @default "10.5.1" */
+  /**
+   * cardano-node version the fleet runs: a line of config/node-versions.ts (11.1.x, 11.0.x), which selects flags,
+   * required config keys and the release archive's name. A line that cannot follow the network's protocol version is
+   * refused. @default "11.1.3"
+   */
   version: z
     .string()
-    .regex(/^\d+\.\d+\.\d+$/, { error: "expected a version such as 10.5.1" })
+    .regex(/^\d+\.\d+\.\d+$/, { error: "expected a version such as 11.1.3" })
     .default(DEFAULTS.nodeVersion),
+  /**
+   * The ledger's backend (`LedgerDB.Backend` of the node config): `V2InMemory` keeps the ledger state in memory (mainnet
+   * needs >= 24 GiB instances: policy NODE-MEMORY-FITS-NETWORK), `V2LSM` keeps it on the chain volume.
+   * @default "V2InMemory"
+   */
+  ledgerBackend: z.enum(["V2InMemory", "V2LSM", "V1LMDB"], { error: "expected V2InMemory, V2LSM or V1LMDB (11.0.x only)" }).default(DEFAULTS.ledgerBackend),
+  /**
+   * The genesis hashes the nodes must run with, when they are not the network's published ones (render/network-data.ts):
+   * a private network, or the lab's synthetic release. A release whose config or files hash otherwise is refused.
+   * @default the network's published hashes
+   */
+  genesisHashes: z.strictObject({ Byron: genesisHash, Shelley: genesisHash, Alonzo: genesisHash, Conway: genesisHash }).optional(),
   user: z.string().default("cardano"),
   group: z.string().default("cardano"),
   /** Directory holding config, topology, keys and the database mount. @default "/opt/cardano" */
@@ -247,8 +266,10 @@ export const PoolConfigSchema = z
       .strictObject({
         count: intBetween(2, 16).default(DEFAULTS.relayCount),
         port: intBetween(1024, 65535).default(DEFAULTS.relayPort),
-        instanceType: instanceType.default(DEFAULTS.relayInstanceType),
-        chainDbVolumeGiB: volumeGiB(20).default(DEFAULTS.chainDbVolumeGiB),
+        /** @default per network (NETWORK_SIZING): r6i.xlarge (32 GiB) on mainnet, m6i.large on preprod/preview */
+        instanceType: instanceType.optional(),
+        /** @default per network: 500 on mainnet, 200 on preprod/preview */
+        chainDbVolumeGiB: volumeGiB(20).optional(),
       })
       .prefault({}),
     producers: z
@@ -257,8 +278,10 @@ export const PoolConfigSchema = z
         primaryAz: z.string().optional(),
         /** AZ of the standby producer's private subnet; must differ from the primary's. @default availabilityZones[1] */
         standbyAz: z.string().optional(),
-        instanceType: instanceType.default(DEFAULTS.producerInstanceType),
-        chainDbVolumeGiB: volumeGiB(20).default(DEFAULTS.chainDbVolumeGiB),
+        /** @default per network (NETWORK_SIZING): r6i.xlarge (32 GiB) on mainnet, m6i.large on preprod/preview */
+        instanceType: instanceType.optional(),
+        /** @default per network: 500 on mainnet, 200 on preprod/preview */
+        chainDbVolumeGiB: volumeGiB(20).optional(),
       })
       .prefault({}),
     bastion: z.strictObject({
@@ -273,7 +296,8 @@ export const PoolConfigSchema = z
       .strictObject({
         enabled: z.boolean().default(false),
         instanceType: instanceType.default(DEFAULTS.sandboxInstanceType),
-        chainDbVolumeGiB: volumeGiB(20).default(DEFAULTS.chainDbVolumeGiB),
+        /** @default per network: 500 on mainnet, 200 on preprod/preview */
+        chainDbVolumeGiB: volumeGiB(20).optional(),
       })
       .prefault({}),
     monitoring: z
@@ -396,8 +420,11 @@ export const PoolConfigSchema = z
         maxSlotLag: intBetween(1, 100_000).default(120),
         /** … and it has at least this many connected peers. @default 1 */
         minPeers: intBetween(0, 1000).default(1),
-        /** How long a node may take to become healthy after a reload or restart. @default 60 */
-        healthTimeoutSeconds: intBetween(1, 3600).default(60),
+        /**
+         * How long a node may take to become healthy after a reload or restart (a restart loads a ledger snapshot
+         * and may replay). @default per network: 1200 on mainnet, 300 on preprod/preview
+         */
+        healthTimeoutSeconds: intBetween(1, 7200).optional(),
       })
       .prefault({}),
     kes: z
@@ -461,6 +488,31 @@ export const PoolConfigSchema = z
         break;
       }
     }
+    // The node line: supported, able to follow the network's protocol version, offering the chosen ledger backend.
+    try {
+      const line = nodeVersionLine(pool.node.version);
+      const needed = NETWORK_PROTOCOL_MAJOR[pool.network];
+      if (line.protocol.maxMajor < needed) {
+        ctx.addIssue({ code: "custom", path: ["node", "version"], message: `cardano-node ${line.line}.x follows protocol versions up to ${line.protocol.maxMajor}, ${pool.network} runs ${needed}`, input: pool.node.version });
+      }
+      if (!line.ledgerBackends.includes(pool.node.ledgerBackend)) {
+        ctx.addIssue({ code: "custom", path: ["node", "ledgerBackend"], message: `cardano-node ${line.line}.x offers ${line.ledgerBackends.join(", ")}`, input: pool.node.ledgerBackend });
+      }
+    } catch (error) {
+      if (!(error instanceof NodeVersionError)) throw error;
+      ctx.addIssue({ code: "custom", path: ["node", "version"], message: error.message.replace(/^node\.version:? ?/, ""), input: pool.node.version });
+    }
+  })
+  // Sizing defaults depend on the network (config/networks.ts NETWORK_SIZING): a mainnet node needs far more.
+  .transform((pool) => {
+    const sizing = NETWORK_SIZING[pool.network];
+    return {
+      ...pool,
+      relays: { ...pool.relays, instanceType: pool.relays.instanceType ?? sizing.nodeInstanceType, chainDbVolumeGiB: pool.relays.chainDbVolumeGiB ?? sizing.chainDbVolumeGiB },
+      producers: { ...pool.producers, instanceType: pool.producers.instanceType ?? sizing.nodeInstanceType, chainDbVolumeGiB: pool.producers.chainDbVolumeGiB ?? sizing.chainDbVolumeGiB },
+      sandbox: { ...pool.sandbox, chainDbVolumeGiB: pool.sandbox.chainDbVolumeGiB ?? sizing.chainDbVolumeGiB },
+      pushConfig: { ...pool.pushConfig, healthTimeoutSeconds: pool.pushConfig.healthTimeoutSeconds ?? sizing.restartHealthTimeoutSeconds },
+    };
   });
 
 /** The pool config as written (defaults not yet applied). */

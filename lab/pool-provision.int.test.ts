@@ -7,15 +7,15 @@ import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hostLayout } from "../config/host-layout";
 import { awsClientSettings } from "../ops/aws/client-config";
+import { readNodeMetrics } from "../ops/pool/node-metrics";
 import { emulatorAvailable, startAwsEmulator, type AwsEmulator } from "./aws-emulator";
 import { LAB_SKIP, LAB_SKIP_NOTE, useLab } from "./harness";
 import { provisionLabPool, type ProvisionedPool } from "./pool-provision";
 
+/** A metric as pool-ops reads it (the node serves them on its private address, per the rendered config). */
 async function metric(pool: ProvisionedPool, host: string, name: string): Promise<number | undefined> {
-  const c = pool.fleet.connection(host);
-  const r = await c.runChecked(`bash -c 'exec 3<>/dev/tcp/127.0.0.1/${pool.config.node.metricsPort} && printf "GET /metrics HTTP/1.0\\r\\n\\r\\n" >&3 && cat <&3'`, { sudo: false });
-  const line = r.stdout.toString().split("\n").find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.split(" ")[1]) : undefined;
+  const metrics = await readNodeMetrics(pool.fleet.connection(host), hostLayout(pool.config).nodeConfig, pool.config.node.metricsPort);
+  return metrics?.get(name);
 }
 
 const skip = LAB_SKIP ?? (emulatorAvailable() ? undefined : "moto_server is not installed");
@@ -41,7 +41,10 @@ describe.skipIf(skip)(`lab pool provisioning${LAB_SKIP_NOTE}`, () => {
     expect((await standby.readText(layout.heldCredentials.opcert))?.trim()).toBe(pool.keys.opcert.trim());
     const mode = await standby.runChecked(`stat -c '%a %U' ${layout.heldCredentials.kesKey}`);
     expect(mode.stdout.toString().trim()).toBe("600 cardano");
-    expect(await metric(pool, "relay-1", "cardano_node_metrics_connectedPeers_int")).toBe(5);
+    // Both producers, the three other relays, and the release's bootstrap peer.
+    expect(await metric(pool, "relay-1", "cardano_node_metrics_connectedPeers_int")).toBe(6);
+    // The standby's command line names no credentials.
+    expect(await standby.readText(layout.environmentFile)).not.toMatch(/shelley/);
   });
 
   it("the emulator holds the secrets named in the inventory and the leader parameter", async () => {

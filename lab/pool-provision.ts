@@ -1,7 +1,10 @@
 /**
  * Test tooling: turns a bare lab into a running pool, as a deployed pool looks after `pool-ops keys import` and a
- * first config push. Every node host gets a config, a topology and an environment file, the leader its credentials
- * in the active paths, the standby the same files held aside (config/host-layout.ts), and every node is started.
+ * first config push. Every node host gets what its golden image would carry — the release's node files
+ * (lab/release-fixtures.ts: synthetic genesis, so the lab's pool config names their hashes in `node.genesisHashes`,
+ * the one lab fact) — then the files push-config renders from them (render/node-files.ts), the leader its credentials
+ * in the active paths and the leader environment, the standby the same files held aside and the standby environment
+ * (no credential flags: config/host-layout.ts), and every node is started.
  * With an emulator, the pool's secrets and leader parameter are created there and filled, as the stacks and
  * `keys import` would.
  *
@@ -9,6 +12,7 @@
  * It is never written to the operator's disk here; only the hot files go to the lab's producers.
  */
 import { readFileSync, writeFileSync } from "node:fs";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { hostLayout, type CredentialFiles } from "../config/host-layout";
@@ -34,7 +38,10 @@ import {
 import type { Connection } from "../ops/remote/connection";
 import type { Fleet } from "../ops/remote/fleet";
 import { loadInventoryFile, type Inventory } from "../ops/remote/inventory";
-import { nodeEnvironmentFile, type NodeMode } from "../render/node-args";
+import { readReleaseFacts, releaseNetworkDir } from "../ops/pool/release-facts";
+import { renderNodeFiles } from "../render/node-files";
+import { checkedRelease } from "../render/release-files";
+import { labGenesisHashes, releaseShareFiles } from "./release-fixtures";
 import { labFleet } from "./harness";
 import type { LabState } from "./lab";
 
@@ -91,31 +98,39 @@ export function generateLabPoolKeys(options: { kesPeriod: number; counter: numbe
   return { cold, vrf, kes, counter: options.counter, kesPeriod: options.kesPeriod, opcert: writeOperationalCertificate(cert) };
 }
 
-/** A topology the stand-in accepts: relays know the producers and each other, producers only the relays. */
-function labTopology(inventory: Inventory, hostName: string, port: number): object {
-  const role = inventory.hosts.find((h) => h.name === hostName)?.role;
-  const peers = inventory.hosts.filter((h) => h.name !== hostName && (h.role === "relay" || (role === "relay" && h.role === "producer")));
-  return {
-    localRoots: [{ accessPoints: peers.map((h) => ({ address: h.privateIp, port })), advertise: false, trustable: true, valency: peers.length }],
-    publicRoots: [],
-    useLedgerAfterSlot: role === "relay" ? 0 : -1,
-  };
-}
-
 async function putCredentials(c: Connection, files: CredentialFiles, texts: Record<keyof CredentialFiles, string>, config: PoolConfig): Promise<void> {
   for (const key of ["kesKey", "vrfKey", "opcert"] as const) {
     await c.put(files[key], texts[key], { owner: config.node.user, group: config.node.group, mode: 0o600, backup: false, step: `install ${files[key]}` });
   }
 }
 
-/** Writes a node's files and starts it. */
-async function provisionNode(c: Connection, config: PoolConfig, inventory: Inventory, mode: NodeMode): Promise<void> {
-  const layout = hostLayout(config);
-  const owned = { owner: config.node.user, group: config.node.group };
-  await c.runChecked(`install -d -o ${config.node.user} -g ${config.node.group} -m 0755 ${layout.configDir}`, { step: "config dir" });
-  await c.put(layout.nodeConfig, `${JSON.stringify({ LabNetwork: config.network, hasPrometheus: ["127.0.0.1", config.node.metricsPort] }, null, 2)}\n`, { ...owned, mode: 0o644, backup: false });
-  await c.put(layout.topology, `${JSON.stringify(labTopology(inventory, c.name, config.relays.port), null, 2)}\n`, { ...owned, mode: 0o644, backup: false });
-  await c.put(layout.environmentFile, nodeEnvironmentFile(config, mode), { ...owned, mode: 0o640, backup: false });
+/** What the golden image carries: the release's node files of the pool's network, root-owned (image bake does this). */
+async function installReleaseShare(c: Connection, config: PoolConfig): Promise<void> {
+  const dir = releaseNetworkDir(config);
+  await c.runChecked(`install -d -m 0755 -o root -g root ${dir}`, { step: "release share dir" });
+  for (const [name, content] of Object.entries(releaseShareFiles(config.network, config.node.version))) {
+    await c.put(`${dir}/${name}`, content, { owner: "root", group: "root", mode: 0o644, backup: false, step: `install ${name}` });
+  }
+}
+
+/** Writes a node's files as push-config renders them from its installed release. */
+async function provisionNode(c: Connection, config: PoolConfig, inventory: Inventory, leader: ProducerName): Promise<void> {
+  const release = checkedRelease(config, await readReleaseFacts(c, config));
+  const nodes = inventory.hosts.filter((h) => h.role === "relay" || h.role === "producer");
+  const host = nodes.find((h) => h.name === c.name)!;
+  for (const file of renderNodeFiles(config, nodes, host, { leader, release })) {
+    await c.runChecked(`install -d -m 0755 ${file.path.slice(0, file.path.lastIndexOf("/"))}`, { step: "node file dir" });
+    await c.put(file.path, file.content, { owner: file.owner, group: file.group, mode: file.mode, backup: false, step: `write ${file.path}` });
+  }
+}
+
+/** The lab fact: the pool runs the lab release's synthetic genesis (written into the lab's pool config once). */
+function nameLabGenesis(poolConfigFile: string): void {
+  const doc = parseYaml(readFileSync(poolConfigFile, "utf8")) as Record<string, Record<string, unknown>>;
+  const network = (doc.network as unknown as string | undefined) ?? "preprod";
+  if (doc.node?.genesisHashes) return;
+  doc.node = { ...(doc.node ?? {}), genesisHashes: labGenesisHashes(network as PoolConfig["network"]) };
+  writeFileSync(poolConfigFile, `# lab fact (lab/pool-provision.ts): node.genesisHashes names the lab release's synthetic genesis\n${stringifyYaml(doc)}`);
 }
 
 /**
@@ -123,6 +138,7 @@ async function provisionNode(c: Connection, config: PoolConfig, inventory: Inven
  * node started, and (with `awsEndpoint`) the secrets and leader parameter in the emulator.
  */
 export async function provisionLabPool(lab: LabState, options: ProvisionOptions = {}): Promise<ProvisionedPool> {
+  nameLabGenesis(lab.files.poolConfig);
   const config = loadPoolConfigFile(lab.files.poolConfig);
   const inventory = loadInventoryFile(lab.files.inventory);
   const network = config.network;
@@ -146,8 +162,9 @@ export async function provisionLabPool(lab: LabState, options: ProvisionOptions 
   await Promise.all(
     nodes.map(async (host) => {
       const c = fleet.connection(host.name);
-      const mode: NodeMode = host.role === "relay" ? "relay" : host.name === leader ? "leader" : "standby";
-      await provisionNode(c, config, inventory, mode);
+      const mode = host.role === "relay" ? "relay" : host.name === leader ? "leader" : "standby";
+      await installReleaseShare(c, config);
+      await provisionNode(c, config, inventory, leader);
       if (host.role === "producer") {
         const dirs = `${layout.keysDir} ${layout.keysDir}/standby`;
         await c.runChecked(`install -d -o ${config.node.user} -g ${config.node.group} -m ${OWNED_DIR_MODE} ${dirs}`, { step: "keys dirs" });

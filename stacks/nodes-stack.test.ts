@@ -113,19 +113,20 @@ describe("nodes stack, default pool", () => {
     for (const [, i] of instances) expect(Object.keys(i.tags as object)).toEqual(expect.arrayContaining(["Pool", "Role", "Name"]));
   });
 
-  test("user data: producers fetch hot keys, relays do not; nothing secret is in it", () => {
+  test("user data: producers get the per-boot leader guard, relays do not; nothing secret is in it", () => {
     const userData = (name: string) => String(instances.get(`${pool}-${name}`)?.user_data);
-    expect(userData("producer-1")).toMatch(/pool-fetch-hot-keys/);
+    expect(userData("producer-1")).toMatch(/path: \/usr\/local\/sbin\/pool-leader-guard/);
     expect(userData("producer-1")).toContain(`LEADER_PARAMETER='/${pool}/leader'`);
-    expect(userData("relay-1")).not.toMatch(/fetch-hot-keys|SECRET_/);
+    expect(userData("relay-1")).not.toMatch(/path: \/usr\/local\/sbin\/pool-leader-guard|SECRET_/);
     expect(userData("relay-1")).toMatch(/pool-mount-chain-volume/);
-    expect(userData("bastion")).not.toMatch(/mount-chain-volume|fetch-hot-keys/);
+    expect(userData("bastion")).not.toMatch(/mount-chain-volume|leader-guard/);
     for (const [, i] of instances) expect(String(i.user_data)).not.toMatch(/cborHex|skey"/);
     // EC2 refuses user data over 16 KiB.
     for (const [name, i] of instances) expect(String(i.user_data).length, name).toBeLessThan(16 * 1024);
-    // The node's own files, rendered like push-config renders them: topology, config, unit and environment.
-    expect(userData("relay-1")).toMatch(/path: \/opt\/cardano\/config\/topology.json/);
-    expect(userData("producer-2")).toMatch(/--start-as-non-producing-node/);
+    // The node's boot inputs, rendered like push-config renders them: overlays, per-mode environments, unit.
+    expect(userData("relay-1")).toMatch(/path: \/opt\/cardano\/config\/boot\/topology.overlay.json/);
+    expect(userData("producer-2")).toMatch(/path: \/opt\/cardano\/config\/boot\/env.standby/);
+    expect(userData("producer-2")).toMatch(/NODE_MODE=standby/);
     expect(userData("producer-1")).toMatch(/path: \/etc\/systemd\/system\/cardano-node.service/);
   });
 });

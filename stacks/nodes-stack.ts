@@ -7,7 +7,7 @@ import type { Construct } from "constructs";
 import { poolAddressPlan, type HostPlan } from "../config/address-plan";
 import { poolParameterNames, poolSecretNames, type PoolSecretKey } from "../config/names";
 import type { PoolConfig } from "../config/schema";
-import { renderNodeFiles } from "../render/node-files";
+import { renderBootNodeFiles } from "../render/node-files";
 import { hostBootUserData } from "./boot/boot-plan";
 import type { BootFile } from "./boot/cloud-init";
 import { baseImageId } from "./constructs/base-image";
@@ -19,14 +19,14 @@ import { PoolStack } from "./pool-stack";
 import type { SecurityStack } from "./security-stack";
 
 /**
- * The node's files written at first boot: the same renderer push-config uses, with the deploy-time leader
- * (producer-1). A replaced producer boots with them; if the leader has moved since, its keys are still placed by the
- * SSM leader record (fetch-hot-keys), so it cannot forge by mistake, and `pool-ops push-config` aligns the rest.
+ * The node's boot inputs written at first boot (overlays, per-mode environment files, unit): the same renderer
+ * push-config uses. The host composes its config and topology from its installed release on every boot, and a
+ * producer's mode comes from the SSM leader record then (the leader guard), never from synth time.
  */
 function bootNodeFiles(config: PoolConfig, hosts: readonly HostPlan[], host: HostPlan): BootFile[] {
   if (host.role !== "relay" && host.role !== "producer") return [];
   const nodes = hosts.filter((h) => h.role === "relay" || h.role === "producer");
-  return renderNodeFiles(config, nodes, host, { leader: "producer-1" }).map((f) => ({
+  return renderBootNodeFiles(config, nodes, host).map((f) => ({
     path: f.path,
     content: f.content,
     mode: `0${f.mode.toString(8)}`,

@@ -98,7 +98,7 @@ describe.skipIf(skip)(`image rollout on the emulator and the lab${LAB_SKIP_NOTE}
     expect([...r.stdout.matchAll(/^ {2}((?:replace|promote):[\w-]+|settle) /gm)].map((m) => m[1])).toEqual(ORDER);
     expect(r.stdout).toMatch(new RegExp(`dry run: would roll out ${goldenImage} to sandstone, leader producer-1`));
     expect(Object.values(await imagesByHost())).toEqual(Array(4).fill(baseImage));
-  });
+  }, 120_000);
 
   it("a relay unhealthy after replacement stops the rollout before the next node", { timeout: 600_000 }, async () => {
     const run = startPausedPoolOps(lab(), rolloutArgs("--yes", "--promote-back"), "health:relay-2", env);

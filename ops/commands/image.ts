@@ -1,7 +1,9 @@
 /**
  * `pool-ops image bake --node-version X`: the golden image. The sandbox (nodes stack, `sandbox.enabled: true`) is
  * started through EC2, the cardano-node release and node_exporter are staged on it and checked against the SHA-256
- * the pool config pins, installed, version-checked and smoke-tested; the sandbox is searched for key material (any
+ * the pool config pins, installed — the release's node files (`share/<network>/`: config, topology, genesis files,
+ * peer snapshot) with the binaries, checked against the pool's genesis hashes —, version-checked, the boot's tools
+ * (AWS CLI, python3, curl) checked, and smoke-tested; the sandbox is searched for key material (any
  * find stops the bake before an image exists); the scratch files go; the sandbox is stopped and imaged (root volume
  * only, tagged with pool, versions and date); once the AMI is available it is recorded in `/<pool>/ami/relay` and
  * `/<pool>/ami/producer`, which `image rollout` and new instances read.
@@ -13,13 +15,17 @@ import { Command, InvalidArgumentError } from "commander";
 import { dirname } from "node:path";
 import { CHAIN_VOLUME_DEVICE } from "../../config/host-layout";
 import { PoolConfigError } from "../../config/load";
+import { nodeVersionLine, NodeVersionError } from "../../config/node-versions";
 import { poolParameterNames } from "../../config/names";
 import { GoldenImageError, GoldenImages, NODE_IMAGE_ROLES } from "../aws/golden-images";
 import { EXIT_ABORTED, EXIT_OK, opsAction, type OpsContext } from "../context";
 import {
+  checkBootTools,
+  checkReleaseShare,
   checkVersions,
   findKeyMaterial,
   installFromArchive,
+  installReleaseShare,
   readLocalArchive,
   removeWorkDir,
   smokeTest,
@@ -51,15 +57,23 @@ interface BakePlan {
 /** Everything checked before anything changes: the release is pinned, local archives match, a sandbox exists. */
 async function planBake(ctx: OpsContext, options: BakeOptions): Promise<BakePlan> {
   const config = ctx.config;
+  // What the config lacks, or a version the pool cannot run, is a config error (exit 2), each named by its field.
+  const problems: string[] = [];
+  try {
+    nodeVersionLine(options.nodeVersion);
+  } catch (error) {
+    if (!(error instanceof NodeVersionError)) throw error;
+    problems.push(`--node-version: ${error.message.replace(/^node\.version:? ?/, "")}`);
+  }
   const release = config.image.nodeReleases[options.nodeVersion];
-  // What the config lacks is a config error (exit 2), named by its field.
   if (!release) {
     const known = Object.keys(config.image.nodeReleases);
-    throw new PoolConfigError(ctx.configPath, [
+    problems.push(
       `image.nodeReleases has no entry for cardano-node ${options.nodeVersion} (${known.length > 0 ? `listed: ${known.join(", ")}` : "none listed"}): ` +
         `add image.nodeReleases."${options.nodeVersion}" = {url: <release .tar.gz>, sha256: <from the release's checksums>}`,
-    ]);
+    );
   }
+  if (problems.length > 0 || !release) throw new PoolConfigError(ctx.configPath, problems);
   const exporter = config.image.nodeExporter;
   if (!exporter) {
     throw new PoolConfigError(ctx.configPath, ["image.nodeExporter is not set: add {version, url, sha256} of node_exporter's linux-amd64 .tar.gz"]);
@@ -128,7 +142,11 @@ export async function bake(ctx: OpsContext, options: BakeOptions): Promise<numbe
 
     await control.checkpoint("install");
     await installFromArchive(c, config, "cardano-node.tar.gz", ["cardano-node", "cardano-cli"], config.node.binDir, plan.node.field);
+    await installReleaseShare(c, config, "cardano-node.tar.gz", plan.node.field);
+    await checkReleaseShare(c, { ...config, node: { ...config.node, version: options.nodeVersion } });
+    step(`node files of ${config.network} installed from the release; genesis hashes match the pool's`);
     await installFromArchive(c, config, "node_exporter.tar.gz", ["node_exporter"], config.image.exporterBinDir, plan.exporter.field);
+    await checkBootTools(c, config);
     const versions: InstalledVersions = await checkVersions(c, config, { node: options.nodeVersion, exporter: plan.exporter.version });
     step(`installed cardano-node ${versions.node}, cardano-cli ${versions.cli}, node_exporter ${versions.exporter}`);
 
@@ -193,7 +211,7 @@ export async function bake(ctx: OpsContext, options: BakeOptions): Promise<numbe
 }
 
 function version(value: string): string {
-  if (!/^\d+\.\d+\.\d+$/.test(value)) throw new InvalidArgumentError("expected a version such as 10.5.1");
+  if (!/^\d+\.\d+\.\d+$/.test(value)) throw new InvalidArgumentError("expected a version such as 11.1.3");
   return value;
 }
 

@@ -16,11 +16,13 @@ import { generateLabPoolKeys, provisionLabPool, type ProvisionedPool } from "../
 import { awsClientSettings } from "../aws/client-config";
 import { kesPeriodAt, readOperationalCertificate } from "../cardano";
 import { metricValue, readNodeMetrics } from "../pool/node-metrics";
+import { confirmForging, readForging, waitStartupDone } from "../pool/forging";
 import { forgingState } from "../pool/producer-role";
 
 const skip = LAB_SKIP ?? (emulatorAvailable() ? undefined : "moto (the AWS emulator) is not installed for python3");
 
-describe.skipIf(skip)(`promote on the lab${LAB_SKIP_NOTE}`, () => {
+// Each promotion restarts two nodes and watches them for a few slots: a loaded machine needs more than the default.
+describe.skipIf(skip)(`promote on the lab${LAB_SKIP_NOTE}`, { timeout: 120_000 }, () => {
   const lab = useLab();
   let emulator: AwsEmulator;
   let pool: ProvisionedPool;
@@ -87,8 +89,14 @@ describe.skipIf(skip)(`promote on the lab${LAB_SKIP_NOTE}`, () => {
     expect(await recordedLeader()).toBe("producer-2");
     const layout = hostLayout(pool.config);
     expect(await pool.fleet.connection("producer-1").read(layout.activeCredentials.opcert)).toBeUndefined();
-    expect(await pool.fleet.connection("producer-1").readText(layout.environmentFile)).toMatch(/--start-as-non-producing-node/);
-    expect(await pool.fleet.connection("producer-2").readText(layout.environmentFile)).not.toMatch(/non-producing/);
+    // The fenced leader's command line names no credentials; the new leader's does.
+    expect(await pool.fleet.connection("producer-1").readText(layout.environmentFile)).not.toMatch(/shelley|non-producing/);
+    expect(await pool.fleet.connection("producer-2").readText(layout.environmentFile)).toMatch(/--shelley-kes-key/);
+    // A former leader fenced by SSH restarts as a standby: running, and not forging.
+    const old = pool.fleet.connection("producer-1");
+    await old.runChecked(pool.config.node.service.restart);
+    const after = await confirmForging(pool.config, old, "not forging", 20_000);
+    expect(after.confirmed, JSON.stringify(after.last)).toBe(true);
     const leader = await runPoolOps(lab(), ["leader", "--aws-endpoint", emulator.endpoint, "--json"]);
     expect(leader.code).toBe(0);
     expect(leader.json()).toMatchObject({ recorded: "producer-2", forging: ["producer-2"], problems: [] });
@@ -101,6 +109,48 @@ describe.skipIf(skip)(`promote on the lab${LAB_SKIP_NOTE}`, () => {
     expect([await forging("producer-1"), await forging("producer-2")]).toEqual([1, 0]);
     expect(await recordedLeader()).toBe("producer-1");
   });
+
+  it("leader trusts the Forge counters over a stuck gauge (cardano-node #6113/#6576)", async () => {
+    const standby = pool.fleet.connection("producer-2");
+    const stuck = `${hostLayout(pool.config).home}/lab/forging-gauge-stuck`;
+    await standby.put(stuck, "", { owner: "root", group: "root", mode: 0o644, backup: false });
+    try {
+      const r = await runPoolOps(lab(), ["leader", "--aws-endpoint", emulator.endpoint, "--json"]);
+      expect(r.code).toBe(1);
+      const out = r.json<{ forging: string[]; problems: string[] }>();
+      expect(out.forging).toEqual(["producer-1"]);
+      expect(out.problems.join("\n")).toMatch(/producer-2: its forging gauge says 1 but its Forge loop does not run/);
+      expect(out.problems.join("\n")).not.toMatch(/MORE THAN ONE/);
+    } finally {
+      await standby.run(`rm -f ${stuck}`);
+    }
+  });
+
+  it("a leader restarted (as push-config does) and fenced while still starting does not forge when its startup ends", async () => {
+    const leader = pool.fleet.connection("producer-1");
+    const slowStart = `${hostLayout(pool.config).home}/lab/startup-seconds`;
+    await leader.put(slowStart, "6\n", { owner: "root", group: "root", mode: 0o644, backup: false });
+    try {
+      await leader.runChecked(pool.config.node.service.restart);
+      // Still replaying: no chain slot yet, the gauge announces forging to come.
+      const reading = await readForging(pool.config, leader);
+      expect(reading.chainSlot).toBeUndefined();
+      const { r, samples } = await promoteWatched();
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+      expect(r.stdout).toMatch(/producer-1 fenced by ssh/);
+      // Past the startup it was fenced in: restarted as a standby, it must not forge now.
+      await waitStartupDone(pool.config, leader, 20_000);
+      const quiet = await confirmForging(pool.config, leader, "not forging", 20_000);
+      expect(quiet.confirmed, JSON.stringify(quiet.last)).toBe(true);
+      expect(samples.filter(([a, b]) => a === 1 && b === 1)).toEqual([]);
+      expect(await recordedLeader()).toBe("producer-2");
+    } finally {
+      await leader.run(`rm -f ${slowStart}`);
+    }
+    const back = await promoteCli(["--back"]);
+    expect(back.code, back.stderr).toBe(0);
+    expect(await recordedLeader()).toBe("producer-1");
+  }, 120_000);
 
   it("--new-opcert without the chain's counter refuses and leaves the old leader forging", async () => {
     const r = await promoteCli(["--new-opcert"]);

@@ -2,11 +2,15 @@
  * `pool-ops promote`: the standby becomes the block producer, the old leader fenced first — never two forging.
  * `pool-ops leader`: who leads, per the SSM leader parameter and per the nodes' own forging metrics.
  *
- * Promote: preflight (leader per SSM cross-checked with both nodes' metrics; the standby reachable, synced within
- * `--max-lag` slots of the relays' best tip, holding a KES key, VRF key and op cert that verify and are not expired)
- * → fence the old leader over SSH (credentials away, SIGHUP, forging 0 confirmed) or, when it cannot be reached,
- * by a forced stop of its instance → promote the standby (credentials in, SIGHUP, forging 1 confirmed) → record the
- * new leader in SSM and the audit log. If the standby does not start forging, an SSH-fenced old leader is put back.
+ * Promote (config/host-layout.ts has the design): preflight (leader per SSM cross-checked with both nodes' metrics;
+ * the standby reachable, synced within `--max-lag` slots of the relays' best tip, holding a KES key, VRF key and op
+ * cert that verify and are not expired) → fence the old leader FIRST over SSH (standby environment, credentials to
+ * the held paths, RESTART — which fences a node whether or not it had finished starting — and not forging confirmed
+ * on the forging gauge and the Forge counters) or, when that fails, by a forced stop of its instance → promote the
+ * standby (credentials to the active paths, leader environment, restart, startup done, forging confirmed the same
+ * way) → record the new leader in SSM and the audit log. If the standby does not start forging, it is fenced again
+ * (restarted as standby: it must not forge when a slow startup ends) and an SSH-fenced old leader is put back.
+ * The gap without a forger is one node restart (on mainnet, loading a ledger snapshot: minutes).
  */
 import { Command, InvalidArgumentError } from "commander";
 import { hostLayout } from "../../config/host-layout";
@@ -21,6 +25,7 @@ import {
   wipe,
 } from "../cardano";
 import { EXIT_ABORTED, EXIT_HOST_FAILURE, EXIT_OK, opsAction, type OpsContext } from "../context";
+import { QUIET_SLOTS, readForging, verdict } from "../pool/forging";
 import { metricValue, readNodeMetrics } from "../pool/node-metrics";
 import { fenceByStoppingInstance, fenceOverSsh, forgingState, promoteOverSsh } from "../pool/producer-role";
 import { reissueOpcert } from "../pool/reissue-opcert";
@@ -47,6 +52,11 @@ async function readLeaderRecord(ctx: OpsContext, producers: string[]): Promise<{
     if (error instanceof LeaderParameterError) throw new OpsError("-", "preflight", error.message, "check AWS credentials and region (--aws-endpoint for the emulator)");
     throw error;
   }
+}
+
+/** How long a restarted node may take to finish starting: the network's restart health timeout. */
+function restartTimeoutMs(config: OpsContext["config"]): number {
+  return config.pushConfig.healthTimeoutSeconds * 1000;
 }
 
 async function safeForging(ctx: OpsContext, c: Connection): Promise<number | undefined> {
@@ -155,9 +165,9 @@ export async function promote(ctx: OpsContext, options: PromoteOptions): Promise
       await control.checkpoint("fence");
       let fenceDetail = "";
       try {
-        const fenced = await fenceOverSsh(config, oldC);
+        const fenced = await fenceOverSsh(config, oldC, restartTimeoutMs(config));
         if (fenced.confirmed) fencedBy = "ssh";
-        else fenceDetail = `over SSH its node still reports forging ${fenced.forging ?? "unknown"}`;
+        else fenceDetail = `over SSH: ${fenced.detail}`;
       } catch (error) {
         fenceDetail = `over SSH: ${(error as Error).message}`;
       }
@@ -199,13 +209,18 @@ export async function promote(ctx: OpsContext, options: PromoteOptions): Promise
       await control.checkpoint("promote");
       let promoted;
       try {
-        promoted = await promoteOverSsh(config, newC);
+        promoted = await promoteOverSsh(config, newC, restartTimeoutMs(config));
       } catch (error) {
-        promoted = { confirmed: false, forging: undefined, error: (error as Error).message };
+        promoted = { confirmed: false, detail: (error as Error).message };
       }
       if (!promoted.confirmed) {
+        // It was restarted with credentials: fence it again, or it forges when its startup ends.
+        const refenced = await fenceOverSsh(config, newC, restartTimeoutMs(config)).then(
+          (r) => (r.confirmed ? `${standby.name} restarted as standby again` : `${standby.name} NOT confirmed back to standby (${r.detail}): check it now`),
+          (e: Error) => `${standby.name} could not be put back to standby (${e.message}): check it now`,
+        );
         const back = fencedBy === "ssh" ? await restoreOldLeader(ctx, oldC, newC) : `${oldLeader.name} was fenced by ${fencedBy}: start it again by hand if it should lead`;
-        throw new OpsError(standby.name, "promote", `${standby.name} did not start forging (reports ${promoted.forging ?? "no metrics"}${"error" in promoted ? `: ${promoted.error}` : ""}); ${back}`, "see the standby's node log; the SSM leader record is unchanged");
+        throw new OpsError(standby.name, "promote", `${standby.name} did not start forging (${promoted.detail}); ${refenced}; ${back}`, "see the standby's node log; the SSM leader record is unchanged");
       }
       const forgingAfterMs = Date.now() - started;
       results.push({ host: standby.name, status: "changed", exitCode: 0, stdout: "", stderr: "", durationMs: forgingAfterMs, detail: { forging: 1 } });
@@ -245,8 +260,8 @@ export async function promote(ctx: OpsContext, options: PromoteOptions): Promise
 async function restoreOldLeader(ctx: OpsContext, oldC: Connection, newC: Connection): Promise<string> {
   try {
     if ((await safeForging(ctx, newC)) === 1) return `${newC.name} forges: ${oldC.name} left fenced`;
-    const back = await promoteOverSsh(ctx.config, oldC);
-    return back.confirmed ? `${oldC.name} forges again (restored)` : `${oldC.name} could not be restored (reports ${back.forging ?? "no metrics"}): the pool has NO leader, act now`;
+    const back = await promoteOverSsh(ctx.config, oldC, restartTimeoutMs(ctx.config));
+    return back.confirmed ? `${oldC.name} forges again (restored)` : `${oldC.name} could not be restored (${back.detail}): the pool has NO leader, act now`;
   } catch (error) {
     return `${oldC.name} could not be restored (${(error as Error).message}): the pool has NO leader, act now`;
   }
@@ -258,18 +273,34 @@ export async function leaderStatus(ctx: OpsContext): Promise<number> {
   const { parameter, leader } = await readLeaderRecord(ctx, producers.map((p) => p.name));
   parameter.close();
   const fleet = await ctx.fleet();
-  const states = await Promise.all(producers.map(async (p) => ({ host: p.name, forging: await safeForging(ctx, fleet.connection(p.name)) })));
-  const forging = states.filter((s) => s.forging === 1).map((s) => s.host);
+  // Two readings a few slots apart: the gauge alone has been wrong upstream, the Forge loop's counter tells.
+  const states = await Promise.all(
+    producers.map(async (p) => {
+      const c = fleet.connection(p.name);
+      const first = await readForging(ctx.config, c);
+      let later = first;
+      const until = Date.now() + 30_000;
+      while (first.metrics && later.wallSlot < first.wallSlot + QUIET_SLOTS && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 500));
+        later = await readForging(ctx.config, c);
+      }
+      return { host: p.name, forging: later.metrics ? later.forgingEnabled : undefined, verdict: verdict(first, later), aboutToLead: later.aboutToLead };
+    }),
+  );
+  const forging = states.filter((s) => s.verdict === "forging").map((s) => s.host);
   const problems: string[] = [];
   if (forging.length > 1) problems.push(`MORE THAN ONE PRODUCER FORGING: ${forging.join(", ")} — fence one now (pool-ops promote fences first)`);
   if (forging.length === 1 && forging[0] !== leader) problems.push(`SSM names ${leader}, but ${forging[0]} is the one forging`);
   if (forging.length === 0) problems.push("no producer is forging");
+  for (const s of states.filter((x) => x.forging !== undefined && x.verdict === "unknown")) {
+    problems.push(`${s.host}: its forging gauge says ${s.forging} but its Forge loop ${s.forging === 1 ? "does not run" : "runs"} (cardano-node #6113/#6576): trust the counters, check its node log`);
+  }
   const unknown = states.filter((s) => s.forging === undefined).map((s) => s.host);
   if (unknown.length > 0) problems.push(`no metrics from ${unknown.join(", ")}`);
   if (ctx.out.json) ctx.out.data({ recorded: leader, producers: states, forging, problems });
   else {
     ctx.out.info(`leader per SSM (${inventory.parameters.leader}): ${leader}`);
-    for (const s of states) ctx.out.info(`  ${s.host.padEnd(11)} forging: ${s.forging === undefined ? "unknown (no metrics)" : s.forging === 1 ? "yes" : "no"}`);
+    for (const s of states) ctx.out.info(`  ${s.host.padEnd(11)} forging: ${s.forging === undefined ? "unknown (no metrics)" : s.verdict === "forging" ? "yes" : s.verdict === "not forging" ? "no" : `unclear (gauge ${s.forging}, Forge loop ${s.aboutToLead})`}`);
     for (const p of problems) ctx.out.warn(`  ⚠ ${p}`);
   }
   return problems.length > 0 ? EXIT_HOST_FAILURE : EXIT_OK;
@@ -292,6 +323,6 @@ export function promoteCommand(): Command {
 
 export function leaderCommand(): Command {
   return new Command("leader")
-    .description("who leads: the SSM leader record and each producer's forging metric; exit 1 on disagreement or two forging")
+    .description("who leads: the SSM leader record and each producer's forging (gauge cross-checked with the Forge counters); exit 1 on disagreement or two forging")
     .action(opsAction(async (ctx) => leaderStatus(ctx)));
 }

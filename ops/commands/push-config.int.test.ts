@@ -3,7 +3,7 @@
  * writes every node's files, a second touches nothing, an address change shows in exactly the right diffs, an
  * unhealthy relay stops the roll with its files restored, and bad values are refused before any host is touched.
  */
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,6 +13,7 @@ import { LAB_SKIP, LAB_SKIP_NOTE, runPoolOps, useLab } from "../../lab/harness";
 import { labHost, type LabState } from "../../lab/lab";
 import { provisionLabPool, type ProvisionedPool } from "../../lab/pool-provision";
 import { metricValue, readNodeMetrics } from "../pool/node-metrics";
+import { releaseNetworkDir } from "../pool/release-facts";
 
 const skip = LAB_SKIP ?? (emulatorAvailable() ? undefined : "moto (the AWS emulator) is not installed for python3");
 const NODES = ["relay-1", "relay-2", "relay-3", "relay-4", "producer-1", "producer-2"];
@@ -44,7 +45,9 @@ describe.skipIf(skip)(`push-config on the lab${LAB_SKIP_NOTE}`, () => {
     return { reloads: m && metricValue(m, "cardano_node_lab_reloads_counter"), started: m && metricValue(m, "nodeStartTime"), forging: m && metricValue(m, "forging_enabled") };
   }
 
-  it("the first push writes every node's files and leaves the leader forging", async () => {
+  it("a push writes every node's missing files in rolling order and leaves the leader forging", async () => {
+    // Provisioning wrote what push-config renders: take a file away from every host so the push has work.
+    for (const host of NODES) rmSync(hostPath(lab(), host, layoutOf().topology));
     const r = await push();
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     for (const host of NODES) {
@@ -77,7 +80,8 @@ describe.skipIf(skip)(`push-config on the lab${LAB_SKIP_NOTE}`, () => {
     const changed = plan.hosts.filter((h) => h.changed.length > 0);
     expect(changed.map((h) => h.host)).toEqual(["relay-1", "relay-2", "relay-4", "producer-1", "producer-2"]);
     for (const h of changed) {
-      expect(h.changed.map((c) => c.path)).toEqual([layoutOf().topology]);
+      // The topology, and the overlay every boot composes it from.
+      expect(h.changed.map((c) => c.path)).toEqual([layoutOf().topology, `${layoutOf().bootDir}/topology.overlay.json`]);
       expect(h.changed[0]!.diff).toMatch(/\+\s+"address": "relay3.example.org"/);
     }
     expect(mtimes()).toEqual(before);
@@ -116,5 +120,32 @@ describe.skipIf(skip)(`push-config on the lab${LAB_SKIP_NOTE}`, () => {
     expect(port.stderr).toMatch(/relays.port: expected an integer/);
     expect(mtimes()).toEqual(before);
     writeFileSync(lab().files.poolConfig, baseConfig);
+  });
+
+  it("a host whose installed release lacks its node files, or whose genesis is not the pool's, is refused before any host is touched", async () => {
+    writeFileSync(lab().files.poolConfig, `${baseConfig}topology:\n  addresses:\n    relay-3: relay3b.example.org\n`);
+    const before = mtimes();
+    const relay3 = pool.fleet.connection("relay-3");
+    const share = releaseNetworkDir(pool.config);
+    await relay3.runChecked(`mv ${share}/conway-genesis.json ${share}/conway-genesis.json.away`);
+    try {
+      const r = await push();
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/relay-3: the installed release cannot run this pool .*lacks conway-genesis\.json/);
+      expect(r.stderr).toMatch(/refused, nothing was written to any host/);
+      expect(mtimes()).toEqual(before);
+    } finally {
+      await relay3.runChecked(`mv ${share}/conway-genesis.json.away ${share}/conway-genesis.json`);
+    }
+    await relay3.runChecked(`cp -p ${share}/shelley-genesis.json /tmp/shelley.keep && echo '{}' > ${share}/shelley-genesis.json`);
+    try {
+      const r = await push();
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/relay-3: .*its Shelley genesis file hashes to [0-9a-f]{64}, expected/);
+      expect(mtimes()).toEqual(before);
+    } finally {
+      await relay3.runChecked(`cp -p /tmp/shelley.keep ${share}/shelley-genesis.json`);
+      writeFileSync(lab().files.poolConfig, baseConfig);
+    }
   });
 });

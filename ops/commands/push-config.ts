@@ -1,9 +1,12 @@
 /**
- * `pool-ops push-config`: render every node's files from the pool config (render/node-files.ts), compare with what
- * each host has, show a unified diff per host, then write the changed files atomically (previous versions backed up
+ * `pool-ops push-config`: read each host's installed release (its `share/<network>/` node files: ops/pool/release-facts.ts),
+ * refuse every host whose release lacks them or whose genesis does not hash to the pool's, render every node's files
+ * from the release plus the pool config (render/node-files.ts), compare with what each host has, show a unified diff
+ * per host, then write the changed files atomically (previous versions backed up
  * on the host) and apply them in a rolling, health-gated order: relays `pushConfig.relaysAtOnce` at a time, then the
  * standby producer, the leader last. Topology and extra files take a SIGHUP; config, environment or unit changes a
  * restart. A host that is not healthy afterwards gets its previous files back, is reloaded again, and the roll stops.
+ * A standby never gets credential flags: its environment file is the standby one (render/node-args.ts).
  */
 import { Command } from "commander";
 import { createTwoFilesPatch } from "diff";
@@ -18,7 +21,12 @@ import type { Connection } from "../remote/connection";
 import type { InventoryHost } from "../remote/inventory";
 import { GroupResult, OpsError, type Result } from "../remote/result";
 import { shellQuote } from "../remote/shell";
-import { renderNodeFiles, RenderError, type FileEffect, type NodeFile } from "../../render/node-files";
+import { renderNodeFiles, RenderError, sameContent, type FileEffect, type NodeFile } from "../../render/node-files";
+import { checkedRelease, ReleaseFilesError, type ReleaseNodeFiles } from "../../render/release-files";
+import { readReleaseFacts } from "../pool/release-facts";
+
+/** The per-boot unit cardano-node.service requires (stacks/boot/pool-node-boot.service, written by cloud-init). */
+const BOOT_UNIT = "/etc/systemd/system/pool-node-boot.service";
 
 interface PushOptions {
   readonly reload: boolean;
@@ -110,10 +118,36 @@ export async function pushConfig(ctx: OpsContext, options: PushOptions): Promise
   const producers = nodes.filter((h) => h.role === "producer").map((h) => h.name);
   const leader = await leaderOf(ctx, producers, options.leader);
 
+  // Each host's installed release: every host must be able to run the pool before any is touched.
+  const fleet = await ctx.fleet();
+  const releases = new Map<string, ReleaseNodeFiles>();
+  const refused: string[] = [];
+  for (const host of selected) {
+    try {
+      const c = fleet.connection(host.name);
+      releases.set(host.name, checkedRelease(config, await readReleaseFacts(c, config)));
+      // The unit requires the per-boot unit (node files, leader guard); a host booted before it existed lacks it, and
+      // its node would not start. Only a systemd host can tell (the lab's hosts have none).
+      const boot = await c.run(`[ ! -d /run/systemd/system ] || [ -e ${BOOT_UNIT} ]`, { sudo: false, step: "check the per-boot unit" });
+      if (boot.exitCode !== 0) refused.push(`${host.name}: ${BOOT_UNIT} is missing (the host was made before it existed): replace it with pool-ops image rollout, whose new instances get it from their user data`);
+    } catch (error) {
+      if (error instanceof ReleaseFilesError) refused.push(`${host.name}: ${error.message}`);
+      else throw error;
+    }
+  }
+  if (refused.length > 0) {
+    throw new OpsError(
+      refused.map((r) => r.split(":")[0]).join(", "),
+      "check the installed release",
+      `refused, nothing was written to any host:\n  ${refused.join("\n  ")}`,
+      `bake and roll out an image of cardano-node ${config.node.version} (pool-ops image bake, image rollout), or set node.version to what the hosts run`,
+    );
+  }
+
   // Render and validate everything before touching any host.
   const rendered = new Map<string, NodeFile[]>();
   try {
-    for (const host of selected) rendered.set(host.name, renderNodeFiles(config, nodes, host, { leader, configDir: dirname(ctx.configPath) }));
+    for (const host of selected) rendered.set(host.name, renderNodeFiles(config, nodes, host, { leader, release: releases.get(host.name)!, configDir: dirname(ctx.configPath) }));
   } catch (error) {
     if (error instanceof RenderError) {
       ctx.out.warn(`pool-ops: push-config: ${error.message}\n  nothing was written to any host`);
@@ -123,14 +157,13 @@ export async function pushConfig(ctx: OpsContext, options: PushOptions): Promise
   }
 
   // What each host has now.
-  const fleet = await ctx.fleet();
   const plans: HostPlan[] = [];
   for (const host of selected) {
     const c = fleet.connection(host.name);
     const changes: FileChange[] = [];
     for (const file of rendered.get(host.name)!) {
       const before = await c.readText(file.path, { step: `read ${file.path}` });
-      if (before === file.content) continue;
+      if (before !== undefined && sameContent(file.path, before, file.content)) continue;
       changes.push({ file, before, diff: createTwoFilesPatch(`${host.name}:${file.path}`, `${host.name}:${file.path} (new)`, before ?? "", file.content, before === undefined ? "(absent)" : "", "", { context: 3 }) });
     }
     plans.push({ host, changes });

@@ -274,3 +274,27 @@ describe.skipIf(skip)(`rotate-kes with the chain's counter known${LAB_SKIP_NOTE}
     expect(readOpcertCounter(await secretValue(h, "opcertCounter"), "counter").next).toBe(6);
   });
 });
+
+describe.skipIf(skip)(`rotate-kes on a leader that is still starting${LAB_SKIP_NOTE}`, () => {
+  const h = usePool();
+
+  it("restarts it instead of a SIGHUP (which its node would ignore), and never signals the standby", async () => {
+    const pool = h.pool();
+    const leader = pool.fleet.connection(pool.leader);
+    const slowStart = `${hostLayout(pool.config).home}/lab/startup-seconds`;
+    await leader.put(slowStart, "5\n", { owner: "root", group: "root", mode: 0o644, backup: false });
+    try {
+      await leader.runChecked(pool.config.node.service.restart);
+      const r = await rotate(h);
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+      // A SIGHUP during the replay would have left it forging with the old cert read at startup.
+      expect(await leaderState(h)).toMatchObject({ forging: 1, start: PERIOD, counter: 4 });
+      const standby = await readNodeMetrics(pool.fleet.connection(pool.standby), hostLayout(pool.config).nodeConfig, pool.config.node.metricsPort);
+      expect(standby?.get("cardano_node_lab_reloads_counter")).toBe(0);
+      expect(standby && metricValue(standby, "forging_enabled")).toBe(0);
+      expect((await certsOnHosts(h)).standby.kesPeriod).toBe(PERIOD);
+    } finally {
+      await leader.run(`rm -f ${slowStart}`);
+    }
+  }, 120_000);
+});

@@ -4,16 +4,17 @@
  * Preflight (leader from the SSM leader parameter, both producers reachable, the cold key's pool id, the cert on each
  * producer, the node's own KES period) → counter (ops/pool/kes-counter.ts) → sign in memory, wipe the cold key →
  * push the new pair to the leader's active credential paths and the standby's held ones (previous pair backed up on
- * each host) → hot-key and counter secrets → SIGHUP the leader only (the standby keeps not forging) → verify on the
- * leader's metrics. Any failure or Ctrl-C after the first write puts every backup back, reloads the leader again if
+ * each host) → hot-key and counter secrets → the leader re-reads its credentials: a SIGHUP when its node has
+ * finished starting, else a restart (a SIGHUP during startup is NotEffective: cardano-node `Run.hs` @11.0.1) → verify
+ * on the leader's metrics (the new cert's start period, forging confirmed with the Forge counters). The standby's held
+ * pair is replaced with no signal at all: its command line names no credentials (config/host-layout.ts). Any failure or Ctrl-C after the first write puts every backup back, reloads the leader again if
  * it was reloaded, restores the secrets' previous values, and exits non-zero saying what happened.
  */
 import { Command, InvalidArgumentError, Option } from "commander";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { hostLayout, type CredentialFiles } from "../../config/host-layout";
+import { hostLayout } from "../../config/host-layout";
 import { NETWORKS } from "../../config/networks";
-import type { PoolConfig } from "../../config/schema";
 import { LeaderParameter, LeaderParameterError } from "../aws/leader-parameter";
 import { SecretsManagerSecretStore, SecretStoreError, type SecretStore } from "../aws/secret-store";
 import {
@@ -33,43 +34,21 @@ import {
   writeKesSigningKey,
   writeOperationalCertificate,
   writeOpcertCounter,
-  type OperationalCertificate,
 } from "../cardano";
 import { EXIT_ABORTED, EXIT_HOST_FAILURE, EXIT_OK, opsAction, stateDir, type OpsContext } from "../context";
-import { chooseCounter, CounterRuleError } from "../pool/kes-counter";
-import { metricValue, readNodeMetrics } from "../pool/node-metrics";
+import { chooseCounter, CounterRuleError, queryOnChainCounter } from "../pool/kes-counter";
+import { confirmForging } from "../pool/forging";
+import { describe as describeReading } from "../pool/producer-role";
+import { backupScript, leaderView, reloadNode, rollBack, waitFor, type Journal, type Target } from "../pool/kes-rotation";
 import { Interrupted, StepControl } from "../pool/step-control";
-import type { Connection } from "../remote/connection";
 import type { Inventory } from "../remote/inventory";
 import { GroupResult, OpsError, type Result } from "../remote/result";
-import { shellQuote } from "../remote/shell";
-import { reloadsCredentialsOnSighup } from "../../render/node-args";
 
 export interface RotateKesOptions {
   readonly restart?: boolean;
   readonly counter?: number;
   readonly only?: "primary" | "standby";
   readonly force?: boolean;
-}
-
-interface Target {
-  readonly name: string;
-  readonly isLeader: boolean;
-  /** Where this producer keeps the credentials: active paths on the leader, held ones on the standby. */
-  readonly files: CredentialFiles;
-  readonly connection: Connection;
-  cert?: OperationalCertificate;
-}
-
-/** What was changed so far, so a rollback knows what to undo. Only public facts: never key bytes. */
-interface Journal {
-  readonly pool: string;
-  readonly startedAt: string;
-  step: string;
-  readonly backupDir: string;
-  pushed: string[];
-  secretsUpdated: boolean;
-  leaderReloaded: boolean;
 }
 
 const SECRET_KEYS = ["coldSigningKey", "opcertCounter", "kesSigningKey", "opcert"] as const;
@@ -99,46 +78,6 @@ function secretIds(inventory: Inventory): Record<(typeof SECRET_KEYS)[number], s
 function secretError(error: unknown, step: string): never {
   if (error instanceof SecretStoreError) throw new OpsError("-", step, error.message, "check the operator's AWS credentials, region and the secret (pool-ops keys import)");
   throw error;
-}
-
-/** Reads the node's view on the leader: KES period, cert start, remaining periods, forging. */
-async function leaderView(config: PoolConfig, connection: Connection) {
-  const metrics = await readNodeMetrics(connection, hostLayout(config).nodeConfig, config.node.metricsPort);
-  if (!metrics) return undefined;
-  return {
-    currentKesPeriod: metricValue(metrics, "currentKESPeriod"),
-    certStart: metricValue(metrics, "operationalCertificateStartKESPeriod"),
-    remaining: metricValue(metrics, "remainingKESPeriods"),
-    forging: metricValue(metrics, "forging_enabled"),
-  };
-}
-
-/** Copies a producer's current pair into the run's backup directory (owner and mode kept). */
-function backupScript(files: CredentialFiles, dir: string, user: string, group: string): string {
-  const q = shellQuote;
-  return [
-    "set -eu",
-    `install -d -m 0700 -o ${q(user)} -g ${q(group)} ${q(dir)} ${q(`${dir}/..`)}`,
-    `cp -p ${q(files.kesKey)} ${q(`${dir}/kes.skey`)}`,
-    `cp -p ${q(files.opcert)} ${q(`${dir}/node.cert`)}`,
-  ].join("\n");
-}
-
-/** Puts the backed-up pair back, each file through a temp copy and a rename. */
-function restoreScript(files: CredentialFiles, dir: string): string {
-  const q = shellQuote;
-  const one = (from: string, to: string) => [`cp -p ${q(from)} ${q(`${to}.restore`)}`, `sync ${q(`${to}.restore`)} 2>/dev/null || sync`, `mv -f ${q(`${to}.restore`)} ${q(to)}`];
-  return ["set -eu", ...one(`${dir}/kes.skey`, files.kesKey), ...one(`${dir}/node.cert`, files.opcert)].join("\n");
-}
-
-async function waitFor<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number): Promise<{ ok: boolean; last: T }> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const last = await read();
-    if (ok(last)) return { ok: true, last };
-    if (Date.now() > until) return { ok: false, last };
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 export async function rotateKes(ctx: OpsContext, options: RotateKesOptions): Promise<number> {
@@ -226,12 +165,7 @@ export async function rotateKes(ctx: OpsContext, options: RotateKesOptions): Pro
   let onChain: number | undefined;
   if (config.kes.onChainCounterCommand) {
     const queryHost = leaderTarget ?? targets[0]!;
-    const r = await queryHost.connection.run(config.kes.onChainCounterCommand, { step: "query the on-chain counter" });
-    const value = r.stdout.toString().trim();
-    if (r.exitCode !== 0 || !/^\d+$/.test(value)) {
-      throw new OpsError(queryHost.name, "query the on-chain counter", `kes.onChainCounterCommand exited ${r.exitCode} and printed ${JSON.stringify(value.slice(0, 80))}`, "fix the command (it must print one number), or remove it to re-use the current counter");
-    }
-    onChain = Number(value);
+    onChain = await queryOnChainCounter(config, queryHost.connection);
   }
   let choice;
   try {
@@ -336,7 +270,7 @@ export async function rotateKes(ctx: OpsContext, options: RotateKesOptions): Pro
     if (leaderTarget) {
       journal.step = "reload";
       await control.checkpoint("reload");
-      await reloadNode(config, leaderTarget.connection, Boolean(options.restart));
+      const how = await reloadNode(config, leaderTarget.connection, Boolean(options.restart));
       journal.leaderReloaded = true;
       saveJournal(journal);
 
@@ -345,10 +279,14 @@ export async function rotateKes(ctx: OpsContext, options: RotateKesOptions): Pro
       const verified = await waitFor(
         () => leaderView(config, leaderTarget.connection),
         (v) => v?.certStart === period && v.forging === 1 && (v.remaining ?? 0) >= maxPeriods - 1,
-        15_000,
+        how === "restart" ? config.pushConfig.healthTimeoutSeconds * 1000 : 15_000,
       );
       if (!verified.ok) {
-        throw new OpsError(leader, "verify", `the node did not take the new cert: it reports ${JSON.stringify(verified.last ?? "no metrics")}`, "see the node's log; the previous pair has been put back");
+        throw new OpsError(leader, "verify", `the node did not take the new cert after a ${how}: it reports ${JSON.stringify(verified.last ?? "no metrics")}`, "see the node's log; the previous pair has been put back");
+      }
+      const forging = await confirmForging(config, leaderTarget.connection, "forging", 15_000);
+      if (!forging.confirmed) {
+        throw new OpsError(leader, "verify", `the node reports the new cert but its forging loop does not run (${describeReading(forging.last)})`, "see the node's log; the previous pair has been put back");
       }
     }
   } catch (error) {
@@ -379,67 +317,6 @@ export async function rotateKes(ctx: OpsContext, options: RotateKesOptions): Pro
   return EXIT_OK;
 }
 
-async function reloadNode(config: PoolConfig, connection: Connection, restart: boolean): Promise<void> {
-  const useRestart = restart || !reloadsCredentialsOnSighup(config.node.version);
-  const command = useRestart ? config.node.service.restart : config.node.service.reload;
-  await connection.runChecked(command, { step: useRestart ? "restart the node" : "reload the node (SIGHUP)" });
-}
-
-/** Undo in reverse: host files, a second reload of the leader, then the secrets. Reports every step. */
-async function rollBack(
-  config: PoolConfig,
-  targets: readonly Target[],
-  journal: Journal,
-  store: SecretStore,
-  ids: Record<(typeof SECRET_KEYS)[number], string>,
-  previous: Partial<Record<"kesSigningKey" | "opcert" | "opcertCounter", string>>,
-): Promise<{ ok: boolean; report: string[] }> {
-  const report: string[] = [];
-  let ok = true;
-  for (const target of targets.filter((t) => journal.pushed.includes(t.name))) {
-    try {
-      await target.connection.runChecked(restoreScript(target.files, `${journal.backupDir}/${target.name}`), { step: "restore the previous pair", label: "restore the previous KES key and op cert" });
-      report.push(`${target.name}: previous KES key and op cert restored`);
-    } catch (error) {
-      ok = false;
-      report.push(`${target.name}: could NOT restore (${(error as Error).message}); the previous pair is in ${journal.backupDir}/${target.name} on the host`);
-    }
-  }
-  const leader = targets.find((t) => t.isLeader);
-  if (leader && journal.leaderReloaded) {
-    try {
-      await reloadNode(config, leader.connection, false);
-      const back = await waitFor(() => leaderView(config, leader.connection), (v) => v?.forging === 1 && v.certStart === leader.cert?.kesPeriod, 15_000);
-      if (back.ok) report.push(`${leader.name}: reloaded, forging again with the previous cert (counter ${leader.cert?.counter})`);
-      else {
-        ok = false;
-        report.push(`${leader.name}: reloaded but not forging with the previous cert: ${JSON.stringify(back.last ?? "no metrics")}; check it now (pool-ops kes status)`);
-      }
-    } catch (error) {
-      ok = false;
-      report.push(`${leader.name}: reload after restore failed: ${(error as Error).message}`);
-    }
-  } else if (leader && journal.pushed.includes(leader.name)) {
-    report.push(`${leader.name}: never reloaded, so it kept forging with the previous cert throughout`);
-  }
-  if (journal.secretsUpdated) {
-    const keys = ["kesSigningKey", "opcert", "opcertCounter"] as const;
-    for (const key of keys) {
-      const value = previous[key];
-      if (value === undefined) continue;
-      try {
-        await store.put(ids[key], value);
-      } catch (error) {
-        ok = false;
-        report.push(`secret ${ids[key]}: could NOT restore the previous value (${(error as Error).message}); its previous version is AWSPREVIOUS`);
-      }
-    }
-    if (ok) report.push("secrets: previous KES key, op cert and counter restored");
-  }
-  if (journal.pushed.length === 0 && !journal.secretsUpdated) report.push("nothing had been changed");
-  return { ok, report };
-}
-
 function counterArg(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError("expected a non-negative integer");
   return Number(value);
@@ -448,7 +325,7 @@ function counterArg(value: string): number {
 export function rotateKesCommand(): Command {
   return new Command("rotate-kes")
     .description("new KES key and op cert for both producers (cold key in memory only), reload the leader, verify, roll back on failure")
-    .option("--restart", "restart the node instead of SIGHUP (nodes older than 8.7.2 always restart)")
+    .option("--restart", "restart the leader's node instead of a SIGHUP (a node that has not finished starting is always restarted)")
     .option("--counter <n>", "issue number of the new cert (checked against the chain's bounds)", counterArg)
     .addOption(new Option("--only <producer>", "rotate one producer only, when the other is down: the leader (primary) or the standby").choices(["primary", "standby"]))
     .option("--force", "rotate even when the cert already starts at the current KES period")

@@ -1,6 +1,7 @@
 /**
  * What `image bake` does on the sandbox, one function per step: stage and verify the release archives, install the
- * binaries, check their versions, smoke-test them, search for key material, and clean up. Every step is a shell
+ * binaries and the release's node files (`share/<network>/`), check the node files against the pool's genesis, check
+ * versions and the tools the boot needs, smoke-test, search for key material, and clean up. Every step is a shell
  * script run through one SSH connection; each names what failed so the operator can look.
  */
 import { createHash } from "node:crypto";
@@ -8,6 +9,8 @@ import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { hostLayout } from "../../config/host-layout";
 import type { PoolConfig } from "../../config/schema";
+import { releaseProblems } from "../../render/release-files";
+import { readReleaseFacts, releaseNetworkDir } from "../pool/release-facts";
 import type { Connection } from "../remote/connection";
 import { OpsError } from "../remote/result";
 import { shellQuote as q } from "../remote/shell";
@@ -68,11 +71,17 @@ export async function stageArchive(c: Connection, config: PoolConfig, source: Ar
   }
 }
 
-/** Extracts an archive and installs the named executables (found anywhere inside it) into `binDir`. */
+/**
+ * Extracts an archive and installs the named executables (found anywhere inside it) into `binDir`. A `lib/` the
+ * archive ships beside its `bin/` goes beside `binDir` (`<binDir>/../lib/`), where binaries that load from their own
+ * release tree find it; cardano-node's static Linux builds ship none.
+ */
 export async function installFromArchive(c: Connection, config: PoolConfig, archive: string, binaries: readonly string[], binDir: string, field: string): Promise<void> {
   const work = workDir(config);
   const dir = `${work}/${archive}.d`;
+  const libDir = `${binDir.replace(/\/+$/, "").replace(/\/[^/]*$/, "")}/lib`;
   const lines = ["set -eu", `rm -rf ${q(dir)}`, `mkdir -p ${q(dir)}`, `tar -xzf ${q(`${work}/${archive}`)} -C ${q(dir)}`, `install -d -m 0755 ${q(binDir)}`];
+  lines.push(`if [ -d ${q(`${dir}/lib`)} ] && [ -d ${q(`${dir}/bin`)} ]; then install -d -m 0755 ${q(libDir)}; cp -R ${q(`${dir}/lib`)}/. ${q(libDir)}/; chown -R root:root ${q(libDir)}; fi`);
   for (const binary of binaries) {
     lines.push(
       `f=$(find ${q(dir)} -type f -name ${q(binary)} | head -n 1)`,
@@ -81,6 +90,48 @@ export async function installFromArchive(c: Connection, config: PoolConfig, arch
     );
   }
   await c.runChecked(lines.join("\n"), { step: `install ${field}`, label: `install ${binaries.join(", ")} into ${binDir}`, remedy: `check ${field} is the right archive` });
+}
+
+/**
+ * Installs the release's node files — `share/` of the archive, every network it ships — into the layout's release
+ * share dir (root-owned, read-only to the node), replacing what an earlier bake put there.
+ */
+export async function installReleaseShare(c: Connection, config: PoolConfig, archive: string, field: string): Promise<void> {
+  const work = workDir(config);
+  const dir = `${work}/${archive}.d`;
+  const target = hostLayout(config).releaseShareDir;
+  const lines = [
+    "set -eu",
+    `share=$(find ${q(dir)} -type d -name share -path '*/share' | head -n 1)`,
+    `if [ -z "$share" ] || [ ! -d "$share/${config.network}" ]; then echo "the archive ships no share/${config.network}/ (the release's node files)" >&2; exit 65; fi`,
+    `rm -rf ${q(`${target}.new`)}`,
+    `install -d -m 0755 -o root -g root ${q(`${target}.new`)}`,
+    `cp -R "$share"/. ${q(`${target}.new`)}/`,
+    `chown -R root:root ${q(`${target}.new`)}`,
+    `chmod -R u=rwX,go=rX ${q(`${target}.new`)}`,
+    `rm -rf ${q(target)}`,
+    `mv ${q(`${target}.new`)} ${q(target)}`,
+  ];
+  await c.runChecked(lines.join("\n"), { step: `install ${field} node files`, label: `install the release's share/ into ${target}`, remedy: `check ${field} is a cardano-node release archive (it ships share/<network>/)` });
+}
+
+/** The installed node files of the pool's network must be complete and hash to the pool's genesis. */
+export async function checkReleaseShare(c: Connection, config: PoolConfig): Promise<void> {
+  const problems = releaseProblems(config, await readReleaseFacts(c, config));
+  if (problems.length > 0) {
+    throw new OpsError(c.name, "check the node files", `${releaseNetworkDir(config)}: ${problems.join("; ")}`, `the release's files do not match the pool's ${config.network} genesis: check the archive (image.nodeReleases) and node.version`);
+  }
+}
+
+/**
+ * The tools the boot scripts call: the AWS CLI (leader guard), python3 (node files, release checks), curl (IMDS),
+ * looked up as the boot looks them up: on PATH, then in `node.binDir` (where the image's own binaries go).
+ */
+export async function checkBootTools(c: Connection, config: PoolConfig): Promise<void> {
+  const path = `PATH="$PATH:${config.node.binDir}"`;
+  const r = await c.run(`${path}; export PATH\nfor t in aws python3 curl; do command -v "$t" >/dev/null 2>&1 || echo "$t"; done\naws --version >/dev/null 2>&1 || echo 'aws (does not run)'`, { step: "check boot tools" });
+  const missing = r.stdout.toString().split("\n").map((l) => l.trim()).filter(Boolean);
+  if (missing.length > 0) throw new OpsError(c.name, "check boot tools", `the image lacks what the boot needs: ${[...new Set(missing)].join(", ")}`, "bake on Debian's EC2 image (it ships awscli, python3 and curl) or install them on the sandbox first");
 }
 
 /** The first `X.Y.Z` after `prefix` in a `--version` output. */
@@ -148,6 +199,7 @@ export function keyScanPaths(config: PoolConfig): string[] {
 export async function findKeyMaterial(c: Connection, config: PoolConfig): Promise<string[]> {
   const layout = hostLayout(config);
   const credentialPaths = [...Object.values(layout.activeCredentials), ...Object.values(layout.heldCredentials)];
+  // The release's own files (genesis, configs) are public data, never key material: not searched by content.
   const paths = keyScanPaths(config).map(q).join(" ");
   const script = [
     `for d in ${paths}; do`,

@@ -7,6 +7,11 @@
  *   block (m = c − 1). n = c is accepted in both cases; c + 1 only in the first. Re-use c.
  * An explicit `--counter N` must satisfy the same bounds.
  */
+import type { PoolConfig } from "../../config/schema";
+import type { Connection } from "../remote/connection";
+import { OpsError } from "../remote/result";
+import { nodeHealth } from "./health";
+
 export interface CounterInputs {
   /** Counter of the cert the leader runs with now. */
   readonly current: number;
@@ -51,4 +56,25 @@ export function chooseCounter(inputs: CounterInputs): CounterChoice {
       `the chain's counter is unknown (no kes.onChainCounterCommand): re-using the current cert's ${current}, which the ` +
       `chain accepts whether or not a block was made with it (m + 2 would be refused)`,
   };
+}
+
+/**
+ * Runs `kes.onChainCounterCommand` on a producer and reads the one number it must print. Only where it can work: a
+ * node that has finished starting and is synced (its local socket answers queries about the chain's tip); a node
+ * still replaying, fenced mid-promotion or behind the chain would answer nothing or an old counter, so the query is
+ * refused there, naming why. README "kes.onChainCounterCommand" has a wrapper that works.
+ */
+export async function queryOnChainCounter(config: PoolConfig, c: Connection): Promise<number> {
+  const command = config.kes.onChainCounterCommand;
+  if (!command) throw new OpsError(c.name, "query the on-chain counter", "kes.onChainCounterCommand is not set", "set it (README: kes.onChainCounterCommand), or go without the chain's counter");
+  const health = await nodeHealth(config, c);
+  if (!health.healthy) {
+    throw new OpsError(c.name, "query the on-chain counter", `kes.onChainCounterCommand needs a synced node with a socket, and ${c.name}'s node is not (${health.problem})`, "run it when the node is synced, or remove kes.onChainCounterCommand to re-use the current counter");
+  }
+  const r = await c.run(command, { step: "query the on-chain counter" });
+  const value = r.stdout.toString().trim();
+  if (r.exitCode !== 0 || !/^\d+$/.test(value)) {
+    throw new OpsError(c.name, "query the on-chain counter", `kes.onChainCounterCommand exited ${r.exitCode} and printed ${JSON.stringify(value.slice(0, 80))}`, "fix the command (it must print one number: README, kes.onChainCounterCommand), or remove it to re-use the current counter");
+  }
+  return Number(value);
 }

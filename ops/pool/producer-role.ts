@@ -1,22 +1,26 @@
 /**
- * Switching a producer between forging and standing by, through the files the node reads (config/host-layout.ts):
- * the credentials move between the active paths (the node's flags name them) and the held ones, the environment file
- * is rewritten for the role (so a later restart keeps it), and a SIGHUP makes the node re-read its credentials
- * (cardano-node ≥ 8.7.2: files gone → forging off; files valid → forging on).
+ * Switching a producer between leading and standing by (config/host-layout.ts has the design): the environment file
+ * is rewritten for the mode (the standby's names no credentials), the credentials move between the active paths and
+ * the held ones, and the node is RESTARTED — a restart re-reads everything, so it takes effect whether or not the
+ * node had finished starting, where a SIGHUP during startup is NotEffective and a node started as a producer forges
+ * once its startup ends. Then the outcome is confirmed on the node's metrics (ops/pool/forging.ts).
+ *
+ * Order matters when fencing: the standby environment is written before the credentials move, so from the first step
+ * on no restart — ours, systemd's Restart=on-failure, a reboot — can start the node with credential flags.
  */
 import { hostLayout, type CredentialFiles } from "../../config/host-layout";
 import type { PoolConfig } from "../../config/schema";
-import { nodeEnvironmentFile, reloadsCredentialsOnSighup } from "../../render/node-args";
+import { nodeEnvironmentFile } from "../../render/node-args";
 import { awsClientSettings, type AwsTarget } from "../aws/client-config";
 import type { Connection } from "../remote/connection";
 import { shellQuote } from "../remote/shell";
-import { metricValue, readNodeMetrics } from "./node-metrics";
+import { confirmForging, readForging, waitStartupDone, type ForgingReading, type ForgingVerdict } from "./forging";
 
 /** Moves the three credential files from one set of paths to the other (each a rename on one filesystem). */
 export function moveCredentialsScript(from: CredentialFiles, to: CredentialFiles, user: string, group: string): string {
   const q = shellQuote;
   const dirOf = (p: string) => p.slice(0, p.lastIndexOf("/"));
-  const lines = ["set -eu", `install -d -m 0700 -o ${q(user)} -g ${q(group)} ${q(dirOf(to.kesKey))}`];
+  const lines = ["set -eu", `install -d -m 0700 -o ${q(user)} -g ${q(group)} ${q(dirOf(from.kesKey))} ${q(dirOf(to.kesKey))}`];
   for (const key of ["kesKey", "vrfKey", "opcert"] as const) {
     // Already moved (a resumed run) is fine; missing at both ends is not.
     lines.push(`if [ -e ${q(from[key])} ]; then mv -f ${q(from[key])} ${q(to[key])}; elif [ ! -e ${q(to[key])} ]; then echo "missing ${from[key]}" >&2; exit 66; fi`);
@@ -24,42 +28,55 @@ export function moveCredentialsScript(from: CredentialFiles, to: CredentialFiles
   return lines.join("\n");
 }
 
+/** Forging as the metrics gauge says it (for reports; decisions use ops/pool/forging.ts). */
 export async function forgingState(config: PoolConfig, c: Connection): Promise<number | undefined> {
-  const metrics = await readNodeMetrics(c, hostLayout(config).nodeConfig, config.node.metricsPort);
-  return metrics ? metricValue(metrics, "forging_enabled") : undefined;
+  const reading = await readForging(config, c);
+  return reading.metrics ? reading.forgingEnabled : undefined;
 }
 
-async function pollForging(config: PoolConfig, c: Connection, want: 0 | 1, timeoutMs: number): Promise<number | undefined> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const state = await forgingState(config, c).catch(() => undefined);
-    if (state === want || Date.now() > until) return state;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Applies a role change: credentials, environment file, SIGHUP (restart on nodes that cannot reload credentials). */
-async function switchRole(config: PoolConfig, c: Connection, role: "leader" | "standby"): Promise<void> {
+async function writeEnvironment(config: PoolConfig, c: Connection, mode: "leader" | "standby"): Promise<void> {
   const layout = hostLayout(config);
-  const [from, to] = role === "leader" ? [layout.heldCredentials, layout.activeCredentials] : [layout.activeCredentials, layout.heldCredentials];
-  await c.runChecked(moveCredentialsScript(from, to, config.node.user, config.node.group), { step: `move credentials (${role})`, label: "move the credential files" });
-  await c.put(layout.environmentFile, nodeEnvironmentFile(config, role), { owner: config.node.user, group: config.node.group, mode: 0o640, backup: false, step: "write the environment file" });
-  const reload = reloadsCredentialsOnSighup(config.node.version);
-  await c.runChecked(reload ? config.node.service.reload : config.node.service.restart, { step: reload ? "reload (SIGHUP)" : "restart" });
+  await c.put(layout.environmentFile, nodeEnvironmentFile(config, mode), { owner: config.node.user, group: config.node.group, mode: 0o640, backup: false, step: `write the ${mode} environment` });
 }
 
-/** Fences over SSH: credentials away, SIGHUP, confirmed when the node reports forging 0. */
-export async function fenceOverSsh(config: PoolConfig, c: Connection): Promise<{ confirmed: boolean; forging: number | undefined }> {
-  await switchRole(config, c, "standby");
-  const forging = await pollForging(config, c, 0, 5_000);
-  return { confirmed: forging === 0, forging };
+export interface RoleChange {
+  readonly confirmed: boolean;
+  readonly verdict: ForgingVerdict;
+  readonly last: ForgingReading;
+  readonly detail: string;
 }
 
-/** Promotes over SSH: credentials in, SIGHUP, confirmed when the node reports forging 1. */
-export async function promoteOverSsh(config: PoolConfig, c: Connection): Promise<{ confirmed: boolean; forging: number | undefined }> {
-  await switchRole(config, c, "leader");
-  const forging = await pollForging(config, c, 1, 10_000);
-  return { confirmed: forging === 1, forging };
+/**
+ * Fences over SSH: standby environment, credentials to the held paths, restart; confirmed when the restarted node is
+ * seen not forging (gauge 0, Forge loop silent for a few slots).
+ */
+export async function fenceOverSsh(config: PoolConfig, c: Connection, timeoutMs = 60_000): Promise<RoleChange> {
+  const layout = hostLayout(config);
+  await writeEnvironment(config, c, "standby");
+  await c.runChecked(moveCredentialsScript(layout.activeCredentials, layout.heldCredentials, config.node.user, config.node.group), { step: "hold the credentials aside", label: "move the credential files to the held paths" });
+  await c.runChecked(config.node.service.restart, { step: "restart as standby" });
+  const r = await confirmForging(config, c, "not forging", timeoutMs);
+  return { ...r, detail: r.confirmed ? "restarted as standby, not forging" : `restarted as standby, but not confirmed not forging (${describe(r.last)})` };
+}
+
+/**
+ * Makes a producer the leader over SSH: credentials into the active paths, leader environment, restart; confirmed
+ * when its startup is done and it is seen forging (gauge 1 and the Forge loop counting slots).
+ */
+export async function promoteOverSsh(config: PoolConfig, c: Connection, timeoutMs: number): Promise<RoleChange> {
+  const layout = hostLayout(config);
+  await c.runChecked(moveCredentialsScript(layout.heldCredentials, layout.activeCredentials, config.node.user, config.node.group), { step: "move the credentials in", label: "move the credential files to the active paths" });
+  await writeEnvironment(config, c, "leader");
+  await c.runChecked(config.node.service.restart, { step: "restart as leader" });
+  const started = Date.now();
+  const done = await waitStartupDone(config, c, timeoutMs);
+  const r = await confirmForging(config, c, "forging", done ? Math.max(5_000, timeoutMs - (Date.now() - started)) : 0);
+  return { ...r, detail: r.confirmed ? "restarted as leader, forging" : `${done ? "started" : "still starting"}, not confirmed forging (${describe(r.last)})` };
+}
+
+export function describe(reading: ForgingReading): string {
+  if (!reading.metrics) return "no metrics";
+  return `forging_enabled ${reading.forgingEnabled ?? "absent"}, Forge about-to-lead ${reading.aboutToLead}, chain slot ${reading.chainSlot ?? "none yet"}`;
 }
 
 /** Fences through AWS: a forced stop of the instance, confirmed when EC2 says `stopped`. */

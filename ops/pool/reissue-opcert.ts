@@ -20,7 +20,7 @@ import {
 } from "../cardano";
 import type { Connection } from "../remote/connection";
 import { OpsError } from "../remote/result";
-import { chooseCounter } from "./kes-counter";
+import { chooseCounter, queryOnChainCounter } from "./kes-counter";
 
 export interface ReissueResult {
   readonly counter: number;
@@ -43,10 +43,8 @@ export async function reissueOpcert(
   const counterText = (await store.get(ids.opcertCounter)).value;
   const coldVk = readOpcertCounter(counterText, "op cert counter secret").coldVerificationKey;
   const current = readVerifiedOperationalCertificate(certText, `${target.name} op cert`, coldVk);
-  const query = await target.run(config.kes.onChainCounterCommand, { step: "query the on-chain counter" });
-  const printed = query.stdout.toString().trim();
-  if (query.exitCode !== 0 || !/^\d+$/.test(printed)) throw new OpsError(target.name, "new op cert", `kes.onChainCounterCommand printed ${JSON.stringify(printed.slice(0, 60))}`, "fix the command (one number)");
-  const choice = chooseCounter({ current: current.counter, onChain: Number(printed) });
+  // The standby is synced and running (promote's preflight checked): the query runs there, never on the fenced host.
+  const choice = chooseCounter({ current: current.counter, onChain: await queryOnChainCounter(config, target) });
   let coldSk: Uint8Array | undefined;
   try {
     coldSk = readColdSigningKey((await store.get(ids.coldSigningKey)).value, "cold signing key secret");

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "vitest";
+import { gunzipSync } from "node:zlib";
 import { parse as parseYaml } from "yaml";
 import { poolAddressPlan } from "../../config/address-plan";
 import { testPool } from "../../test/pool-fixtures";
@@ -8,7 +9,7 @@ import { asTerraformString, bootScript, renderCloudInit } from "./cloud-init";
 interface CloudConfig {
   groups?: string[];
   users: { name: string; system?: boolean; primary_group?: string; sudo?: string; ssh_authorized_keys?: string[]; lock_passwd?: boolean; homedir?: string }[];
-  write_files: { path: string; content: string; permissions: string; owner: string; defer?: boolean }[];
+  write_files: { path: string; content: string; permissions: string; owner: string; defer?: boolean; encoding?: string }[];
   runcmd: string[][];
 }
 
@@ -21,32 +22,57 @@ const parsed = (text: string): CloudConfig => {
 };
 
 describe("cloud-init user data", () => {
-  test("a producer: settings, then prepare → mount → fetch keys → start, scripts verbatim from the repo", () => {
+  test("a producer: settings, then prepare → mount → start, and the per-boot unit with the leader guard installed", () => {
     const doc = parsed(hostBootText(config, host("producer-1"), true));
-    expect(doc.runcmd.map((c) => c[0])).toEqual([
-      "/usr/local/sbin/pool-sync-time",
-      "/usr/local/sbin/pool-prepare-node",
-      "/usr/local/sbin/pool-mount-chain-volume",
-      "/usr/local/sbin/pool-fetch-hot-keys",
-      "/usr/local/sbin/pool-start-node",
-    ]);
-    const files = new Map(doc.write_files.map((f) => [f.path, f]));
-    expect(files.get("/usr/local/sbin/pool-fetch-hot-keys")?.content).toBe(bootScript("fetch-hot-keys.sh"));
-    expect(files.get("/usr/local/sbin/pool-fetch-hot-keys")?.permissions).toBe("0755");
+    expect(doc.runcmd.map((c) => c[0])).toEqual(["/usr/local/sbin/pool-sync-time", "/usr/local/sbin/pool-prepare-node", "/usr/local/sbin/pool-mount-chain-volume", "/usr/local/sbin/pool-start-node"]);
+    const files = new Map(doc.write_files.map((f) => [f.path, f.encoding === "gz+b64" ? { ...f, content: gunzipSync(Buffer.from(f.content, "base64")).toString() } : f]));
+    expect(files.get("/usr/local/sbin/pool-leader-guard")?.content).toBe(bootScript("leader-guard.sh"));
+    expect(files.get("/usr/local/sbin/pool-leader-guard")?.permissions).toBe("0755");
+    expect(files.get("/usr/local/sbin/pool-node-boot")?.content).toBe(bootScript("node-boot.sh"));
+    expect(files.get("/usr/local/sbin/pool-compose-node-files")?.content).toBe(bootScript("compose-node-files.py"));
+    const unit = files.get("/etc/systemd/system/pool-node-boot.service")!.content;
+    expect(unit).toMatch(/^Before=cardano-node.service$/m);
+    expect(unit).toMatch(/^Type=oneshot$/m);
+    // Once per boot, not per node restart: a restart by promote must not re-run the guard against a stale record.
+    expect(unit).toMatch(/^RemainAfterExit=yes$/m);
+    expect(bootScript("start-node.sh")).toMatch(/systemctl enable pool-node-boot.service/);
     const settings = files.get("/etc/default/pool-node")!.content;
     expect(settings).toContain(`HOST_NAME='producer-1'`);
+    expect(settings).toContain(`NODE_NETWORK='preprod'`);
+    expect(settings).toContain(`NODE_RELEASE_DIR='/usr/local/share/cardano-node'`);
     expect(settings).toContain(`CHAIN_VOLUME_ID='${CHAIN_VOLUME_PLACEHOLDER}'`);
     expect(settings).toContain(`SECRET_KES_SIGNING_KEY='${config.name}/hot/kes-signing-key'`);
     expect(settings).not.toMatch(/cold/);
   });
 
+  test("the leader guard fails closed: every path but a readable record naming this host ends as a standby", () => {
+    const guard = bootScript("leader-guard.sh");
+    // Each early exit (no token, no region, no CLI, unreadable record, another host named, secrets unreadable) stands by.
+    expect(guard.match(/\|\| standby "|\|\| \{ region=""; standby "/g)?.length).toBeGreaterThanOrEqual(4);
+    expect(guard).toMatch(/\[ "\$leader" = "\$HOST_NAME" \] \|\| standby/);
+    // The standby environment is written before anything else happens on that path.
+    const standby = guard.slice(guard.indexOf("standby() {"), guard.indexOf("region=\"\"\n"));
+    expect(standby.indexOf("write_env standby")).toBeLessThan(standby.indexOf("mv -f"));
+    expect(guard).not.toMatch(/set -e\b/);
+  });
+
   test("a relay mounts its volume but never fetches keys; the bastion only gets its settings and the time source", () => {
     const relay = parsed(hostBootText(config, host("relay-2"), true));
     expect(relay.runcmd.map((c) => c[0])).toEqual(["/usr/local/sbin/pool-sync-time", "/usr/local/sbin/pool-prepare-node", "/usr/local/sbin/pool-mount-chain-volume", "/usr/local/sbin/pool-start-node"]);
-    expect(JSON.stringify(relay)).not.toMatch(/SECRET_|fetch-hot-keys/);
+    expect(JSON.stringify(relay)).not.toMatch(/SECRET_/);
+    expect(relay.write_files.map((f) => f.path)).not.toContain("/usr/local/sbin/pool-leader-guard");
+    expect(relay.write_files.map((f) => f.path)).toContain("/usr/local/sbin/pool-node-boot");
     const bastion = parsed(hostBootText(config, host("bastion"), false));
     expect(bastion.runcmd).toEqual([["/usr/local/sbin/pool-sync-time"]]);
     expect(bastion.write_files.map((f) => f.path)).toEqual(["/etc/default/pool-node", "/usr/local/sbin/pool-sync-time", TIME_SYNC_SOURCES_PATH]);
+  });
+
+  test("the sandbox gets no per-boot node unit (nor do images made from it)", () => {
+    const sandboxConfig = testPool({ sandbox: { enabled: true } });
+    const sandbox = poolAddressPlan(sandboxConfig).hosts.find((h) => h.role === "sandbox")!;
+    const doc = parsed(hostBootText(sandboxConfig, sandbox, true));
+    expect(doc.write_files.map((f) => f.path)).not.toContain("/etc/systemd/system/pool-node-boot.service");
+    expect(bootScript("start-node.sh")).toMatch(/no pool node on this host/);
   });
 
   test("the monitoring host installs its services and runs no node scripts", () => {

@@ -1,9 +1,13 @@
 /**
- * What each host does at first boot, by role: nodes prepare, mount the chain volume, (producers) fetch keys and start;
- * the monitoring host installs and starts its services; the bastion only gets its settings.
+ * What each host does at first boot, by role: nodes prepare, mount the chain volume and start; the monitoring host
+ * installs and starts its services; the bastion only gets its settings. A node's per-boot work — its files composed
+ * from the installed release, and on a producer the leader guard — is a systemd unit (pool-node-boot.service) that
+ * runs before cardano-node on every boot, not a once-per-instance runcmd.
  */
 import type { HostPlan } from "../../config/address-plan";
 import { poolParameterNames, poolSecretNames } from "../../config/names";
+import { gzipSync } from "node:zlib";
+import { hostLayout } from "../../config/host-layout";
 import type { PoolConfig } from "../../config/schema";
 import { asTerraformString, bootScript, renderCloudInit, type BootFile, type BootScript, type BootUser } from "./cloud-init";
 
@@ -13,6 +17,20 @@ export const TIME_SYNC_SOURCES_PATH = "/etc/chrony/sources.d/amazon-time-sync.so
 /** Every host: the time source, then the script that makes chrony use it (first of the boot scripts). */
 function withTimeSync(files: readonly BootFile[], scripts: readonly BootScript[]): { files: BootFile[]; scripts: BootScript[] } {
   return { files: [{ path: TIME_SYNC_SOURCES_PATH, content: bootScript("amazon-time-sync.sources") }, ...files], scripts: ["sync-time.sh", ...scripts] };
+}
+
+/**
+ * The per-boot machinery of a node: the unit and the scripts it runs (installed, not run by cloud-init). Compressed
+ * (cloud-init decodes `gz+b64`): with them a producer's user data would pass EC2's 16 KiB limit as plain text.
+ */
+function perBootFiles(role: "relay" | "producer"): BootFile[] {
+  const sbin = (name: string, file: string): BootFile => ({ path: `/usr/local/sbin/${name}`, content: gzipSync(bootScript(file)).toString("base64"), mode: "0755", encoding: "gz+b64" });
+  return [
+    { path: "/etc/systemd/system/pool-node-boot.service", content: bootScript("pool-node-boot.service"), mode: "0644" },
+    sbin("pool-node-boot", "node-boot.sh"),
+    sbin("pool-compose-node-files", "compose-node-files.py"),
+    ...(role === "producer" ? [sbin("pool-leader-guard", "leader-guard.sh")] : []),
+  ];
 }
 
 /** Placeholder for the chain volume's id, known to Terraform only at apply. */
@@ -36,7 +54,9 @@ export function hostBootText(config: PoolConfig, host: HostPlan, hasChainVolume:
   // The node's account exists before the deferred node files it owns are written.
   const nodeUser: BootUser = { name: config.node.user, system: true, primaryGroup: config.node.group, homedir: config.node.home };
   const users = [login, nodeUser];
-  // Order: account and directories, database volume, keys (producers), then the node itself.
+  settings.NODE_NETWORK = config.network;
+  settings.NODE_RELEASE_DIR = hostLayout(config).releaseShareDir;
+  // Order: account and directories, database volume, then the node itself (its boot unit first).
   const scripts: BootScript[] = ["prepare-node.sh"];
   if (hasChainVolume) {
     settings.CHAIN_VOLUME_ID = CHAIN_VOLUME_PLACEHOLDER;
@@ -48,11 +68,11 @@ export function hostBootText(config: PoolConfig, host: HostPlan, hasChainVolume:
     settings.SECRET_VRF_SIGNING_KEY = secrets.vrfSigningKey;
     settings.SECRET_OPCERT = secrets.opcert;
     settings.LEADER_PARAMETER = poolParameterNames(config.name).leader;
-    // Keys before the node starts, so a producer boots straight into its current credentials.
-    scripts.push("fetch-hot-keys.sh");
   }
   scripts.push("start-node.sh");
-  return renderCloudInit({ users, settings, ...withTimeSync(files, scripts) });
+  // The sandbox runs no pool node: no per-boot unit (and none baked into the images made from it).
+  const perBoot = host.role === "relay" || host.role === "producer" ? perBootFiles(host.role) : [];
+  return renderCloudInit({ users, settings, ...withTimeSync([...perBoot, ...files], scripts) });
 }
 
 /** EC2 refuses user data over 16 KiB in raw form, before base64 ("Run commands … with user data input"). */

@@ -12,10 +12,12 @@ export interface BootFile {
   readonly mode?: string;
   /** @default "root:root" */
   readonly owner?: string;
+  /** `gz+b64`: `content` is gzip then base64 (cloud-init decodes it), to keep user data under EC2's 16 KiB. */
+  readonly encoding?: "gz+b64";
 }
 
 /** The boot scripts of this folder. */
-export type BootScript = "sync-time.sh" | "prepare-node.sh" | "mount-chain-volume.sh" | "fetch-hot-keys.sh" | "start-node.sh" | "prepare-monitoring.sh";
+export type BootScript = "sync-time.sh" | "prepare-node.sh" | "mount-chain-volume.sh" | "start-node.sh" | "prepare-monitoring.sh";
 
 /** An account cloud-init creates in its init stage, before any deferred file is written or any script runs. */
 export interface BootUser {
@@ -66,6 +68,7 @@ function writeFile(file: BootFile): string {
     // cloud-init writes files before it creates users (write_files runs in the init stage ahead of users-groups);
     // a file owned by the node user waits for the final stage (`defer`), by when the user exists.
     ...(file.owner && !file.owner.startsWith("root") ? ["    defer: true"] : []),
+    ...(file.encoding ? [`    encoding: ${file.encoding}`] : []),
     "    content: |",
     indentBlock(file.content.endsWith("\n") ? file.content.slice(0, -1) : file.content, 6),
   ].join("\n");

@@ -7,6 +7,7 @@ import { iamNoWildcardAdmin } from "./iam-no-wildcard-admin";
 import { imdsv2Required } from "./imdsv2-required";
 import { kmsRotation } from "./kms-rotation";
 import { logGroupsEncrypted } from "./log-groups-encrypted";
+import { nodeMemoryFitsNetwork } from "./node-memory-fits-network";
 import { noPublicIpPrivateTier } from "./no-public-ip-private-tier";
 import { noSecretValuesInState } from "./no-secret-values-in-state";
 import { producerNoInternetRoute } from "./producer-no-internet-route";
@@ -34,4 +35,5 @@ export const POLICY_RULES: readonly PolicyRule[] = [
   iamNoWildcardAdmin,
   snsEncrypted,
   vpcEndpointPolicy,
+  nodeMemoryFitsNetwork,
 ];

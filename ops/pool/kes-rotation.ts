@@ -1,0 +1,138 @@
+/**
+ * rotate-kes's steps on the hosts, apart from the command's flow (ops/commands/rotate-kes.ts): what a run records
+ * (its journal: public facts only, never key bytes), backing up and restoring a producer's pair, the leader's reload
+ * (a SIGHUP once its node has finished starting, else a restart: a SIGHUP during startup is NotEffective, cardano-node
+ * `Run.hs` @11.0.1) and the rollback in reverse order.
+ */
+import { hostLayout, type CredentialFiles } from "../../config/host-layout";
+import type { PoolConfig } from "../../config/schema";
+import type { SecretStore } from "../aws/secret-store";
+import type { OperationalCertificate } from "../cardano";
+import type { Connection } from "../remote/connection";
+import { shellQuote } from "../remote/shell";
+import { startupDone } from "./forging";
+import { metricValue, readNodeMetrics } from "./node-metrics";
+
+export interface Target {
+  readonly name: string;
+  readonly isLeader: boolean;
+  /** Where this producer keeps the credentials: active paths on the leader, held ones on the standby. */
+  readonly files: CredentialFiles;
+  readonly connection: Connection;
+  cert?: OperationalCertificate;
+}
+
+/** What was changed so far, so a rollback knows what to undo. Only public facts: never key bytes. */
+export interface Journal {
+  readonly pool: string;
+  readonly startedAt: string;
+  step: string;
+  readonly backupDir: string;
+  pushed: string[];
+  secretsUpdated: boolean;
+  leaderReloaded: boolean;
+}
+
+/** Reads the node's view on the leader: KES period, cert start, remaining periods, forging. */
+export async function leaderView(config: PoolConfig, connection: Connection) {
+  const metrics = await readNodeMetrics(connection, hostLayout(config).nodeConfig, config.node.metricsPort);
+  if (!metrics) return undefined;
+  return {
+    currentKesPeriod: metricValue(metrics, "currentKESPeriod"),
+    certStart: metricValue(metrics, "operationalCertificateStartKESPeriod"),
+    remaining: metricValue(metrics, "remainingKESPeriods"),
+    forging: metricValue(metrics, "forging_enabled"),
+  };
+}
+
+/** Copies a producer's current pair into the run's backup directory (owner and mode kept). */
+export function backupScript(files: CredentialFiles, dir: string, user: string, group: string): string {
+  const q = shellQuote;
+  return [
+    "set -eu",
+    `install -d -m 0700 -o ${q(user)} -g ${q(group)} ${q(dir)} ${q(`${dir}/..`)}`,
+    `cp -p ${q(files.kesKey)} ${q(`${dir}/kes.skey`)}`,
+    `cp -p ${q(files.opcert)} ${q(`${dir}/node.cert`)}`,
+  ].join("\n");
+}
+
+/** Puts the backed-up pair back, each file through a temp copy and a rename. */
+export function restoreScript(files: CredentialFiles, dir: string): string {
+  const q = shellQuote;
+  const one = (from: string, to: string) => [`cp -p ${q(from)} ${q(`${to}.restore`)}`, `sync ${q(`${to}.restore`)} 2>/dev/null || sync`, `mv -f ${q(`${to}.restore`)} ${q(to)}`];
+  return ["set -eu", ...one(`${dir}/kes.skey`, files.kesKey), ...one(`${dir}/node.cert`, files.opcert)].join("\n");
+}
+
+export async function waitFor<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number): Promise<{ ok: boolean; last: T }> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const last = await read();
+    if (ok(last)) return { ok: true, last };
+    if (Date.now() > until) return { ok: false, last };
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** SIGHUP when the node has finished starting (it re-reads its credentials then), else a restart. */
+export async function reloadNode(config: PoolConfig, connection: Connection, restart: boolean): Promise<"restart" | "SIGHUP"> {
+  const useRestart = restart || !(await startupDone(config, connection));
+  const command = useRestart ? config.node.service.restart : config.node.service.reload;
+  await connection.runChecked(command, { step: useRestart ? "restart the node" : "reload the node (SIGHUP)" });
+  return useRestart ? "restart" : "SIGHUP";
+}
+
+/** Undo in reverse: host files, a second reload of the leader, then the secrets. Reports every step. */
+export async function rollBack(
+  config: PoolConfig,
+  targets: readonly Target[],
+  journal: Journal,
+  store: SecretStore,
+  ids: Record<"coldSigningKey" | "opcertCounter" | "kesSigningKey" | "opcert", string>,
+  previous: Partial<Record<"kesSigningKey" | "opcert" | "opcertCounter", string>>,
+): Promise<{ ok: boolean; report: string[] }> {
+  const report: string[] = [];
+  let ok = true;
+  for (const target of targets.filter((t) => journal.pushed.includes(t.name))) {
+    try {
+      await target.connection.runChecked(restoreScript(target.files, `${journal.backupDir}/${target.name}`), { step: "restore the previous pair", label: "restore the previous KES key and op cert" });
+      report.push(`${target.name}: previous KES key and op cert restored`);
+    } catch (error) {
+      ok = false;
+      report.push(`${target.name}: could NOT restore (${(error as Error).message}); the previous pair is in ${journal.backupDir}/${target.name} on the host`);
+    }
+  }
+  const leader = targets.find((t) => t.isLeader);
+  if (leader && journal.leaderReloaded) {
+    try {
+      const how = await reloadNode(config, leader.connection, false);
+      const back = await waitFor(() => leaderView(config, leader.connection), (v) => v?.forging === 1 && v.certStart === leader.cert?.kesPeriod, how === "restart" ? config.pushConfig.healthTimeoutSeconds * 1000 : 15_000);
+      if (back.ok) report.push(`${leader.name}: reloaded, forging again with the previous cert (counter ${leader.cert?.counter})`);
+      else {
+        ok = false;
+        report.push(`${leader.name}: reloaded but not forging with the previous cert: ${JSON.stringify(back.last ?? "no metrics")}; check it now (pool-ops kes status)`);
+      }
+    } catch (error) {
+      ok = false;
+      report.push(`${leader.name}: reload after restore failed: ${(error as Error).message}`);
+    }
+  } else if (leader && journal.pushed.includes(leader.name)) {
+    report.push(`${leader.name}: never reloaded, so it kept forging with the previous cert throughout`);
+  }
+  if (journal.secretsUpdated) {
+    const keys = ["kesSigningKey", "opcert", "opcertCounter"] as const;
+    for (const key of keys) {
+      const value = previous[key];
+      if (value === undefined) continue;
+      try {
+        await store.put(ids[key], value);
+      } catch (error) {
+        ok = false;
+        report.push(`secret ${ids[key]}: could NOT restore the previous value (${(error as Error).message}); its previous version is AWSPREVIOUS`);
+      }
+    }
+    if (ok) report.push("secrets: previous KES key, op cert and counter restored");
+  }
+  if (journal.pushed.length === 0 && !journal.secretsUpdated) report.push("nothing had been changed");
+  return { ok, report };
+}
+

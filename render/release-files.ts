@@ -1,0 +1,76 @@
+/**
+ * The node files an installed cardano-node release ships for the pool's network (`<share>/<network>/`, see
+ * config/host-layout.ts), as pool-ops reads them from a host (ops/pool/release-facts.ts), and the checks that a host's
+ * release can run this pool: the files the version line ships are there, its config names the pool's genesis hashes,
+ * and the genesis files hash to them. Pure: the reading is elsewhere.
+ */
+import { z } from "zod";
+import { nodeVersionLine } from "../config/node-versions";
+import type { PoolConfig } from "../config/schema";
+import type { JsonObject } from "./json-merge";
+import { NETWORK_NODE_DATA, type GenesisHashes } from "./network-data";
+
+export const GENESIS_ERAS = ["Byron", "Shelley", "Alonzo", "Conway"] as const;
+
+/** What ops/pool/release-facts.py prints. */
+export const ReleaseFactsSchema = z.object({
+  dir: z.string(),
+  present: z.array(z.string()),
+  config: z.record(z.string(), z.unknown()).nullable(),
+  topology: z.record(z.string(), z.unknown()).nullable(),
+  hashes: z.object({ Byron: z.string().optional(), Shelley: z.string().optional(), Alonzo: z.string().optional(), Conway: z.string().optional() }),
+  errors: z.array(z.string()),
+  /** What `<binDir>/cardano-node --version` reports; null without the binary (nothing to compare). */
+  nodeVersion: z.string().nullable().optional(),
+});
+export type ReleaseFacts = z.infer<typeof ReleaseFactsSchema>;
+
+/** A release that passed `checkRelease`: its config and topology, ready to be overlaid. */
+export interface ReleaseNodeFiles {
+  readonly dir: string;
+  readonly config: JsonObject;
+  readonly topology: JsonObject;
+}
+
+/** The hashes the pool's nodes must run with: `node.genesisHashes`, else the network's published ones. */
+export function expectedGenesisHashes(config: Pick<PoolConfig, "network" | "node">): GenesisHashes {
+  return config.node.genesisHashes ?? NETWORK_NODE_DATA[config.network].genesisHashes;
+}
+
+/** Every reason this release cannot run the pool (empty when it can). */
+export function releaseProblems(config: Pick<PoolConfig, "network" | "node">, facts: ReleaseFacts): string[] {
+  const problems = [...facts.errors];
+  const line = nodeVersionLine(config.node.version);
+  if (facts.nodeVersion) {
+    // The node runs what is installed: its line decides which config keys it needs and which flags it has.
+    const installed = /^(\d+\.\d+)\./.exec(facts.nodeVersion)?.[1];
+    if (installed !== line.line) problems.push(`the host runs cardano-node ${facts.nodeVersion}, but node.version is ${config.node.version} (line ${line.line}.x)`);
+  }
+  const missing = line.shareFiles.filter((f) => !facts.present.includes(f));
+  if (missing.length > 0) problems.push(`${facts.dir} lacks ${missing.join(", ")} (cardano-node ${line.line}.x ships them)`);
+  const expected = expectedGenesisHashes(config);
+  for (const era of GENESIS_ERAS) {
+    const named = facts.config?.[`${era}GenesisHash`];
+    if (facts.config && named !== expected[era]) problems.push(`its config.json names ${era}GenesisHash ${String(named)}, the pool's ${config.network} genesis is ${expected[era]}`);
+    const actual = facts.hashes[era];
+    if (facts.config && actual !== undefined && actual !== expected[era]) problems.push(`its ${era} genesis file hashes to ${actual}, expected ${expected[era]}`);
+  }
+  return [...new Set(problems)];
+}
+
+/** The release's files once they pass; throws with every problem otherwise. */
+export function checkedRelease(config: Pick<PoolConfig, "network" | "node">, facts: ReleaseFacts): ReleaseNodeFiles {
+  const problems = releaseProblems(config, facts);
+  if (problems.length > 0 || !facts.config || !facts.topology) throw new ReleaseFilesError(facts.dir, problems);
+  return { dir: facts.dir, config: facts.config as JsonObject, topology: facts.topology as JsonObject };
+}
+
+export class ReleaseFilesError extends Error {
+  override name = "ReleaseFilesError";
+  constructor(
+    readonly dir: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`the installed release cannot run this pool (${dir}): ${problems.join("; ")}`);
+  }
+}

@@ -1,0 +1,66 @@
+#!/bin/sh
+# The leader guard: every boot of a producer, before cardano-node (run by node-boot.sh). Reads /<pool>/leader through
+# the VPC endpoint (IMDSv2 for the region). Only when the record names this host: the KES key, VRF key and op cert
+# are fetched from Secrets Manager into the active paths and the leader environment (credential flags) is written.
+# Anything else — another host named, the record unreadable, the metadata service silent, a secret unreadable — and
+# the producer boots as a standby: credentials held aside where no flag names them, the standby environment (no
+# credential flag at all), and the reason logged. So an EC2 stop/start, an automatic recovery or a reboot never brings
+# back a second forging producer (config/host-layout.ts). Files are written owner-only and renamed into place.
+set -u
+# The host's settings (cloud-init writes them); POOL_NODE_SETTINGS only for the guard's own tests.
+. "${POOL_NODE_SETTINGS:-/etc/default/pool-node}"
+# Tools on PATH, then where the image's own binaries are (the bake checks them the same way).
+PATH="$PATH:$NODE_BIN_DIR"; export PATH
+boot="$NODE_HOME/config/boot"
+keys="$NODE_HOME/keys"
+held="$keys/standby"
+envfile="$NODE_HOME/config/cardano-node.env"
+log() { echo "pool-leader-guard: $*" >&2; logger -t pool-leader-guard -- "$*" 2>/dev/null || true; }
+umask 077
+install -d -m 0700 -o "$NODE_USER" -g "$NODE_GROUP" "$keys" "$held" || { log "cannot make $keys"; exit 1; }
+
+FILES="kes.skey vrf.skey node.cert"
+# remove_from DIR: the credential files out of DIR.
+remove_from() { for f in $FILES; do rm -f "$1/$f"; done; }
+
+write_env() {
+  install -m 0640 -o "$NODE_USER" -g "$NODE_GROUP" "$boot/env.$1" "$envfile.tmp" && mv -f "$envfile.tmp" "$envfile"
+}
+
+# fetch SECRET FILE DIR: one secret into DIR/FILE, atomically.
+fetch() {
+  tmp=$(mktemp "$3/.$2.XXXXXX") || return 1
+  if ! aws --region "$region" secretsmanager get-secret-value --secret-id "$1" --query SecretString --output text > "$tmp"; then
+    rm -f "$tmp"; return 1
+  fi
+  chown "$NODE_USER:$NODE_GROUP" "$tmp" && chmod 0600 "$tmp" && mv -f "$tmp" "$3/$2"
+}
+
+fetch_all() {
+  fetch "$SECRET_KES_SIGNING_KEY" kes.skey "$1" && fetch "$SECRET_VRF_SIGNING_KEY" vrf.skey "$1" && fetch "$SECRET_OPCERT" node.cert "$1"
+}
+
+standby() {
+  log "standing by: $1"
+  # The standby environment first: from here on no restart can start this node with credential flags.
+  write_env standby || { log "cannot write the standby environment: not starting the node"; exit 1; }
+  for f in $FILES; do
+    if [ -e "$keys/$f" ]; then mv -f "$keys/$f" "$held/$f" || { rm -f "$keys/$f"; log "removed $keys/$f (could not hold it aside)"; }; fi
+  done
+  if [ -n "${region:-}" ]; then fetch_all "$held" || log "the held credentials could not be refreshed from Secrets Manager (promote checks them)"; fi
+  exit 0
+}
+
+region=""
+token=$(curl -sf --max-time 5 -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" http://169.254.169.254/latest/api/token) || standby "no IMDSv2 token from the instance metadata service"
+region=$(curl -sf --max-time 5 -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/placement/region) || { region=""; standby "no region from the instance metadata service"; }
+command -v aws >/dev/null 2>&1 || { region=""; standby "the AWS CLI is missing (the golden image must carry it)"; }
+leader=$(aws --region "$region" ssm get-parameter --name "$LEADER_PARAMETER" --query Parameter.Value --output text 2>/dev/null) || standby "cannot read $LEADER_PARAMETER (failing closed)"
+[ "$leader" = "$HOST_NAME" ] || standby "$LEADER_PARAMETER names $leader"
+if ! fetch_all "$keys"; then
+  remove_from "$keys"
+  standby "this host leads, but its credentials could not be fetched from Secrets Manager"
+fi
+write_env leader || { remove_from "$keys"; log "cannot write the leader environment: not starting the node"; exit 1; }
+remove_from "$held"
+log "leading: $LEADER_PARAMETER names $HOST_NAME; credentials in $keys"

@@ -1,0 +1,99 @@
+/**
+ * The leader guard (stacks/boot/leader-guard.sh) run for real on temp files, with stand-ins for the two tools it calls
+ * on a host — curl (the metadata service) and the AWS CLI (SSM, Secrets Manager) — first on PATH. Every way but a
+ * readable record naming this host ends as a standby; the leader gets its credentials in the active paths.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, test } from "vitest";
+
+const GUARD = join(import.meta.dirname, "leader-guard.sh");
+const roots: string[] = [];
+afterAll(() => roots.forEach((r) => rmSync(r, { recursive: true, force: true })));
+const uid = process.getuid?.() ?? 0;
+const user = execFileSync("id", ["-un"], { encoding: "utf8" }).trim();
+const group = execFileSync("id", ["-gn"], { encoding: "utf8" }).trim();
+
+interface Scenario {
+  /** What SSM answers for the leader record; undefined: the call fails. */
+  readonly record?: string;
+  readonly imds?: boolean;
+  readonly secrets?: boolean;
+  /** Credential files already in the active paths (an old leader coming back). */
+  readonly activeBefore?: boolean;
+}
+
+function runGuard(s: Scenario) {
+  const root = mkdtempSync(join(tmpdir(), "guard-"));
+  roots.push(root);
+  const home = join(root, "opt-cardano");
+  const stubs = join(root, "stubs");
+  mkdirSync(join(home, "config", "boot"), { recursive: true });
+  mkdirSync(stubs);
+  writeFileSync(join(home, "config", "boot", "env.leader"), 'NODE_MODE=leader\nNODE_ARGS="--shelley-kes-key /k"\n');
+  writeFileSync(join(home, "config", "boot", "env.standby"), 'NODE_MODE=standby\nNODE_ARGS="--port 3001"\n');
+  if (s.activeBefore) {
+    mkdirSync(join(home, "keys"), { recursive: true });
+    for (const f of ["kes.skey", "vrf.skey", "node.cert"]) writeFileSync(join(home, "keys", f), `old ${f}\n`);
+  }
+  const settings = join(root, "pool-node");
+  writeFileSync(
+    settings,
+    [`HOST_NAME='producer-1'`, `NODE_HOME='${home}'`, `NODE_USER='${user}'`, `NODE_GROUP='${group}'`, `NODE_BIN_DIR='${join(root, "bin")}'`, `LEADER_PARAMETER='/pool/leader'`,
+      `SECRET_KES_SIGNING_KEY='pool/hot/kes'`, `SECRET_VRF_SIGNING_KEY='pool/hot/vrf'`, `SECRET_OPCERT='pool/hot/opcert'`, ""].join("\n"),
+  );
+  const stub = (name: string, body: string) => {
+    writeFileSync(join(stubs, name), `#!/bin/sh\n${body}\n`);
+    chmodSync(join(stubs, name), 0o755);
+  };
+  stub("curl", s.imds === false ? "exit 7" : 'case "$*" in *api/token*) echo token ;; *region*) echo eu-west-1 ;; *) exit 22 ;; esac');
+  stub(
+    "aws",
+    [
+      'case "$*" in',
+      `  *ssm*get-parameter*) ${s.record === undefined ? "echo 'AccessDenied' >&2; exit 254" : `echo ${s.record}`} ;;`,
+      `  *secretsmanager*get-secret-value*) ${s.secrets === false ? "exit 254" : 'for a; do [ "$prev" = --secret-id ] && echo "secret of $a"; prev=$a; done'} ;;`,
+      "  *) exit 2 ;;",
+      "esac",
+    ].join("\n"),
+  );
+  const run = spawnSync("sh", [GUARD], { env: { PATH: `${stubs}:/usr/bin:/bin`, POOL_NODE_SETTINGS: settings }, encoding: "utf8" });
+  const code = run.status;
+  const stderr = run.stderr;
+  const read = (p: string) => (existsSync(join(home, p)) ? readFileSync(join(home, p), "utf8") : undefined);
+  return { code, stderr, env: read("config/cardano-node.env"), active: read("keys/kes.skey"), held: read("keys/standby/kes.skey"), heldCert: read("keys/standby/node.cert"), home };
+}
+
+describe.skipIf(uid !== 0)(`the leader guard on every producer boot${uid !== 0 ? " [skipped: it sets owners: run as root]" : ""}`, () => {
+  test("the record names this host: credentials fetched into the active paths, the leader environment", () => {
+    const r = runGuard({ record: "producer-1" });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.env).toMatch(/^NODE_MODE=leader$/m);
+    expect(r.active).toBe("secret of pool/hot/kes\n");
+    expect(r.held).toBeUndefined();
+  });
+
+  test("the record names the other producer: standby environment, credentials held aside (an old leader coming back)", () => {
+    const r = runGuard({ record: "producer-2", activeBefore: true });
+    expect(r.code).toBe(0);
+    expect(r.env).toMatch(/^NODE_MODE=standby$/m);
+    expect(r.env).not.toMatch(/shelley/);
+    expect(r.active).toBeUndefined();
+    expect(r.held).toBe("secret of pool/hot/kes\n");
+  });
+
+  test("fails closed: an unreadable record, no metadata service, unreadable secrets all boot a standby", () => {
+    for (const scenario of [{ activeBefore: true }, { record: "producer-1", imds: false, activeBefore: true }, { record: "producer-1", secrets: false }] as Scenario[]) {
+      const r = runGuard(scenario);
+      expect(r.code, JSON.stringify(scenario)).toBe(0);
+      expect(r.env, JSON.stringify(scenario)).toMatch(/^NODE_MODE=standby$/m);
+      expect(r.active, JSON.stringify(scenario)).toBeUndefined();
+    }
+    // It says why.
+    expect(runGuard({}).stderr).toMatch(/standing by: cannot read \/pool\/leader \(failing closed\)/);
+    expect(runGuard({ record: "producer-2" }).stderr).toMatch(/standing by: \/pool\/leader names producer-2/);
+    expect(runGuard({ record: "producer-1", secrets: false }).stderr).toMatch(/this host leads, but its credentials could not be fetched/);
+  });
+});
