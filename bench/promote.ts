@@ -24,7 +24,7 @@ if (why) {
 const lab = await labUp({ id: uniqueLabId() });
 const emulator = await startAwsEmulator();
 try {
-  const pool = await provisionLabPool(lab, { awsEndpoint: emulator.endpoint });
+  const pool = await provisionLabPool(lab);
   await pool.fleet.close();
   const toForging: number[] = [];
   const wall: number[] = [];

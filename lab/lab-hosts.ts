@@ -139,3 +139,25 @@ export async function instanceAction(lab: LabState, hostName: string, action: "s
     ec2.destroy();
   }
 }
+
+/** The machine's init start time (clock ticks since this machine booted): it changes when the machine boots again. */
+export function machineBootMark(lab: LabState, hostName: string): string | undefined {
+  try {
+    return readFileSync(hostPath(lab, hostName, "/proc/1/stat"), "utf8").split(" ")[21];
+  } catch {
+    return undefined; // between two boots
+  }
+}
+
+/** Reboots an instance through EC2 and resolves once the machine has booted again (its init is a new one). */
+export async function rebootInstance(lab: LabState, hostName: string, deadlineMs: number): Promise<void> {
+  const before = machineBootMark(lab, hostName);
+  await instanceAction(lab, hostName, "reboot");
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    const now = machineBootMark(lab, hostName);
+    if (now !== undefined && now !== before) return;
+    if (Date.now() > until) throw new LabError(`${hostName} did not boot again within ${deadlineMs / 1000} s of its reboot`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

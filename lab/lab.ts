@@ -34,6 +34,7 @@ import { labCacheDir } from "./image/cache";
 import { labGoldenImage, type ReleasePin } from "./image/golden-image";
 import { ensureGrafanaRepo } from "./image/grafana-repo";
 import { labNodeRelease } from "./image/node-release";
+import { labGenesisHashes } from "./release-fixtures";
 import { ensureNodeExporterRelease } from "./image/node-exporter-release";
 import { issueServerCertificate } from "./image/lab-ca";
 import { releaseLoop, type HypervisorRecords } from "./machines/hypervisor";
@@ -212,6 +213,8 @@ export function labPoolConfigText(options: { vpcCidr: string; authorizedKey: str
     relays: { count: options.relays },
     bastion: { adminCidrs: ["198.51.100.0/24"] },
     sandbox: { enabled: options.sandbox },
+    // Lab fact (lab/release-fixtures.ts): the lab's release ships synthetic genesis files; the pool names their hashes.
+    node: { genesisHashes: labGenesisHashes("preprod") },
     ssh: {
       authorizedKeys: [options.authorizedKey],
       connectTimeoutSeconds: options.connectTimeoutSeconds ?? 5,

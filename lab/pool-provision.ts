@@ -1,23 +1,17 @@
 /**
- * Test tooling: turns a bare lab into a running pool, as a deployed pool looks after `pool-ops keys import` and a
- * first config push. Every node host gets what its golden image would carry — the release's node files
- * (lab/release-fixtures.ts: synthetic genesis, so the lab's pool config names their hashes in `node.genesisHashes`,
- * the one lab fact) — then the files push-config renders from them (render/node-files.ts), the leader its credentials
- * in the active paths and the leader environment, the standby the same files held aside and the standby environment
- * (no credential flags: config/host-layout.ts), and every node is started.
- * With an emulator, the pool's secrets and leader parameter are created there and filled, as the stacks and
- * `keys import` would.
- *
- * The key set is generated in the test's memory: a test needs the cold key to check what commands did with it.
- * It is never written to the operator's disk here; only the hot files go to the lab's producers.
+ * Test tooling: what an operator does after `cdktf deploy` to make the lab's pool forge — nothing more. The key set is
+ * generated (a test needs the cold key to check what commands do with it), put into the pool's secrets with
+ * `pool-ops keys import` (from a directory only the test can read, removed at once, as an operator's offline key
+ * directory would be), the deploy-time leader recorded, and the producers rebooted through EC2 so that their leader
+ * guard — which runs on every boot — fetches the hot keys into the leader's active paths and holds them aside on the
+ * standby. Every file on every host is then the product's: its image, its user data, its boot, pool-ops.
  */
-import { readFileSync, writeFileSync } from "node:fs";
-import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
-import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
-import { hostLayout, type CredentialFiles } from "../config/host-layout";
+import type { CredentialFiles } from "../config/host-layout";
 import { loadPoolConfigFile } from "../config/load";
-import { poolSecretNames } from "../config/names";
 import type { PoolConfig } from "../config/schema";
 import { awsClientSettings } from "../ops/aws/client-config";
 import {
@@ -35,14 +29,10 @@ import {
   type KesKeyPair,
   type VrfKeyPair,
 } from "../ops/cardano";
-import type { Connection } from "../ops/remote/connection";
 import type { Fleet } from "../ops/remote/fleet";
 import { loadInventoryFile, type Inventory } from "../ops/remote/inventory";
-import { readReleaseFacts, releaseNetworkDir } from "../ops/pool/release-facts";
-import { renderNodeFiles } from "../render/node-files";
-import { checkedRelease } from "../render/release-files";
-import { labGenesisHashes, releaseShareFiles } from "./release-fixtures";
-import { labFleet } from "./harness";
+import { labFleet, runPoolOps, waitForSsh } from "./harness";
+import { rebootInstance } from "./lab-hosts";
 import type { LabState } from "./lab";
 
 export type ProducerName = "producer-1" | "producer-2";
@@ -61,8 +51,6 @@ export interface LabPoolKeys {
 export interface ProvisionOptions {
   /** @default "producer-1" */
   readonly leader?: ProducerName;
-  /** Emulator endpoint: create and fill the pool's secrets and the leader parameter there. */
-  readonly awsEndpoint?: string;
   /** KES period the first cert starts at. @default the current period */
   readonly kesPeriod?: number;
   /** Issue number of the first cert. @default 0 */
@@ -78,7 +66,8 @@ export interface ProvisionedPool {
   readonly standby: ProducerName;
 }
 
-const OWNED_DIR_MODE = "0700";
+/** How long a rebooted producer may take to answer SSH and start its node (boot, leader guard, node startup). */
+const PRODUCER_BOOT_DEADLINE_MS = 120_000;
 
 /** The credential files' texts: what `keys import` puts into the hot secrets and a producer holds. */
 export function credentialTexts(keys: LabPoolKeys): Record<keyof CredentialFiles, string> {
@@ -98,110 +87,53 @@ export function generateLabPoolKeys(options: { kesPeriod: number; counter: numbe
   return { cold, vrf, kes, counter: options.counter, kesPeriod: options.kesPeriod, opcert: writeOperationalCertificate(cert) };
 }
 
-async function putCredentials(c: Connection, files: CredentialFiles, texts: Record<keyof CredentialFiles, string>, config: PoolConfig): Promise<void> {
-  for (const key of ["kesKey", "vrfKey", "opcert"] as const) {
-    await c.put(files[key], texts[key], { owner: config.node.user, group: config.node.group, mode: 0o600, backup: false, step: `install ${files[key]}` });
+/** `pool-ops keys import` of the key set, from a directory that exists only for the import. */
+async function importKeys(lab: LabState, config: PoolConfig, keys: LabPoolKeys): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "lab-keyset-"));
+  try {
+    const files: Record<string, string> = {
+      "cold.skey": writeColdSigningKey(keys.cold.signingKey),
+      "cold.counter": writeOpcertCounter({ next: keys.counter + 1, coldVerificationKey: keys.cold.verificationKey }),
+      ...Object.fromEntries(Object.entries(credentialTexts(keys)).map(([k, text]) => [{ kesKey: "kes.skey", vrfKey: "vrf.skey", opcert: "node.cert" }[k]!, text])),
+    };
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text, { mode: 0o600 });
+    const r = await runPoolOps(lab, ["keys", "import", "--yes", "--pool", config.name, "--region", config.region, "--endpoint", lab.awsEndpoint, "--dir", dir], { timeoutMs: 60_000 });
+    if (r.code !== 0) throw new Error(`pool-ops keys import failed (${r.code}):\n${r.stdout}${r.stderr}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** What the golden image carries: the release's node files of the pool's network, root-owned (image bake does this). */
-async function installReleaseShare(c: Connection, config: PoolConfig): Promise<void> {
-  const dir = releaseNetworkDir(config);
-  await c.runChecked(`install -d -m 0755 -o root -g root ${dir}`, { step: "release share dir" });
-  for (const [name, content] of Object.entries(releaseShareFiles(config.network, config.node.version))) {
-    await c.put(`${dir}/${name}`, content, { owner: "root", group: "root", mode: 0o644, backup: false, step: `install ${name}` });
-  }
-}
-
-/** Writes a node's files as push-config renders them from its installed release. */
-async function provisionNode(c: Connection, config: PoolConfig, inventory: Inventory, leader: ProducerName): Promise<void> {
-  const release = checkedRelease(config, await readReleaseFacts(c, config));
-  const nodes = inventory.hosts.filter((h) => h.role === "relay" || h.role === "producer");
-  const host = nodes.find((h) => h.name === c.name)!;
-  for (const file of renderNodeFiles(config, nodes, host, { leader, release })) {
-    await c.runChecked(`install -d -m 0755 ${file.path.slice(0, file.path.lastIndexOf("/"))}`, { step: "node file dir" });
-    await c.put(file.path, file.content, { owner: file.owner, group: file.group, mode: file.mode, backup: false, step: `write ${file.path}` });
-  }
-}
-
-/** The lab fact: the pool runs the lab release's synthetic genesis (written into the lab's pool config once). */
-function nameLabGenesis(poolConfigFile: string): void {
-  const doc = parseYaml(readFileSync(poolConfigFile, "utf8")) as Record<string, Record<string, unknown>>;
-  const network = (doc.network as unknown as string | undefined) ?? "preprod";
-  if (doc.node?.genesisHashes) return;
-  doc.node = { ...(doc.node ?? {}), genesisHashes: labGenesisHashes(network as PoolConfig["network"]) };
-  writeFileSync(poolConfigFile, `# lab fact (lab/pool-provision.ts): node.genesisHashes names the lab release's synthetic genesis\n${stringifyYaml(doc)}`);
 }
 
 /**
- * Brings the lab's pool up: node files everywhere, credentials on the producers (leader active, standby held), every
- * node started, and (with `awsEndpoint`) the secrets and leader parameter in the emulator.
+ * Makes the lab's pool forge the way an operator does after a deploy: keys imported, the leader recorded, the
+ * producers rebooted (their guard installs the keys), then both producers' nodes awaited.
  */
 export async function provisionLabPool(lab: LabState, options: ProvisionOptions = {}): Promise<ProvisionedPool> {
-  nameLabGenesis(lab.files.poolConfig);
   const config = loadPoolConfigFile(lab.files.poolConfig);
   const inventory = loadInventoryFile(lab.files.inventory);
-  const network = config.network;
   const leader = options.leader ?? "producer-1";
   const standby: ProducerName = leader === "producer-1" ? "producer-2" : "producer-1";
-  const keys = generateLabPoolKeys({ kesPeriod: options.kesPeriod ?? kesPeriodAt(new Date(), network), counter: options.counter ?? 0 });
-  const texts = credentialTexts(keys);
-  const layout = hostLayout(config);
-
-  if (options.awsEndpoint) {
-    const arns = await fillEmulator(options.awsEndpoint, config, inventory, keys, leader);
-    // The inventory names secrets by ARN, as a deployed pool's does: point it at the emulator's.
-    const document = JSON.parse(readFileSync(lab.files.inventory, "utf8")) as { inventory: { value: { secrets: Record<string, string> } } };
-    document.inventory.value.secrets = arns;
-    writeFileSync(lab.files.inventory, `${JSON.stringify(document, null, 2)}\n`);
-  }
-  const inventoryNow = loadInventoryFile(lab.files.inventory);
-
-  const fleet = await labFleet(lab);
-  const nodes = inventory.hosts.filter((h) => h.role === "relay" || h.role === "producer");
-  await Promise.all(
-    nodes.map(async (host) => {
-      const c = fleet.connection(host.name);
-      const mode = host.role === "relay" ? "relay" : host.name === leader ? "leader" : "standby";
-      await installReleaseShare(c, config);
-      await provisionNode(c, config, inventory, leader);
-      if (host.role === "producer") {
-        const dirs = `${layout.keysDir} ${layout.keysDir}/standby`;
-        await c.runChecked(`install -d -o ${config.node.user} -g ${config.node.group} -m ${OWNED_DIR_MODE} ${dirs}`, { step: "keys dirs" });
-        await putCredentials(c, mode === "leader" ? layout.activeCredentials : layout.heldCredentials, texts, config);
-      }
-      const started = await c.run(config.node.service.start, { step: "start node" });
-      if (started.exitCode !== 0) throw new Error(`${host.name}: node did not start: ${started.stderr}`);
-    }),
-  );
-  return { config, inventory: inventoryNow, fleet, keys, leader, standby };
-}
-
-/** Creates and fills the pool's secrets and leader parameter; returns the secrets' ARNs by key. */
-async function fillEmulator(endpoint: string, config: PoolConfig, inventory: Inventory, keys: LabPoolKeys, leader: ProducerName): Promise<Record<string, string>> {
-  const settings = awsClientSettings({ region: config.region, endpoint });
-  const secrets = new SecretsManagerClient(settings);
-  const ssm = new SSMClient(settings);
+  const keys = generateLabPoolKeys({ kesPeriod: options.kesPeriod ?? kesPeriodAt(new Date(), config.network), counter: options.counter ?? 0 });
+  await importKeys(lab, config, keys);
+  const ssm = new SSMClient(awsClientSettings({ region: config.region, endpoint: lab.awsEndpoint }));
   try {
-    const names = poolSecretNames(config.name);
-    const values: Record<keyof typeof names, string> = {
-      coldSigningKey: writeColdSigningKey(keys.cold.signingKey),
-      opcertCounter: writeOpcertCounter({ next: keys.counter + 1, coldVerificationKey: keys.cold.verificationKey }),
-      kesSigningKey: writeKesSigningKey(keys.kes.signingKey),
-      vrfSigningKey: writeVrfSigningKey(keys.vrf.signingKey),
-      opcert: keys.opcert,
-    };
-    const arns: Record<string, string> = {};
-    for (const key of Object.keys(names) as (keyof typeof names)[]) {
-      const created = await secrets.send(new CreateSecretCommand({ Name: names[key] }));
-      arns[key] = created.ARN ?? names[key];
-      await secrets.send(new PutSecretValueCommand({ SecretId: arns[key], SecretString: values[key] }));
-    }
-    const parameter = inventory.parameters.leader;
-    if (parameter) await ssm.send(new PutParameterCommand({ Name: parameter, Value: leader, Type: "String", Overwrite: true }));
-    return arns;
+    if (inventory.parameters.leader) await ssm.send(new PutParameterCommand({ Name: inventory.parameters.leader, Value: leader, Type: "String", Overwrite: true }));
   } finally {
-    secrets.destroy();
     ssm.destroy();
   }
+  await Promise.all(
+    ["producer-1", "producer-2"].map(async (p) => {
+      await rebootInstance(lab, p, PRODUCER_BOOT_DEADLINE_MS);
+      await waitForSsh(lab, p, PRODUCER_BOOT_DEADLINE_MS);
+      const until = Date.now() + PRODUCER_BOOT_DEADLINE_MS;
+      for (;;) {
+        const r = await runPoolOps(lab, ["run", "-H", p, "--", "systemctl is-active --quiet cardano-node && test -s /opt/cardano/config/cardano-node.env"], { timeoutMs: 30_000 });
+        if (r.code === 0) break;
+        if (Date.now() > until) throw new Error(`${p}: its node did not start within ${PRODUCER_BOOT_DEADLINE_MS / 1000} s of the reboot:\n${r.stdout}${r.stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }),
+  );
+  const fleet = await labFleet(lab);
+  return { config, inventory: loadInventoryFile(lab.files.inventory), fleet, keys, leader, standby };
 }

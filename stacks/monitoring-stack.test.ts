@@ -1,3 +1,4 @@
+import { decodedUserDataText } from "../test/cloud-config";
 import { describe, expect, test } from "vitest";
 import { Testing } from "cdktf";
 import { gunzipSync } from "node:zlib";
@@ -24,7 +25,7 @@ describe("monitoring stack", () => {
     const [host] = resourcesOf(json, "aws_instance");
     const raw = Buffer.from(String(host?.user_data_base64), "base64");
     expect(raw.length).toBeLessThan(16 * 1024);
-    const text = gunzipSync(raw).toString();
+    const text = decodedUserDataText(gunzipSync(raw).toString());
     for (const path of ["/etc/prometheus/prometheus.yml", "/etc/prometheus/rules/cardano-pool.yml", "/etc/prometheus/alertmanager.yml", "/var/lib/grafana/dashboards/operator.json"]) {
       expect(text).toContain(`path: ${path}`);
     }
@@ -73,7 +74,7 @@ describe("monitoring stack", () => {
 
   test("Grafana keeps no default password and public dashboards are off unless enabled", () => {
     const [host] = resourcesOf(json, "aws_instance");
-    const text = gunzipSync(Buffer.from(String(host?.user_data_base64), "base64")).toString();
+    const text = decodedUserDataText(gunzipSync(Buffer.from(String(host?.user_data_base64), "base64")).toString());
     expect(text).toContain("GF_SECURITY_ADMIN_PASSWORD=$__file{/etc/grafana/admin-password}");
     expect(text).not.toContain("__FILE");
     expect(text).toContain("GF_PUBLIC_DASHBOARDS_ENABLED=false");
@@ -99,7 +100,7 @@ describe("monitoring stack with the public delegator dashboard", () => {
 
   test("the host publishes only the delegator dashboard, at a stable URL given as an output", () => {
     const [host] = resourcesOf(json, "aws_instance");
-    const text = gunzipSync(Buffer.from(String(host?.user_data_base64), "base64")).toString();
+    const text = decodedUserDataText(gunzipSync(Buffer.from(String(host?.user_data_base64), "base64")).toString());
     expect(text).toContain("GF_PUBLIC_DASHBOARDS_ENABLED=true");
     expect(text).toContain("GF_AUTH_ANONYMOUS_ENABLED=false");
     expect(text).toContain(`/api/dashboards/uid/${delegatorDashboardUid(config.name)}/public-dashboards`);

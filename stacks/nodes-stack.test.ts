@@ -1,3 +1,4 @@
+import { decodedUserDataText } from "../test/cloud-config";
 import { describe, expect, test } from "vitest";
 import { Testing } from "cdktf";
 import { fileURLToPath } from "node:url";
@@ -114,13 +115,13 @@ describe("nodes stack, default pool", () => {
   });
 
   test("user data: producers get the per-boot leader guard, relays do not; nothing secret is in it", () => {
-    const userData = (name: string) => String(instances.get(`${pool}-${name}`)?.user_data);
+    const userData = (name: string) => decodedUserDataText(String(instances.get(`${pool}-${name}`)?.user_data));
     expect(userData("producer-1")).toMatch(/path: \/usr\/local\/sbin\/pool-leader-guard/);
     expect(userData("producer-1")).toContain(`LEADER_PARAMETER='/${pool}/leader'`);
     expect(userData("relay-1")).not.toMatch(/path: \/usr\/local\/sbin\/pool-leader-guard|SECRET_/);
     expect(userData("relay-1")).toMatch(/pool-mount-chain-volume/);
     expect(userData("bastion")).not.toMatch(/mount-chain-volume|leader-guard/);
-    for (const [, i] of instances) expect(String(i.user_data)).not.toMatch(/cborHex|skey"/);
+    for (const [, i] of instances) expect(decodedUserDataText(String(i.user_data))).not.toMatch(/cborHex|skey"/);
     // EC2 refuses user data over 16 KiB.
     for (const [name, i] of instances) expect(String(i.user_data).length, name).toBeLessThan(16 * 1024);
     // The node's boot inputs, rendered like push-config renders them: overlays, per-mode environments, unit.

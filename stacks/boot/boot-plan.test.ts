@@ -2,30 +2,26 @@ import { describe, expect, test } from "vitest";
 import { gunzipSync } from "node:zlib";
 import { parse as parseYaml } from "yaml";
 import { poolAddressPlan } from "../../config/address-plan";
+import { decodeCloudConfig, type CloudConfigDoc } from "../../test/cloud-config";
 import { testPool } from "../../test/pool-fixtures";
 import { CHAIN_VOLUME_PLACEHOLDER, hostBootText, hostBootUserData, TIME_SYNC_SOURCES_PATH } from "./boot-plan";
+import { evaluateTerraformString } from "../../lab/deploy/terraform-string";
 import { asTerraformString, bootScript, renderCloudInit } from "./cloud-init";
 
-interface CloudConfig {
-  groups?: string[];
-  users: { name: string; system?: boolean; primary_group?: string; sudo?: string; ssh_authorized_keys?: string[]; lock_passwd?: boolean; homedir?: string }[];
-  write_files: { path: string; content: string; permissions: string; owner: string; defer?: boolean; encoding?: string }[];
-  runcmd: string[][];
-}
 
 const config = testPool();
 const plan = poolAddressPlan(config);
 const host = (name: string) => plan.hosts.find((h) => h.name === name)!;
-const parsed = (text: string): CloudConfig => {
+const parsed = (text: string): CloudConfigDoc => {
   expect(text.startsWith("#cloud-config\n")).toBe(true);
-  return parseYaml(text) as CloudConfig;
+  return decodeCloudConfig(text);
 };
 
 describe("cloud-init user data", () => {
   test("a producer: settings, then prepare → mount → start, and the per-boot unit with the leader guard installed", () => {
     const doc = parsed(hostBootText(config, host("producer-1"), true));
     expect(doc.runcmd.map((c) => c[0])).toEqual(["/usr/local/sbin/pool-sync-time", "/usr/local/sbin/pool-prepare-node", "/usr/local/sbin/pool-mount-chain-volume", "/usr/local/sbin/pool-start-node"]);
-    const files = new Map(doc.write_files.map((f) => [f.path, f.encoding === "gz+b64" ? { ...f, content: gunzipSync(Buffer.from(f.content, "base64")).toString() } : f]));
+    const files = new Map(doc.write_files.map((f) => [f.path, f]));
     expect(files.get("/usr/local/sbin/pool-leader-guard")?.content).toBe(bootScript("leader-guard.sh"));
     expect(files.get("/usr/local/sbin/pool-leader-guard")?.permissions).toBe("0755");
     expect(files.get("/usr/local/sbin/pool-node-boot")?.content).toBe(bootScript("node-boot.sh"));
@@ -118,8 +114,11 @@ describe("cloud-init user data", () => {
   test("as a Terraform string: shell ${…} and %{…} escaped, the volume id a reference", () => {
     const userData = hostBootUserData(config, host("relay-1"), "${aws_ebs_volume.chain.id}");
     expect(userData).toContain("CHAIN_VOLUME_ID='${aws_ebs_volume.chain.id}'");
-    expect(userData).toContain('device="/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol$${CHAIN_VOLUME_ID#vol-}"');
-    expect(userData).not.toMatch(/[^$]\$\{CHAIN_VOLUME_ID/);
+    // The only interpolation is the volume's id; everything else reaches the host byte for byte as rendered.
+    expect([...userData.matchAll(/(?<!\$)\$\{([^}]*)\}/g)].map((m) => m[1])).toEqual(["aws_ebs_volume.chain.id"]);
+    const rendered = hostBootText(config, host("relay-1"), true).replace(CHAIN_VOLUME_PLACEHOLDER, "vol-0abc");
+    expect(evaluateTerraformString(userData, { "aws_ebs_volume.chain.id": "vol-0abc" })).toBe(rendered);
+    expect(decodeCloudConfig(rendered).write_files.find((f) => f.path === "/usr/local/sbin/pool-mount-chain-volume")?.content).toContain('device="/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol${CHAIN_VOLUME_ID#vol-}"');
     expect(asTerraformString("a %{x} b")).toBe("a %%{x} b");
     expect(() => asTerraformString("@@MISSING@@")).toThrow(/placeholder @@MISSING@@ has no value/);
   });

@@ -4,6 +4,7 @@
  * and tested as text; nothing here runs at synth.
  */
 import { readFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 
 export interface BootFile {
   readonly path: string;
@@ -60,7 +61,20 @@ function shellValue(value: string): string {
   return `'${value}'`;
 }
 
-function writeFile(file: BootFile): string {
+/**
+ * Files larger than this travel compressed (`gz+b64`, which cloud-init decodes): EC2 takes at most 16 KiB of user
+ * data, and YAML's indentation alone costs several bytes a line. A file holding a Terraform placeholder (`@@…@@`,
+ * replaced at apply) stays plain.
+ */
+export const COMPRESS_FILES_OVER_BYTES = 256;
+
+function compressed(file: BootFile): BootFile {
+  if (file.encoding || Buffer.byteLength(file.content) <= COMPRESS_FILES_OVER_BYTES || /@@[A-Z_]+@@/.test(file.content)) return file;
+  return { ...file, content: gzipSync(file.content, { level: 9 }).toString("base64"), encoding: "gz+b64" };
+}
+
+function writeFile(input: BootFile): string {
+  const file = compressed(input);
   return [
     `  - path: ${file.path}`,
     `    permissions: "${file.mode ?? "0644"}"`,
