@@ -84,8 +84,8 @@ export function machineCgroups(relative: string): string[] {
   const procs: string[] = [];
   for (const line of readFileSync("/proc/self/cgroup", "utf8").split("\n")) {
     const [, controllers, current] = line.split(":");
-    if (!controllers || current === undefined) continue;
-    const base = join("/sys/fs/cgroup", controllers.startsWith("name=") ? controllers.slice(5) : controllers.split(",")[0]!);
+    if (controllers === undefined || current === undefined) continue;
+    const base = controllers === "" ? unifiedHierarchy() : join("/sys/fs/cgroup", controllers.startsWith("name=") ? controllers.slice(5) : controllers.split(",")[0]!);
     if (!existsSync(join(base, "cgroup.procs"))) continue;
     let dir = join(base, current);
     for (const part of relative.split("/")) {
@@ -102,12 +102,28 @@ export function machineCgroups(relative: string): string[] {
   return procs;
 }
 
+/**
+ * The cgroup v2 hierarchy. On a machine whose controllers are all on v1 hierarchies it may be mounted nowhere, yet
+ * systemd-nspawn places itself by it (`0::` in /proc/self/cgroup): without a group of its own there, every nspawn put
+ * its machine at the same `/payload`. Mounted (without controllers) under /run for the lab when it is not already.
+ */
+function unifiedHierarchy(): string {
+  for (const line of readFileSync("/proc/self/mounts", "utf8").split("\n")) {
+    const [, mountPoint, type] = line.split(" ");
+    if (type === "cgroup2" && mountPoint) return mountPoint;
+  }
+  const dir = "/run/pool-ops-lab/cgroup2";
+  mkdirSync(dir, { recursive: true });
+  execFileSync("mount", ["-t", "cgroup2", "none", dir]);
+  return dir;
+}
+
 /** Removes a machine's (empty) control groups, deepest first. */
 export function removeMachineCgroups(relative: string): void {
   for (const line of readFileSync("/proc/self/cgroup", "utf8").split("\n")) {
     const [, controllers, current] = line.split(":");
-    if (!controllers || current === undefined) continue;
-    const dir = join("/sys/fs/cgroup", controllers.startsWith("name=") ? controllers.slice(5) : controllers.split(",")[0]!, current, relative);
+    if (controllers === undefined || current === undefined) continue;
+    const dir = join(controllers === "" ? unifiedHierarchy() : join("/sys/fs/cgroup", controllers.startsWith("name=") ? controllers.slice(5) : controllers.split(",")[0]!), current, relative);
     removeCgroupTree(dir);
   }
 }

@@ -27,6 +27,8 @@ import {
   installFromArchive,
   installReleaseShare,
   readLocalArchive,
+  forgetInstance,
+  installExporterService,
   removeWorkDir,
   smokeTest,
   stageArchive,
@@ -146,6 +148,7 @@ export async function bake(ctx: OpsContext, options: BakeOptions): Promise<numbe
     await checkReleaseShare(c, { ...config, node: { ...config.node, version: options.nodeVersion } });
     step(`node files of ${config.network} installed from the release; genesis hashes match the pool's`);
     await installFromArchive(c, config, "node_exporter.tar.gz", ["node_exporter"], config.image.exporterBinDir, plan.exporter.field);
+    await installExporterService(c, config);
     await checkBootTools(c, config);
     const versions: InstalledVersions = await checkVersions(c, config, { node: options.nodeVersion, exporter: plan.exporter.version });
     step(`installed cardano-node ${versions.node}, cardano-cli ${versions.cli}, node_exporter ${versions.exporter}`);
@@ -161,6 +164,8 @@ export async function bake(ctx: OpsContext, options: BakeOptions): Promise<numbe
       throw new OpsError(plan.sandbox.name, "key check", `key material on the sandbox, so no image was made: ${found.join(", ")}`, "remove it from the sandbox (keys live in Secrets Manager and on the producers only) and bake again");
     }
     step("no key material on the sandbox");
+    await forgetInstance(c, config);
+    step("the sandbox's own state removed (cloud-init, host keys, login keys, its chain volume's fstab line, machine id)");
     await sandboxConnection.close();
     sandboxConnection = undefined;
 

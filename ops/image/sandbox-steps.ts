@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { hostLayout } from "../../config/host-layout";
-import type { PoolConfig } from "../../config/schema";
+import { DEFAULTS, type PoolConfig } from "../../config/schema";
 import { releaseProblems } from "../../render/release-files";
 import { readReleaseFacts, releaseNetworkDir } from "../pool/release-facts";
 import type { Connection } from "../remote/connection";
@@ -140,6 +140,19 @@ export function versionIn(output: string, prefix: RegExp): string | undefined {
   return match?.[1];
 }
 
+/**
+ * node_exporter as a service of the image: its own system user and unit (ops/image/node_exporter.service), enabled,
+ * so every instance made from the image serves its metrics from first boot; not started on the sandbox.
+ */
+export async function installExporterService(c: Connection, config: PoolConfig): Promise<void> {
+  const unit = readFileSync(new URL("./node_exporter.service", import.meta.url), "utf8")
+    .replace("{{binary}}", `${config.image.exporterBinDir}/node_exporter`)
+    .replace("{{port}}", String(DEFAULTS.nodeExporterPort));
+  await c.runChecked("id node_exporter >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin node_exporter", { step: "node_exporter user" });
+  await c.put("/etc/systemd/system/node_exporter.service", unit, { owner: "root", group: "root", mode: 0o644, backup: false, step: "node_exporter unit" });
+  await c.runChecked("systemctl daemon-reload && systemctl enable node_exporter.service", { step: "enable node_exporter" });
+}
+
 /** Runs the installed binaries' `--version` and checks the node and exporter are the versions asked for. */
 export async function checkVersions(c: Connection, config: PoolConfig, want: { node: string; exporter: string }): Promise<InstalledVersions> {
   const run = async (binary: string) => {
@@ -212,6 +225,28 @@ export async function findKeyMaterial(c: Connection, config: PoolConfig): Promis
   ].join("\n");
   const r = await c.runChecked(script, { step: "search for key material", timeoutSeconds: 600, label: "search the sandbox for key material" });
   return [...new Set(r.stdout.toString().split("\n").map((l) => l.trim()).filter(Boolean))].sort();
+}
+
+/**
+ * What makes the sandbox this instance and no other, removed so every instance made from the image starts as a
+ * first boot of its own (as an AMI must): cloud-init's instance state and logs (users' keys, host keys and the user
+ * data's files are then made again from each instance's own user data), the SSH host keys, every login user's
+ * authorized keys (an image must not carry an operator's key: the pool config's keys come with each instance), the
+ * fstab line of the sandbox's chain volume (another instance's volume id), the machine id and the journal.
+ */
+export async function forgetInstance(c: Connection, config: PoolConfig): Promise<void> {
+  const mount = hostLayout(config).chainMount;
+  const script = [
+    "set -eu",
+    `sed -i '\\| ${mount} |d' /etc/fstab`,
+    "cloud-init clean --logs",
+    "rm -f /etc/ssh/ssh_host_*",
+    "for home in /root /home/*; do rm -f \"$home/.ssh/authorized_keys\"; done",
+    ": > /etc/machine-id",
+    "rm -f /var/lib/dbus/machine-id /var/lib/systemd/random-seed",
+    "rm -rf /var/log/journal/*",
+  ].join("\n");
+  await c.runChecked(script, { step: "forget the instance", remedy: "the sandbox must run Debian's cloud-init (cloud-init clean)" });
 }
 
 /** Removes the scratch directory (archives, extracted trees) so the image carries only the installed binaries. */

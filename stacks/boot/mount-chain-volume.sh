@@ -17,8 +17,10 @@ until [ -b "$device" ]; do
 done
 if ! blkid "$device" >/dev/null 2>&1; then mkfs.ext4 -q -L cardano-db "$device"; fi
 install -d -m 0755 -o root -g root "$mnt"
-# By the device's stable name (the volume id), not by label: another volume with the same label can never be mounted here.
-grep -q " $mnt " /etc/fstab || echo "$device $mnt ext4 defaults,noatime,nofail 0 2" >> /etc/fstab
+# By the device's stable name (the volume id), not by label: another volume with the same label can never be mounted
+# here. A line for this mount point naming another volume (an image made from another instance) gives way to ours.
+sed -i "\\| $mnt |{\\|^$device |!d}" /etc/fstab
+grep -q "^$device $mnt " /etc/fstab || echo "$device $mnt ext4 defaults,noatime,nofail 0 2" >> /etc/fstab
 mountpoint -q "$mnt" || mount "$mnt"
 mountpoint -q "$mnt" || { echo "chain volume not mounted at $mnt" >&2; exit 1; }
 chown root:root "$mnt"
