@@ -10,7 +10,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { labCacheDir, withCacheLock } from "./cache";
 import { createLabCa, type LabCa } from "./lab-ca";
@@ -45,6 +45,7 @@ export const BASE_PACKAGES = [
  * - the lab's CA is trusted, because the lab's stand-ins for the AWS endpoints and package repositories speak TLS
  *   with certificates it signs;
  * - chronyd tracks time without setting the clock (-x): the machine shares this machine's kernel clock;
+ * - fstab's block devices are mounted at boot by a unit of the lab's (systemd skips them in a container);
  * - apt sources name Debian's CDN for AWS (cdn-aws.deb.debian.org, as the EC2 class sets it), which the lab's
  *   resolver points at its package proxy.
  */
@@ -65,6 +66,32 @@ ConditionCapability=
 ExecStart=
 ExecStart=!/usr/sbin/chronyd $DAEMON_OPTS -x
 `;
+/**
+ * systemd's fstab generator skips block-device entries in a container ("Running in a container, ignoring fstab device
+ * entry"), so on a lab machine nothing would mount the chain volume at a later boot, as systemd does on EC2. This unit
+ * does it early in every boot, before local-fs.target, as the generated mount units would.
+ */
+const FSTAB_DEVICES_UNIT = `# Lab fact (lab/image/base-image.ts): mount fstab's block devices at boot, as systemd does outside a container.
+[Unit]
+Description=Mount the fstab entries of block devices (what systemd-fstab-generator does on EC2)
+DefaultDependencies=no
+Before=local-fs.target
+After=local-fs-pre.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/local/libexec/pool-lab-mount-fstab-devices
+
+[Install]
+WantedBy=local-fs.target
+`;
+const FSTAB_DEVICES_SCRIPT = `#!/bin/sh
+# Lab fact (lab/image/base-image.ts): what systemd's generated mount units do at boot outside a container.
+awk '$1 ~ /^\\/dev\\// && $2 != "/" { print $2 }' /etc/fstab | while read -r where; do
+  mountpoint -q "$where" || mount "$where" || echo "pool-lab: could not mount $where" >&2
+done
+`;
 const RESOLV_CONF = "# Lab fact (lab/image/base-image.ts): the Amazon-provided DNS resolver at its link-local address.\nnameserver 169.254.169.253\n";
 const SOURCES_LIST = [
   `deb http://cdn-aws.deb.debian.org/debian ${BASE_SUITE} main`,
@@ -84,7 +111,7 @@ export interface BaseImage {
 }
 
 export function baseImageKey(): string {
-  const recipe = JSON.stringify({ BASE_SUITE, BASE_PACKAGES, CLOUD_CFG_LAB, RESOLV_CONF, SOURCES_LIST, CHRONY_DROP_IN, BUILD_REVISION });
+  const recipe = JSON.stringify({ BASE_SUITE, BASE_PACKAGES, CLOUD_CFG_LAB, RESOLV_CONF, SOURCES_LIST, CHRONY_DROP_IN, FSTAB_DEVICES_UNIT, FSTAB_DEVICES_SCRIPT, BUILD_REVISION });
   return createHash("sha256").update(recipe).digest("hex").slice(0, 16);
 }
 
@@ -148,6 +175,11 @@ function buildBaseImage(dir: string): void {
   writeFileSync(join(root, "etc/cloud/cloud.cfg.d/90_pool_lab.cfg"), CLOUD_CFG_LAB);
   writeFileSync(join(root, "etc/resolv.conf"), RESOLV_CONF);
   writeFileSync(join(root, "etc/apt/sources.list"), SOURCES_LIST);
+  writeFileSync(join(root, "etc/systemd/system/pool-lab-fstab-devices.service"), FSTAB_DEVICES_UNIT);
+  mkdirSync(join(root, "usr/local/libexec"), { recursive: true });
+  writeFileSync(join(root, "usr/local/libexec/pool-lab-mount-fstab-devices"), FSTAB_DEVICES_SCRIPT, { mode: 0o755 });
+  mkdirSync(join(root, "etc/systemd/system/local-fs.target.wants"), { recursive: true });
+  symlinkSync("/etc/systemd/system/pool-lab-fstab-devices.service", join(root, "etc/systemd/system/local-fs.target.wants/pool-lab-fstab-devices.service"));
   mkdirSync(join(root, "etc/systemd/system/chrony.service.d"), { recursive: true });
   writeFileSync(join(root, "etc/systemd/system/chrony.service.d/pool-lab.conf"), CHRONY_DROP_IN);
   // As an image leaves the build: no host keys (cloud-init makes each instance its own), no machine id, no seed.

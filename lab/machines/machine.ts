@@ -199,6 +199,8 @@ export class Machine {
       "--timezone=off",
       "--link-journal=no",
       "--console=read-only",
+      // Attached volumes are there from power-on, as EC2's NVMe devices are when an instance starts.
+      ...[...this.volumes.values()].map((v) => `--bind=${v.loopDevice}:${ebsDevicePath(v.volumeId)}`),
     ];
     writeFileSync(this.consoleLog, `\n[lab] ${new Date().toISOString()} power on\n`, { flag: "a" });
     const out = openSync(this.consoleLog, "a");
@@ -222,7 +224,6 @@ export class Machine {
       if (!this.running) throw new MachineError(`${this.spec.name}: systemd-nspawn exited at start:\n${this.consoleTail(20)}`);
       return childPids(this.nspawnPid).length > 0;
     });
-    for (const volume of this.volumes.values()) await this.makeDeviceNode(volume);
   }
 
   /** A clean shutdown (as EC2's stop): SIGTERM makes nspawn ask the machine's systemd to power off. */
