@@ -5,7 +5,7 @@
  * make the node stand-in misbehave, a host key replaced to stand for an impersonated host), each named as such.
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { awsClientSettings } from "../ops/aws/client-config";
 import { labHost, LabError, machineInitPid, machinePath, type LabState } from "./lab";
@@ -160,4 +160,14 @@ export async function rebootInstance(lab: LabState, hostName: string, deadlineMs
     if (Date.now() > until) throw new LabError(`${hostName} did not boot again within ${deadlineMs / 1000} s of its reboot`);
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/**
+ * Fault injection: where the node stand-in looks for a lab fault file (`<node.home>/lab/<name>`, lab/node-standin.md),
+ * as a path on this machine; its directory is made (root's) when missing.
+ */
+export function faultFile(lab: LabState, hostName: string, name: string): string {
+  const dir = hostPath(lab, hostName, "/opt/cardano/lab");
+  mkdirSync(dir, { recursive: true });
+  return join(dir, name);
 }

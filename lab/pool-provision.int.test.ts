@@ -18,18 +18,15 @@ async function metric(pool: ProvisionedPool, host: string, name: string): Promis
   return metrics?.get(name);
 }
 
-const skip = LAB_SKIP ?? (emulatorAvailable() ? undefined : "moto_server is not installed");
+const skip = LAB_SKIP;
 describe.skipIf(skip)(`lab pool provisioning${LAB_SKIP_NOTE}`, () => {
   const lab = useLab();
-  let emulator: AwsEmulator;
   let pool: ProvisionedPool;
   beforeAll(async () => {
-    emulator = await startAwsEmulator();
-    pool = await provisionLabPool(lab(), { leader: "producer-2", awsEndpoint: emulator.endpoint });
+    pool = await provisionLabPool(lab(), { leader: "producer-2", awsEndpoint: lab().awsEndpoint });
   }, 90_000);
   afterAll(async () => {
     await pool?.fleet.close();
-    await emulator?.stop();
   });
 
   it("the leader forges, the standby holds its credentials aside and does not", async () => {
@@ -48,7 +45,7 @@ describe.skipIf(skip)(`lab pool provisioning${LAB_SKIP_NOTE}`, () => {
   });
 
   it("the emulator holds the secrets named in the inventory and the leader parameter", async () => {
-    const settings = awsClientSettings({ region: pool.config.region, endpoint: emulator.endpoint });
+    const settings = awsClientSettings({ region: pool.config.region, endpoint: lab().awsEndpoint });
     const secrets = new SecretsManagerClient(settings);
     const ssm = new SSMClient(settings);
     const cert = await secrets.send(new GetSecretValueCommand({ SecretId: pool.inventory.secrets.opcert }));

@@ -9,22 +9,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { emulatorAvailable, startAwsEmulator, type AwsEmulator } from "../../lab/aws-emulator";
 import { labFleet, LAB_SKIP, LAB_SKIP_NOTE, runPoolOps, useLab } from "../../lab/harness";
 import { cardanoNodeRelease, labGenesisHashes, nodeExporterRelease, type ReleaseArchive } from "../../lab/release-fixtures";
 import { awsClientSettings } from "../aws/client-config";
 
-const skip = LAB_SKIP ?? (emulatorAvailable() ? undefined : "moto (the AWS emulator) is not installed for python3");
+const skip = LAB_SKIP;
 
 describe.skipIf(skip)(`image bake on the lab${LAB_SKIP_NOTE}`, () => {
   const lab = useLab({ sandbox: true });
-  let emulator: AwsEmulator;
   let sandboxId: string;
   let node: ReleaseArchive;
   let exporter: ReleaseArchive;
   let config: string;
   let fleet: Awaited<ReturnType<typeof labFleet>>;
-  const settings = () => awsClientSettings({ region: "eu-west-1", endpoint: emulator.endpoint });
+  const settings = () => awsClientSettings({ region: "eu-west-1", endpoint: lab().awsEndpoint });
   const PARAMS = ["/sandstone/ami/relay", "/sandstone/ami/producer"];
 
   /** The lab's pool config plus the image section a bake needs; `changes` edits it for one test. */
@@ -44,7 +42,7 @@ describe.skipIf(skip)(`image bake on the lab${LAB_SKIP_NOTE}`, () => {
   }
 
   const bake = (args: string[], configFile = config) =>
-    runPoolOps(lab(), ["image", "bake", "--aws-endpoint", emulator.endpoint, "--config", configFile, ...args], { timeoutMs: 180_000 });
+    runPoolOps(lab(), ["image", "bake", "--aws-endpoint", lab().awsEndpoint, "--config", configFile, ...args], { timeoutMs: 180_000 });
 
   async function parameters(): Promise<string[]> {
     const ssm = new SSMClient(settings());
@@ -65,7 +63,6 @@ describe.skipIf(skip)(`image bake on the lab${LAB_SKIP_NOTE}`, () => {
   const onSandbox = async (command: string) => (await fleet.connection("sandbox").run(command, { sudo: true })).stdout.toString().trim();
 
   beforeAll(async () => {
-    emulator = await startAwsEmulator();
     const dir = mkdtempSync(join(tmpdir(), "releases-"));
     node = cardanoNodeRelease(dir, "11.1.3");
     exporter = nodeExporterRelease(dir, "1.9.1");
@@ -91,7 +88,6 @@ describe.skipIf(skip)(`image bake on the lab${LAB_SKIP_NOTE}`, () => {
   }, 120_000);
   afterAll(async () => {
     await fleet?.close();
-    await emulator?.stop();
   });
 
   it("a version the config does not pin, or a line the pool cannot run, is refused naming the field; nothing changes", async () => {

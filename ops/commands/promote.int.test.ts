@@ -9,9 +9,9 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hostLayout } from "../../config/host-layout";
-import { emulatorAvailable, startAwsEmulator, type AwsEmulator } from "../../lab/aws-emulator";
-import { LAB_SKIP, LAB_SKIP_NOTE, runPoolOps, useLab } from "../../lab/harness";
-import { labHost, setLink } from "../../lab/lab";
+import { labFleet, LAB_SKIP, LAB_SKIP_NOTE, runPoolOps, useLab, waitForSsh } from "../../lab/harness";
+import { labHost } from "../../lab/lab";
+import { faultFile, instanceAction, setLink } from "../../lab/lab-hosts";
 import { generateLabPoolKeys, provisionLabPool, type ProvisionedPool } from "../../lab/pool-provision";
 import { awsClientSettings } from "../aws/client-config";
 import { kesPeriodAt, readOperationalCertificate } from "../cardano";
@@ -19,34 +19,23 @@ import { metricValue, readNodeMetrics } from "../pool/node-metrics";
 import { confirmForging, readForging, waitStartupDone } from "../pool/forging";
 import { forgingState } from "../pool/producer-role";
 
-const skip = LAB_SKIP ?? (emulatorAvailable() ? undefined : "moto (the AWS emulator) is not installed for python3");
+const skip = LAB_SKIP;
 
 // Each promotion restarts two nodes and watches them for a few slots: a loaded machine needs more than the default.
 describe.skipIf(skip)(`promote on the lab${LAB_SKIP_NOTE}`, { timeout: 120_000 }, () => {
   const lab = useLab();
-  let emulator: AwsEmulator;
   let pool: ProvisionedPool;
-  const settings = () => awsClientSettings({ region: "eu-west-1", endpoint: emulator.endpoint });
+  // The producers are the lab's EC2 instances: fencing through EC2 stops a real machine.
+  const settings = () => awsClientSettings({ region: "eu-west-1", endpoint: lab().awsEndpoint });
 
   beforeAll(async () => {
-    emulator = await startAwsEmulator();
-    pool = await provisionLabPool(lab(), { awsEndpoint: emulator.endpoint });
-    // The producers' instances exist in the emulator, so fencing through EC2 has something to stop.
-    const ec2 = new EC2Client(settings());
-    const run = await ec2.send(new RunInstancesCommand({ ImageId: "ami-12c6146b", InstanceType: "m6i.large", MinCount: 2, MaxCount: 2 }));
-    ec2.destroy();
-    const ids = run.Instances!.map((i) => i.InstanceId!);
-    const doc = JSON.parse(readFileSync(lab().files.inventory, "utf8")) as { inventory: { value: { hosts: { name: string; instanceId: string }[] } } };
-    for (const host of doc.inventory.value.hosts) if (host.name === "producer-1") host.instanceId = ids[0]!;
-    for (const host of doc.inventory.value.hosts) if (host.name === "producer-2") host.instanceId = ids[1]!;
-    writeFileSync(lab().files.inventory, JSON.stringify(doc));
+    pool = await provisionLabPool(lab());
   }, 120_000);
   afterAll(async () => {
     await pool?.fleet.close();
-    await emulator?.stop();
   });
 
-  const promoteCli = (args: string[] = []) => runPoolOps(lab(), ["promote", "--yes", "--aws-endpoint", emulator.endpoint, ...args], { timeoutMs: 240_000 });
+  const promoteCli = (args: string[] = []) => runPoolOps(lab(), ["promote", "--yes", "--aws-endpoint", lab().awsEndpoint, ...args], { timeoutMs: 240_000 });
   const forging = (host: string) => forgingState(pool.config, pool.fleet.connection(host)).catch(() => undefined);
   async function recordedLeader(): Promise<string | undefined> {
     const ssm = new SSMClient(settings());
@@ -73,7 +62,7 @@ describe.skipIf(skip)(`promote on the lab${LAB_SKIP_NOTE}`, { timeout: 120_000 }
   }
 
   it("promote --dry-run says what it would do and changes nothing", async () => {
-    const r = await runPoolOps(lab(), ["promote", "--dry-run", "--aws-endpoint", emulator.endpoint]);
+    const r = await runPoolOps(lab(), ["promote", "--dry-run", "--aws-endpoint", lab().awsEndpoint]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/dry run: would fence producer-1 \(now forging\), then promote producer-2/);
     expect([await forging("producer-1"), await forging("producer-2")]).toEqual([1, 0]);
@@ -97,7 +86,7 @@ describe.skipIf(skip)(`promote on the lab${LAB_SKIP_NOTE}`, { timeout: 120_000 }
     await old.runChecked(pool.config.node.service.restart);
     const after = await confirmForging(pool.config, old, "not forging", 20_000);
     expect(after.confirmed, JSON.stringify(after.last)).toBe(true);
-    const leader = await runPoolOps(lab(), ["leader", "--aws-endpoint", emulator.endpoint, "--json"]);
+    const leader = await runPoolOps(lab(), ["leader", "--aws-endpoint", lab().awsEndpoint, "--json"]);
     expect(leader.code).toBe(0);
     expect(leader.json()).toMatchObject({ recorded: "producer-2", forging: ["producer-2"], problems: [] });
   });
@@ -113,9 +102,11 @@ describe.skipIf(skip)(`promote on the lab${LAB_SKIP_NOTE}`, { timeout: 120_000 }
   it("leader trusts the Forge counters over a stuck gauge (cardano-node #6113/#6576)", async () => {
     const standby = pool.fleet.connection("producer-2");
     const stuck = `${hostLayout(pool.config).home}/lab/forging-gauge-stuck`;
+    // Fault injection: a file the stand-in reads (lab/node-standin.md), in a directory only the lab uses.
+    await standby.runChecked(`install -d ${hostLayout(pool.config).home}/lab`);
     await standby.put(stuck, "", { owner: "root", group: "root", mode: 0o644, backup: false });
     try {
-      const r = await runPoolOps(lab(), ["leader", "--aws-endpoint", emulator.endpoint, "--json"]);
+      const r = await runPoolOps(lab(), ["leader", "--aws-endpoint", lab().awsEndpoint, "--json"]);
       expect(r.code).toBe(1);
       const out = r.json<{ forging: string[]; problems: string[] }>();
       expect(out.forging).toEqual(["producer-1"]);
@@ -129,6 +120,7 @@ describe.skipIf(skip)(`promote on the lab${LAB_SKIP_NOTE}`, { timeout: 120_000 }
   it("a leader restarted (as push-config does) and fenced while still starting does not forge when its startup ends", async () => {
     const leader = pool.fleet.connection("producer-1");
     const slowStart = `${hostLayout(pool.config).home}/lab/startup-seconds`;
+    await leader.runChecked(`install -d ${hostLayout(pool.config).home}/lab`);
     await leader.put(slowStart, "6\n", { owner: "root", group: "root", mode: 0o644, backup: false });
     try {
       await leader.runChecked(pool.config.node.service.restart);
@@ -178,7 +170,7 @@ describe.skipIf(skip)(`promote on the lab${LAB_SKIP_NOTE}`, { timeout: 120_000 }
   });
 
   it("a standby that is not synced blocks the promotion", async () => {
-    const lag = join(labHost(lab(), "producer-2").dir, "opt-cardano", "lab", "slot-lag");
+    const lag = faultFile(lab(), "producer-2", "slot-lag");
     writeFileSync(lag, "500");
     try {
       const r = await promoteCli();
@@ -247,9 +239,16 @@ describe.skipIf(skip)(`promote on the lab${LAB_SKIP_NOTE}`, { timeout: 120_000 }
     } finally {
       setLink(lab(), "producer-1", true);
     }
-    // The lab host stands for a stopped instance but keeps running: fence it by hand so the lab ends clean.
-    const c = pool.fleet.connection("producer-1");
-    const layout = hostLayout(pool.config);
-    await c.runChecked(`mv ${layout.activeCredentials.opcert} ${layout.heldCredentials.opcert} && ${pool.config.node.service.reload}`);
-  }, 240_000);
+    // Started again (an operator's start, a recovery): its boot's leader guard reads the record and it stands by.
+    await instanceAction(lab(), "producer-1", "start");
+    await waitForSsh(lab(), "producer-1", 120_000);
+    await pool.fleet.close();
+    pool = { ...pool, fleet: await labFleet(lab()) };
+    const until = Date.now() + 120_000;
+    while ((await forging("producer-1")) === undefined && Date.now() < until) await new Promise((r) => setTimeout(r, 1000));
+    expect(await forging("producer-1")).toBe(0);
+    expect(await forging("producer-2")).toBe(1);
+    const held = await pool.fleet.connection("producer-1").readText(hostLayout(pool.config).heldCredentials.opcert);
+    expect(held, "the fenced leader holds its credentials aside after the boot").toBeDefined();
+  }, 360_000);
 });

@@ -7,38 +7,33 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { hostLayout } from "../../config/host-layout";
-import { emulatorAvailable, startAwsEmulator, type AwsEmulator } from "../../lab/aws-emulator";
 import { LAB_SKIP, LAB_SKIP_NOTE, runPoolOps, useLab } from "../../lab/harness";
-import { labHost, type LabState } from "../../lab/lab";
+import { faultFile, hostPath } from "../../lab/lab-hosts";
 import { provisionLabPool, type ProvisionedPool } from "../../lab/pool-provision";
 import { metricValue, readNodeMetrics } from "../pool/node-metrics";
 import { releaseNetworkDir } from "../pool/release-facts";
 
-const skip = LAB_SKIP ?? (emulatorAvailable() ? undefined : "moto (the AWS emulator) is not installed for python3");
+const skip = LAB_SKIP;
 const NODES = ["relay-1", "relay-2", "relay-3", "relay-4", "producer-1", "producer-2"];
 
 describe.skipIf(skip)(`push-config on the lab${LAB_SKIP_NOTE}`, () => {
   const lab = useLab();
-  let emulator: AwsEmulator;
   let pool: ProvisionedPool;
   let baseConfig: string;
 
   beforeAll(async () => {
-    emulator = await startAwsEmulator();
-    pool = await provisionLabPool(lab(), { awsEndpoint: emulator.endpoint });
+    pool = await provisionLabPool(lab());
     baseConfig = `${readFileSync(lab().files.poolConfig, "utf8")}pushConfig:\n  healthTimeoutSeconds: 4\n`;
     writeFileSync(lab().files.poolConfig, baseConfig);
   }, 120_000);
   afterAll(async () => {
     await pool?.fleet.close();
-    await emulator?.stop();
   });
 
-  const push = (args: string[] = []) => runPoolOps(lab(), ["push-config", "--yes", "--aws-endpoint", emulator.endpoint, ...args], { timeoutMs: 120_000 });
+  const push = (args: string[] = []) => runPoolOps(lab(), ["push-config", "--yes", "--aws-endpoint", lab().awsEndpoint, ...args], { timeoutMs: 120_000 });
   const layoutOf = () => hostLayout(pool.config);
-  /** Files of a host as the test sees them on disk (the host's own /opt/cardano). */
-  const hostPath = (l: LabState, host: string, path: string) => join(labHost(l, host).dir, "opt-cardano", path.replace(/^\/opt\/cardano\//, ""));
   const mtimes = () => Object.fromEntries(NODES.map((h) => [h, [layoutOf().topology, layoutOf().nodeConfig, layoutOf().environmentFile].map((p) => statSync(hostPath(lab(), h, p)).mtimeMs)]));
   async function nodeFacts(host: string) {
     const m = await readNodeMetrics(pool.fleet.connection(host), layoutOf().nodeConfig, 12798);
@@ -74,7 +69,7 @@ describe.skipIf(skip)(`push-config on the lab${LAB_SKIP_NOTE}`, () => {
   it("changing one relay's address changes exactly the topologies that list it, shown before anything is written", async () => {
     writeFileSync(lab().files.poolConfig, `${baseConfig}topology:\n  addresses:\n    relay-3: relay3.example.org\n`);
     const before = mtimes();
-    const r = await runPoolOps(lab(), ["push-config", "--dry-run", "--json", "--aws-endpoint", emulator.endpoint]);
+    const r = await runPoolOps(lab(), ["push-config", "--dry-run", "--json", "--aws-endpoint", lab().awsEndpoint]);
     expect(r.code, r.stderr).toBe(0);
     const plan = r.json<{ hosts: { host: string; changed: { path: string; diff: string }[] }[] }>();
     const changed = plan.hosts.filter((h) => h.changed.length > 0);
@@ -101,7 +96,7 @@ describe.skipIf(skip)(`push-config on the lab${LAB_SKIP_NOTE}`, () => {
     expect(r.stderr).toMatch(/the roll stopped after relay-2; not touched: relay-4, producer-1, producer-2/);
     // relay-2: its topology is the old one again and the injected file is gone.
     expect(readFileSync(hostPath(lab(), "relay-2", layoutOf().topology), "utf8")).toBe(topologyBefore);
-    expect(() => statSync(join(labHost(lab(), "relay-2").dir, "opt-cardano", "lab", "slot-lag"))).toThrow();
+    expect(() => statSync(faultFile(lab(), "relay-2", "slot-lag"))).toThrow();
     const after = mtimes();
     for (const host of ["relay-4", "producer-1", "producer-2"]) expect(after[host], host).toEqual(before[host]);
     expect(after["relay-1"]).not.toEqual(before["relay-1"]);
@@ -114,7 +109,9 @@ describe.skipIf(skip)(`push-config on the lab${LAB_SKIP_NOTE}`, () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/topology.addresses.relay-9: no such host in the inventory/);
     expect(unknown.stderr).toMatch(/nothing was written to any host/);
-    writeFileSync(lab().files.poolConfig, baseConfig.replace("node:\n", "relays:\n  port: 30x1\nnode:\n"));
+    const doc = parseYaml(baseConfig) as { relays: Record<string, unknown> };
+    doc.relays.port = "30x1";
+    writeFileSync(lab().files.poolConfig, stringifyYaml(doc));
     const port = await push();
     expect(port.code).toBe(2);
     expect(port.stderr).toMatch(/relays.port: expected an integer/);

@@ -10,7 +10,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hostLayout } from "../../config/host-layout";
-import { emulatorAvailable, startAwsEmulator, type AwsEmulator } from "../../lab/aws-emulator";
 import { labFleet, LAB_SKIP, LAB_SKIP_NOTE, runPoolOps, startPausedPoolOps, useLab } from "../../lab/harness";
 import { labHost, setLink, type LabState } from "../../lab/lab";
 import { provisionLabPool, type ProvisionedPool } from "../../lab/pool-provision";
@@ -18,7 +17,7 @@ import { awsClientSettings } from "../aws/client-config";
 import { bytesToHex, kesPeriodAt, readOpcertCounter, readOperationalCertificate, verifyOperationalCertificate } from "../cardano";
 import { metricValue, readNodeMetrics } from "../pool/node-metrics";
 
-const skip = LAB_SKIP ?? (emulatorAvailable() ? undefined : "moto (the AWS emulator) is not installed for python3");
+const skip = LAB_SKIP;
 const PERIOD = kesPeriodAt(new Date(), "preprod");
 
 interface Harness {
@@ -34,16 +33,13 @@ interface Harness {
 function usePool(extraConfig = ""): Harness {
   const lab = useLab();
   let pool: ProvisionedPool;
-  let emulator: AwsEmulator;
   const stateDir = mkdtempSync(join(tmpdir(), "pool-ops-state-"));
   beforeAll(async () => {
-    emulator = await startAwsEmulator();
     if (extraConfig) writeFileSync(lab().files.poolConfig, `${readFileSync(lab().files.poolConfig, "utf8")}${extraConfig}`);
-    pool = await provisionLabPool(lab(), { awsEndpoint: emulator.endpoint, kesPeriod: PERIOD - 3, counter: 4 });
+    pool = await provisionLabPool(lab(), { kesPeriod: PERIOD - 3, counter: 4 });
   }, 120_000);
   afterAll(async () => {
     await pool?.fleet.close();
-    await emulator?.stop();
     rmSync(stateDir, { recursive: true, force: true });
   });
   const reconnect = async () => {
@@ -54,7 +50,7 @@ function usePool(extraConfig = ""): Harness {
 }
 
 function rotate(h: Harness, args: string[] = [], env: Record<string, string> = {}) {
-  return runPoolOps(h.lab(), ["rotate-kes", "--yes", "--aws-endpoint", h.emulator().endpoint, ...args], { env: { POOL_OPS_STATE_DIR: h.stateDir, ...env }, timeoutMs: 90_000 });
+  return runPoolOps(h.lab(), ["rotate-kes", "--yes", "--aws-endpoint", h.lab().awsEndpoint, ...args], { env: { POOL_OPS_STATE_DIR: h.stateDir, ...env }, timeoutMs: 90_000 });
 }
 
 async function leaderState(h: Harness) {
@@ -64,7 +60,7 @@ async function leaderState(h: Harness) {
 }
 
 async function secretValue(h: Harness, key: "opcert" | "opcertCounter" | "kesSigningKey"): Promise<string> {
-  const client = new SecretsManagerClient(awsClientSettings({ region: "eu-west-1", endpoint: h.emulator().endpoint }));
+  const client = new SecretsManagerClient(awsClientSettings({ region: "eu-west-1", endpoint: h.lab().awsEndpoint }));
   try {
     return (await client.send(new GetSecretValueCommand({ SecretId: h.pool().inventory.secrets[key] }))).SecretString!;
   } finally {
@@ -95,7 +91,7 @@ async function expectOldPair(h: Harness) {
 
 /** Starts rotate-kes held at a checkpoint; resolves once it says it is paused there. */
 function pausedRotation(h: Harness, step: string) {
-  return startPausedPoolOps(h.lab(), ["rotate-kes", "--yes", "--aws-endpoint", h.emulator().endpoint], step, { POOL_OPS_STATE_DIR: h.stateDir });
+  return startPausedPoolOps(h.lab(), ["rotate-kes", "--yes", "--aws-endpoint", h.lab().awsEndpoint], step, { POOL_OPS_STATE_DIR: h.stateDir });
 }
 
 /** Every file under `dir` (bounded size), for the cold-key search. */
@@ -124,7 +120,7 @@ describe.skipIf(skip)(`rotate-kes on the lab${LAB_SKIP_NOTE}`, () => {
   let output = "";
 
   it("--dry-run shows period, counter, expiry, hosts and files, and changes nothing", async () => {
-    const r = await runPoolOps(h.lab(), ["rotate-kes", "--dry-run", "--aws-endpoint", h.emulator().endpoint], { env: { POOL_OPS_STATE_DIR: h.stateDir } });
+    const r = await runPoolOps(h.lab(), ["rotate-kes", "--dry-run", "--aws-endpoint", h.lab().awsEndpoint], { env: { POOL_OPS_STATE_DIR: h.stateDir } });
     output += r.stdout + r.stderr;
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`KES period ${PERIOD}, counter 4`);
@@ -203,7 +199,7 @@ describe.skipIf(skip)(`rotate-kes faults: every one ends on the old pair${LAB_SK
   const h = usePool();
 
   it("the leader's node refuses the new cert: backups back, reloaded, forging on the old pair, secrets restored", async () => {
-    const refuse = join(labHost(h.lab(), h.pool().leader).dir, "opt-cardano", "lab", "refuse-credentials");
+    const refuse = faultFile(h.lab(), h.pool().leader, "refuse-credentials");
     writeFileSync(refuse, "");
     try {
       const r = await rotate(h);
