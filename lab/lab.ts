@@ -38,7 +38,7 @@ import { labGenesisHashes } from "./release-fixtures";
 import { ensureNodeExporterRelease } from "./image/node-exporter-release";
 import { issueServerCertificate } from "./image/lab-ca";
 import { releaseLoop, type HypervisorRecords } from "./machines/hypervisor";
-import { processAlive } from "./machines/machine";
+import { machineInit, processAlive } from "./machines/machine";
 import { addRouterAddress, createVpc, deleteNamespace, INTERNET_SERVICES_ADDRESS, LINK_LOCAL, namespaceExists, namespacePids, routeOperatorTo, type VpcNetwork } from "./network/vpc";
 import { supervisorFiles, type SupervisorConfig, type SupervisorStatus } from "./supervisor-files";
 
@@ -276,8 +276,12 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
   try {
     await build(state, opts);
   } catch (error) {
+    // What the lab's AWS and hypervisor said last, for a failure their API answers hide (a bare 500).
+    const log = supervisorFiles(state.dir).log;
+    const tail = existsSync(log) ? readFileSync(log, "utf8").split("\n").filter((l) => !/HTTP\/1\.1" 200/.test(l)).slice(-25).join("\n") : "";
     // POOL_LAB_KEEP_FAILED=1 leaves a failed lab running to look at (npm run lab:down -- <id> removes it).
     if (!process.env.POOL_LAB_KEEP_FAILED) await labDown(state).catch(() => undefined);
+    if (tail && error instanceof Error) error.message += `\n--- lab supervisor log (last lines) ---\n${tail}`;
     throw error;
   }
   return state;
@@ -481,16 +485,9 @@ export function machineInitPid(state: LabState, hostName: string): number {
   const host = labHost(state, hostName);
   const record = hypervisorRecords(state)?.instances[host.instanceId];
   if (!record || record.state !== "running" || !record.nspawnPid || !processAlive(record.nspawnPid)) throw new LabError(`${hostName} (${host.instanceId}) is not running`);
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === record.nspawnPid) return Number(entry);
-    } catch {
-      /* gone */
-    }
-  }
-  throw new LabError(`${hostName}: its machine's init has not started`);
+  const init = machineInit(record.nspawnPid);
+  if (!init) throw new LabError(`${hostName}: its machine's init has not started`);
+  return init;
 }
 
 /** A path inside a running lab machine (absolute symlinks inside it resolve against this machine's root: name real paths). */

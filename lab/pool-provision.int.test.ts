@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hostLayout } from "../config/host-layout";
 import { awsClientSettings } from "../ops/aws/client-config";
 import { readNodeMetrics } from "../ops/pool/node-metrics";
-import { emulatorAvailable, startAwsEmulator, type AwsEmulator } from "./aws-emulator";
 import { LAB_SKIP, LAB_SKIP_NOTE, useLab } from "./harness";
 import { provisionLabPool, type ProvisionedPool } from "./pool-provision";
 
@@ -23,7 +22,7 @@ describe.skipIf(skip)(`lab pool provisioning${LAB_SKIP_NOTE}`, () => {
   const lab = useLab();
   let pool: ProvisionedPool;
   beforeAll(async () => {
-    pool = await provisionLabPool(lab(), { leader: "producer-2", awsEndpoint: lab().awsEndpoint });
+    pool = await provisionLabPool(lab(), { leader: "producer-2" });
   }, 90_000);
   afterAll(async () => {
     await pool?.fleet.close();

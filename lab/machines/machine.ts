@@ -138,6 +138,25 @@ function removeCgroupTree(dir: string): void {
   }
 }
 
+/** The process under `nspawnPid` (children, grandchildren) that is PID 1 in its PID namespace. */
+export function machineInit(nspawnPid: number): number | undefined {
+  const queue = childPids(nspawnPid);
+  for (let depth = 0; depth < 3 && queue.length > 0; depth++) {
+    const next: number[] = [];
+    for (const pid of queue) {
+      try {
+        const nspid = /^NSpid:\s+(.+)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]?.trim().split(/\s+/);
+        if (nspid && nspid.length > 1 && nspid[nspid.length - 1] === "1") return pid;
+      } catch {
+        continue; // gone
+      }
+      next.push(...childPids(pid));
+    }
+    queue.splice(0, queue.length, ...next);
+  }
+  return undefined;
+}
+
 export class Machine {
   /** The nspawn process, while the machine runs. */
   nspawnPid = 0;
@@ -159,10 +178,13 @@ export class Machine {
     return this.nspawnPid > 0 && processAlive(this.nspawnPid);
   }
 
-  /** The container's init (systemd), whose /proc/<pid>/root is the machine's root filesystem as it sees it. */
+  /**
+   * The container's init (systemd), whose /proc/<pid>/root is the machine's root filesystem as it sees it: the
+   * descendant of nspawn that is PID 1 of its own PID namespace (nspawn's short-lived helper children are not).
+   */
   initPid(): number {
     if (!this.running) throw new MachineError(`${this.spec.name} (${this.spec.id}) is not running`);
-    const [init] = childPids(this.nspawnPid);
+    const init = machineInit(this.nspawnPid);
     if (!init) throw new MachineError(`${this.spec.name} (${this.spec.id}): its init has not started yet`);
     return init;
   }
@@ -222,7 +244,7 @@ export class Machine {
     );
     await waitFor(`${this.spec.name}'s init to start (console: ${this.consoleLog})`, 30_000, () => {
       if (!this.running) throw new MachineError(`${this.spec.name}: systemd-nspawn exited at start:\n${this.consoleTail(20)}`);
-      return childPids(this.nspawnPid).length > 0;
+      return machineInit(this.nspawnPid) !== undefined;
     });
   }
 
@@ -277,6 +299,9 @@ export class Machine {
   }
 
   private async makeDeviceNode(volume: PluggedVolume): Promise<void> {
+    // A volume attached as the machine powers on: its init may still be coming up.
+    await waitFor(`${this.spec.name}'s init, to plug ${volume.volumeId}`, 30_000, () => !this.running || machineInit(this.nspawnPid) !== undefined);
+    if (!this.running) return;
     const st = statSync(volume.loopDevice);
     const major = Math.floor(st.rdev / 256);
     const minor = st.rdev % 256;

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { emulatorAvailable, startAwsEmulator, type AwsEmulator } from "../../lab/aws-emulator";
 import { requireTool } from "../../test/support";
 import { awsClientSettings } from "../aws/client-config";
 import { SecretsManagerSecretStore } from "../aws/secret-store";
@@ -18,11 +19,13 @@ const POOL = "sandstone";
 const available = requireTool(emulatorAvailable(), "moto (the AWS emulator) is not installed for python3, so the Secrets Manager emulator test cannot run");
 
 describe.skipIf(!available)("keys import / show on the Secrets Manager emulator", () => {
+  let emulator: AwsEmulator;
   let dir: string;
   const names = poolSecretNames(POOL);
 
   beforeAll(async () => {
-    const client = new SecretsManagerClient(awsClientSettings({ region: REGION, endpoint: lab().awsEndpoint }));
+    emulator = await startAwsEmulator();
+    const client = new SecretsManagerClient(awsClientSettings({ region: REGION, endpoint: emulator.endpoint }));
     // As the security stack does: the secrets exist, without a value.
     for (const id of Object.values(names)) await client.send(new CreateSecretCommand({ Name: id }));
     client.destroy();
@@ -31,6 +34,7 @@ describe.skipIf(!available)("keys import / show on the Secrets Manager emulator"
   });
 
   afterAll(async () => {
+    await emulator?.stop();
     if (dir) rmSync(join(dir, ".."), { recursive: true, force: true });
   });
 
@@ -48,21 +52,21 @@ describe.skipIf(!available)("keys import / show on the Secrets Manager emulator"
   }
 
   it("show before import says the secret has no value yet", async () => {
-    const r = await run(["show", "--pool", POOL, "--region", REGION, "--endpoint", lab().awsEndpoint, "--network", "preview"]);
+    const r = await run(["show", "--pool", POOL, "--region", REGION, "--endpoint", emulator.endpoint, "--network", "preview"]);
     expect(r.exitCode).toBe(1);
     expect(r.err).toMatch(/^error: secret sandstone\/hot\/opcert: not found in the emulator at .*, or it has no value yet/);
   });
 
   it("dry run validates and puts nothing", async () => {
-    const r = await run(["import", "--dir", dir, "--pool", POOL, "--region", REGION, "--endpoint", lab().awsEndpoint, "--dry-run"]);
+    const r = await run(["import", "--dir", dir, "--pool", POOL, "--region", REGION, "--endpoint", emulator.endpoint, "--dry-run"]);
     expect(r.exitCode).toBe(0);
     expect(r.out).toMatch(/^would put the key set of pool1/);
-    const store = new SecretsManagerSecretStore({ region: REGION, endpoint: lab().awsEndpoint });
+    const store = new SecretsManagerSecretStore({ region: REGION, endpoint: emulator.endpoint });
     await expect(store.get(names.coldSigningKey)).rejects.toThrow(/no value yet/);
   });
 
   it("import puts the five secrets and show reads the same summary as from the files", async () => {
-    const r = await run(["import", "--dir", dir, "--pool", POOL, "--region", REGION, "--endpoint", lab().awsEndpoint, "--network", "preview", "--json"]);
+    const r = await run(["import", "--dir", dir, "--pool", POOL, "--region", REGION, "--endpoint", emulator.endpoint, "--network", "preview", "--json"]);
     expect(r.err).toBe("");
     expect(r.exitCode).toBe(0);
     const result = JSON.parse(r.out) as { entries: { secretId: string; versionId: string }[]; reminder: string };
@@ -72,24 +76,24 @@ describe.skipIf(!available)("keys import / show on the Secrets Manager emulator"
     expect(result.entries.every((e) => e.versionId.length > 0)).toBe(true);
     expect(result.reminder).toMatch(/shred -u/);
 
-    const store = new SecretsManagerSecretStore({ region: REGION, endpoint: lab().awsEndpoint });
+    const store = new SecretsManagerSecretStore({ region: REGION, endpoint: emulator.endpoint });
     expect((await store.get(names.kesSigningKey)).value).toBe(readFileSync(join(dir, "kes.skey"), "utf8"));
     expect((await store.get(names.opcert)).value).toBe(readFileSync(join(dir, "node.cert"), "utf8"));
 
-    const fromSecrets = await run(["show", "--pool", POOL, "--region", REGION, "--endpoint", lab().awsEndpoint, "--network", "preview", "--json"]);
+    const fromSecrets = await run(["show", "--pool", POOL, "--region", REGION, "--endpoint", emulator.endpoint, "--network", "preview", "--json"]);
     const fromFiles = await run(["show", "--dir", dir, "--network", "preview", "--json"]);
     const a = JSON.parse(fromSecrets.out) as KeySummary;
     const b = JSON.parse(fromFiles.out) as KeySummary;
     expect({ ...a, source: "", opcert: { ...a.opcert, daysLeft: 0 } }).toEqual({ ...b, source: "", opcert: { ...b.opcert, daysLeft: 0 } });
     expect(a.counterNext).toBe(1);
     expect(a.opcert.status).toBe("valid");
-    const human = await run(["show", "--pool", POOL, "--region", REGION, "--endpoint", lab().awsEndpoint, "--network", "preview"]);
+    const human = await run(["show", "--pool", POOL, "--region", REGION, "--endpoint", emulator.endpoint, "--network", "preview"]);
     expect(human.out).toMatch(/^source {12}secrets of pool sandstone\n/);
     expect(human.out).not.toContain(JSON.parse(readFileSync(join(dir, "cold.skey"), "utf8")).cborHex.slice(4));
   });
 
   it("putting into a secret the security stack did not create fails with a remedy", async () => {
-    const store = new SecretsManagerSecretStore({ region: REGION, endpoint: lab().awsEndpoint });
+    const store = new SecretsManagerSecretStore({ region: REGION, endpoint: emulator.endpoint });
     await expect(store.put("other/hot/opcert", "{}")).rejects.toThrow(
       /^secret other\/hot\/opcert: does not exist in the emulator at .*: deploy the security stack first/,
     );

@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hostLayout } from "../../config/host-layout";
 import { labFleet, LAB_SKIP, LAB_SKIP_NOTE, runPoolOps, startPausedPoolOps, useLab } from "../../lab/harness";
-import { labHost, setLink, type LabState } from "../../lab/lab";
+import { setOperatorAwsReachable, type LabState } from "../../lab/lab";
+import { faultFile, hostPath, setLink } from "../../lab/lab-hosts";
 import { provisionLabPool, type ProvisionedPool } from "../../lab/pool-provision";
 import { awsClientSettings } from "../aws/client-config";
 import { bytesToHex, kesPeriodAt, readOpcertCounter, readOperationalCertificate, verifyOperationalCertificate } from "../cardano";
@@ -23,7 +24,6 @@ const PERIOD = kesPeriodAt(new Date(), "preprod");
 interface Harness {
   lab: () => LabState;
   pool: () => ProvisionedPool;
-  emulator: () => AwsEmulator;
   stateDir: string;
   /** Fresh test connections (after a link cut, the old ones are lost for good). */
   reconnect: () => Promise<void>;
@@ -46,7 +46,7 @@ function usePool(extraConfig = ""): Harness {
     await pool.fleet.close();
     pool = { ...pool, fleet: await labFleet(lab()) };
   };
-  return { lab, pool: () => pool, emulator: () => emulator, stateDir, reconnect };
+  return { lab, pool: () => pool, stateDir, reconnect };
 }
 
 function rotate(h: Harness, args: string[] = [], env: Record<string, string> = {}) {
@@ -179,7 +179,9 @@ describe.skipIf(skip)(`rotate-kes on the lab${LAB_SKIP_NOTE}`, () => {
     const needles = [Buffer.from(hex), Buffer.from(hex.toUpperCase()), Buffer.from(`5820${hex}`), Buffer.from(sk), Buffer.from(sk).toString("base64")].map((n) => (typeof n === "string" ? Buffer.from(n) : n));
     expect(output.length).toBeGreaterThan(100);
     for (const needle of needles) expect(Buffer.from(output).includes(needle)).toBe(false);
-    const files = [...filesUnder(h.lab().dir), ...filesUnder(h.stateDir), ...filesUnder(tmpdir(), started).filter((f) => !f.includes("pool-emulator"))];
+    // The lab's machines' disks are under its dir; their /tmp and /run are memory: searched through the machines.
+    const memory = h.lab().hosts.flatMap((host) => ["/tmp", "/run", "/dev/shm"].flatMap((dir) => filesUnder(hostPath(h.lab(), host.name, dir))));
+    const files = [...filesUnder(h.lab().dir), ...memory, ...filesUnder(h.stateDir), ...filesUnder(tmpdir(), started).filter((f) => !f.includes("pool-emulator"))];
     expect(files.length).toBeGreaterThan(20);
     for (const file of files) {
       let content: Buffer;
@@ -248,9 +250,9 @@ describe.skipIf(skip)(`rotate-kes faults: every one ends on the old pair${LAB_SK
   it("Secrets Manager unavailable before signing: nothing changes and it says so", async () => {
     const run = pausedRotation(h, "read-cold-key");
     await run.paused;
-    await h.emulator().stop();
+    await setOperatorAwsReachable(h.lab(), false);
     run.child.kill("SIGUSR2");
-    const r = await run.done;
+    const r = await run.done.finally(() => setOperatorAwsReachable(h.lab(), true));
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/read the cold key|could not read/);
     expect(r.stderr).toMatch(/nothing had been changed/);
@@ -278,6 +280,8 @@ describe.skipIf(skip)(`rotate-kes on a leader that is still starting${LAB_SKIP_N
     const pool = h.pool();
     const leader = pool.fleet.connection(pool.leader);
     const slowStart = `${hostLayout(pool.config).home}/lab/startup-seconds`;
+    // Fault injection: a file the stand-in reads (lab/node-standin.md), in a directory only the lab uses.
+    await leader.runChecked(`install -d ${hostLayout(pool.config).home}/lab`);
     await leader.put(slowStart, "5\n", { owner: "root", group: "root", mode: 0o644, backup: false });
     try {
       await leader.runChecked(pool.config.node.service.restart);
