@@ -171,3 +171,18 @@ export function faultFile(lab: LabState, hostName: string, name: string): string
   mkdirSync(dir, { recursive: true });
   return join(dir, name);
 }
+
+/**
+ * A path on a stopped machine's own disk (its root disk's changes over the image: what an EBS snapshot of it would
+ * hold beyond the AMI). Only for machines that are not running: a running machine's disk is read through hostPath.
+ */
+export function stoppedDiskPath(lab: LabState, hostName: string, path: string): string {
+  const record = instanceRecord(lab, hostName);
+  if (record.state === "running") throw new LabError(`${hostName} is running: read its files through hostPath`);
+  return join(record.dir, "upper", path);
+}
+
+/** A path in an image the lab's EC2 made (CreateImage): the layer it adds over its source image. */
+export function imageLayerPath(lab: LabState, imageId: string, path: string): string {
+  return join(lab.dir, "images", imageId, path);
+}

@@ -377,7 +377,8 @@ async function build(state: LabState, opts: LabUpOptions): Promise<void> {
   };
 
   // The hosts on the base image first, the bastion booted before anything else: a bake reaches the sandbox through it.
-  const baseHosts = plan.hosts.filter((h) => h.role === "bastion" || h.role === "monitoring" || h.role === "sandbox").map((h) => h.name).filter(wanted);
+  // (The lab's own sandbox comes later: the golden image's bake, when it runs, uses a sandbox of its own first.)
+  const baseHosts = plan.hosts.filter((h) => h.role === "bastion" || h.role === "monitoring").map((h) => h.name).filter(wanted);
   await launch(state.files.synthDir, baseHosts, baseAmi, { waitFor: baseHosts.filter((n) => n !== "monitoring") });
   await writeKnownHostsFromConsoles(state, config, (h) => h.role !== "monitoring");
   const bastion = deployed.find((h) => h.role === "bastion");
@@ -389,7 +390,7 @@ async function build(state: LabState, opts: LabUpOptions): Promise<void> {
   const bakeSynthDir = join(state.dir, "cdktf.bake.out");
   const bakeConfigFile = join(state.dir, "pool-bake.yaml");
   const bakeInventory = join(state.dir, "inventory-bake.json");
-  let bakeSandbox: DeployedHost | undefined = deployed.find((h) => h.role === "sandbox");
+  let bakeSandbox: DeployedHost | undefined;
   const golden = await labGoldenImage({
     repoDir: REPO_DIR,
     labDir: state.dir,
@@ -422,15 +423,17 @@ async function build(state: LabState, opts: LabUpOptions): Promise<void> {
       return bakeSandbox!.instanceId;
     },
   });
-  // A sandbox launched only for the bake goes again, as an operator turns sandbox.enabled off after baking.
-  if (bakeSandbox && !sandbox) {
+  // The sandbox launched for the bake goes again, as an operator turns sandbox.enabled off after baking.
+  if (bakeSandbox) {
     await terminate(state, config, bakeSandbox.instanceId);
     deployed.splice(deployed.indexOf(bakeSandbox), 1);
     state.hosts = state.hosts.filter((h) => h.instanceId !== bakeSandbox!.instanceId);
   }
 
-  // Relays and producers, from their golden image; then every host booted (the monitoring host's packages meanwhile).
+  // Relays and producers from their golden image, the sandbox (when the lab has one) from the base image, as the
+  // nodes stack launches them; then every host booted (the monitoring host's packages meanwhile).
   await launch(state.files.synthDir, plan.hosts.filter((h) => h.role === "relay" || h.role === "producer").map((h) => h.name).filter(wanted), golden);
+  if (sandbox && wanted("sandbox")) await launch(state.files.synthDir, ["sandbox"], baseAmi);
   await waitForBoots(state, deployed);
   await writeKnownHostsFromConsoles(state, config);
   writeInventory(state, deployed, foundation.secrets);

@@ -16,10 +16,10 @@ import { join, resolve } from "node:path";
 import { poolParameterNames, resourceName } from "../../config/names";
 import { stacksInOrder, terraform, terraformEnv, type SynthesisedStack } from "../../tools/terraform";
 import type { AwsTarget } from "../aws/client-config";
-import { consoleHostKeys } from "../aws/console-host-keys";
 import { GoldenImageError, GoldenImages, type PoolInstanceState } from "../aws/golden-images";
 import { LeaderParameter } from "../aws/leader-parameter";
 import { EXIT_ABORTED, EXIT_OK, OpsContext, stateDir } from "../context";
+import { connectToNewInstance } from "../image/connect-new-instance";
 import { describeStep, rolloutSteps, type RolloutStep } from "../image/rollout-plan";
 import { nodeHealth, waitHealthy } from "../pool/health";
 import { forgingState } from "../pool/producer-role";
@@ -224,7 +224,8 @@ export async function rollout(ctx: OpsContext, options: RolloutOptions): Promise
           await ctx.resetFleet();
         } else if (!ctx.out.json) ctx.out.info(`    ${step.host} already runs the image`);
         await control.checkpoint(`health:${step.host}`);
-        const c = await connectToReplaced(ctx, host, target, pool, images, healthTimeoutMs);
+        const instance = (await images.poolInstances(pool)).get(resourceName(pool, host.name));
+        const c = await connectToNewInstance(ctx, target, { host, instanceId: instance?.instanceId, what: `${host.name} (replaced)`, rerun: "run the rollout again" }, healthTimeoutMs);
         try {
           const health = await waitHealthy(config, c, healthTimeoutMs);
           if (!health.healthy) {
@@ -279,30 +280,6 @@ export async function rollout(ctx: OpsContext, options: RolloutOptions): Promise
   } finally {
     images.close();
     leaderParameter?.close();
-  }
-}
-
-/**
- * Connects to a node after its replacement. A new instance has new SSH host keys: when the recorded key is refused,
- * the keys cloud-init printed on the instance's console (EC2 GetConsoleOutput, an authenticated channel) replace the
- * old entry, and the connection is tried again: it must then offer one of those keys.
- */
-async function connectToReplaced(ctx: OpsContext, host: InventoryHost, target: AwsTarget, pool: string, images: GoldenImages, timeoutMs: number): Promise<Connection> {
-  const instanceName = resourceName(pool, host.name);
-  try {
-    return await connectWhenUp(await ctx.fleet(), host, timeoutMs, `${host.name} (replaced)`);
-  } catch (error) {
-    if (!(error instanceof OpsError) || !/HOST KEY CHANGED|unknown host key/.test(error.message)) throw error;
-    const instance = (await images.poolInstances(pool)).get(instanceName);
-    const keys = instance ? await consoleHostKeys(target, instance.instanceId, Math.min(timeoutMs, 600_000), target.endpoint ? 200 : 10_000) : [];
-    if (keys.length === 0) {
-      throw new OpsError(host.name, "host key", `${error.message}; the console output of ${instance?.instanceId ?? instanceName} shows no host keys to check it against`, `${error.remedy}; then run the rollout again`);
-    }
-    const policy = await ctx.hostKeyPolicy();
-    policy.replace({ name: host.name, address: host.privateIp, port: ctx.config.ssh.port }, keys);
-    ctx.out.info(`    ${host.name}: recorded its new host keys from ${instance!.instanceId}'s console output (${keys.map((k) => k.keyType).join(", ")})`);
-    await ctx.resetFleet();
-    return connectWhenUp(await ctx.fleet(), host, timeoutMs, `${host.name} (replaced)`);
   }
 }
 

@@ -39,7 +39,7 @@ import {
 import { Interrupted, StepControl } from "../pool/step-control";
 import { rollout, type RolloutOptions } from "./image-rollout";
 import type { Connection } from "../remote/connection";
-import { connectWhenUp } from "../remote/wait-for-ssh";
+import { connectToNewInstance } from "../image/connect-new-instance";
 import type { InventoryHost } from "../remote/inventory";
 import { GroupResult, OpsError } from "../remote/result";
 import { shellQuote } from "../remote/shell";
@@ -133,8 +133,8 @@ export async function bake(ctx: OpsContext, options: BakeOptions): Promise<numbe
     await control.checkpoint("start-sandbox");
     const startedSandbox = await images.ensureRunning(plan.sandbox.instanceId, timeoutMs);
     step(`${plan.sandbox.name}: ${startedSandbox ? "started" : "already running"}`);
-    const fleet = await ctx.fleet();
-    const c = (sandboxConnection = await connectWhenUp(fleet, plan.sandbox, timeoutMs, "the sandbox"));
+    // A sandbox baked before has new host keys since (the bake made its image forget the instance): learnt from its console.
+    const c = (sandboxConnection = await connectToNewInstance(ctx, ctx.awsTarget, { host: plan.sandbox, instanceId: plan.sandbox.instanceId, what: "the sandbox", rerun: "bake again" }, timeoutMs));
 
     await control.checkpoint("stage");
     await c.runChecked(`install -d -m 0755 ${shellQuote(workDir(config))}`, { step: "stage archives" });

@@ -1,0 +1,42 @@
+/**
+ * Connecting to an instance whose SSH host keys are new: a replaced node, or a sandbox started after a bake (the bake
+ * makes the image forget the instance, so cloud-init gives the sandbox new keys at its next boot, as at any first
+ * boot). When the recorded key is refused, the keys cloud-init printed on the instance's console (EC2
+ * GetConsoleOutput, an authenticated channel) replace the old entry and the connection is tried again: the host must
+ * then offer one of those keys.
+ */
+import type { AwsTarget } from "../aws/client-config";
+import { consoleHostKeys } from "../aws/console-host-keys";
+import type { OpsContext } from "../context";
+import type { Connection } from "../remote/connection";
+import type { InventoryHost } from "../remote/inventory";
+import { OpsError } from "../remote/result";
+import { connectWhenUp } from "../remote/wait-for-ssh";
+
+export interface NewInstance {
+  readonly host: InventoryHost;
+  /** The instance whose console vouches for the keys. @default none known: a refused key is only reported */
+  readonly instanceId: string | undefined;
+  /** What messages call it, e.g. "relay-2 (replaced)". */
+  readonly what: string;
+  /** What to do once the keys are checked, for the remedy text. */
+  readonly rerun: string;
+}
+
+export async function connectToNewInstance(ctx: OpsContext, target: AwsTarget, instance: NewInstance, timeoutMs: number): Promise<Connection> {
+  const { host, instanceId, what } = instance;
+  try {
+    return await connectWhenUp(await ctx.fleet(), host, timeoutMs, what);
+  } catch (error) {
+    if (!(error instanceof OpsError) || !/HOST KEY CHANGED|unknown host key/.test(error.message)) throw error;
+    const keys = instanceId ? await consoleHostKeys(target, instanceId, Math.min(timeoutMs, 600_000), target.endpoint ? 200 : 10_000) : [];
+    if (keys.length === 0) {
+      throw new OpsError(host.name, "host key", `${error.message}; the console output of ${instanceId ?? host.name} shows no host keys to check it against`, `${error.remedy}; then ${instance.rerun}`);
+    }
+    const policy = await ctx.hostKeyPolicy();
+    policy.replace({ name: host.name, address: host.privateIp, port: ctx.config.ssh.port }, keys);
+    ctx.out.info(`    ${host.name}: recorded its new host keys from ${instanceId}'s console output (${keys.map((k) => k.keyType).join(", ")})`);
+    await ctx.resetFleet();
+    return connectWhenUp(await ctx.fleet(), host, timeoutMs, what);
+  }
+}
