@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { loadPoolConfig, PoolConfigError } from "../config/load";
 import type { PoolConfig } from "../config/schema";
-import type { AwsTarget } from "./aws/client-config";
+import { AwsEndpointError, privateEndpointsByService, type AwsTarget } from "./aws/client-config";
 import { AgentClient } from "./remote/agent-client";
 import { agentSocketPath, type AgentIdentity } from "./remote/agent-protocol";
 import { appendAudit, auditEntryFor, defaultAuditLogPath, type AuditEntry, type AuditSink } from "./audit";
@@ -30,6 +30,8 @@ export interface GlobalOptions {
   readonly inventory?: string;
   readonly fromAws?: boolean;
   readonly awsEndpoint?: string;
+  /** `--aws-private-endpoint` URLs (VPC interface endpoints of AWS services, one per service). */
+  readonly awsPrivateEndpoint?: string[];
   readonly hosts?: string[];
   readonly role?: string[];
   readonly dryRun?: boolean;
@@ -84,9 +86,14 @@ export class OpsContext {
     return this.configCache.config;
   }
 
-  /** Where this command's AWS calls go: the config's region, and in test mode the emulator. */
+  /**
+   * Where this command's AWS calls go: the config's region, in test mode the emulator, and the VPC interface
+   * endpoints named by `--aws-private-endpoint` (checked against the region here; awsClientSettings checks again).
+   */
   get awsTarget(): AwsTarget {
-    return { region: this.config.region, endpoint: this.options.awsEndpoint ?? this.config.emulator?.endpoint };
+    const region = this.config.region;
+    const privateEndpoints = privateEndpointsByService(this.options.awsPrivateEndpoint ?? [], region);
+    return { region, endpoint: this.options.awsEndpoint ?? this.config.emulator?.endpoint, ...(Object.keys(privateEndpoints).length > 0 ? { privateEndpoints } : {}) };
   }
 
   get configPath(): string {
@@ -102,7 +109,7 @@ export class OpsContext {
         if (this.options.inventory) throw new InventoryError("give either --inventory FILE or --from-aws, not both");
         // Loaded on demand: the EC2 client alone takes ~200 ms to load, paid by every command otherwise.
         const { inventoryFromAws } = await import("./remote/inventory-aws");
-        return inventoryFromAws(this.config, { endpoint: this.options.awsEndpoint });
+        return inventoryFromAws(this.config, { target: this.awsTarget });
       }
       if (!file) {
         throw new InventoryError(
@@ -246,6 +253,7 @@ export class OpsContext {
 export function describeExpectedError(error: unknown): string | undefined {
   if (error instanceof OpsError) return `${error.host === "-" ? "" : `${error.host}: `}${error.step}: ${error.message}\n  remedy: ${error.remedy}`;
   if (error instanceof PoolConfigError || error instanceof InventoryError || error instanceof AbortedByOperator) return error.message;
+  if (error instanceof AwsEndpointError) return `${error.message}\n  nothing was sent anywhere`;
   return undefined;
 }
 
