@@ -6,7 +6,6 @@
  * expected failures into a clear message and a non-zero exit (no stack trace), and closes every connection.
  */
 import type { Command } from "commander";
-import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline/promises";
@@ -15,6 +14,7 @@ import type { PoolConfig } from "../config/schema";
 import { AwsEndpointError, privateEndpointsByService, type AwsTarget } from "./aws/client-config";
 import { AgentClient } from "./remote/agent-client";
 import { agentSocketPath, type AgentIdentity } from "./remote/agent-protocol";
+import { authIdentityId, resolveOperatorAuth, type OperatorAuth } from "./remote/operator-identity";
 import { appendAudit, auditEntryFor, defaultAuditLogPath, type AuditEntry, type AuditSink } from "./audit";
 import { Output } from "./output";
 import { Fleet } from "./remote/fleet";
@@ -137,31 +137,39 @@ export class OpsContext {
     return new HostKeyPolicy({ knownHostsFile: this.knownHostsFile, pinned: inventory.hostKeys, trustOnFirstUse: options.trustOnFirstUse ?? false });
   }
 
-  /** The SSH private key file: `--identity`, $POOL_OPS_IDENTITY, else the first of ~/.ssh/id_{ed25519,ecdsa,rsa}. */
-  get identityFile(): string {
-    const explicit = this.options.identity ?? process.env.POOL_OPS_IDENTITY;
-    const candidates = explicit ? [explicit] : ["id_ed25519", "id_ecdsa", "id_rsa"].map((f) => join(homedir(), ".ssh", f));
-    const found = candidates.find((f) => existsSync(f));
-    if (!found) {
-      throw new OpsError("-", "read identity", `no SSH private key at ${candidates.join(", ")}`, "give --identity FILE (or set POOL_OPS_IDENTITY)", "unreachable");
-    }
-    return found;
+  /** The key file named by `--identity` or $POOL_OPS_IDENTITY, or undefined (then ssh-agent, then ~/.ssh/id_*). */
+  get identityFile(): string | undefined {
+    return this.options.identity || process.env.POOL_OPS_IDENTITY || undefined;
   }
 
-  /** Who this command logs in as, with which key, trusting which known_hosts: what an agent must share to serve it. */
-  get agentIdentity(): AgentIdentity {
-    this.identityCache ??= { user: this.options.user ?? this.config.ssh.user, privateKey: readFileSync(this.identityFile, "utf8"), knownHostsFile: this.knownHostsFile };
-    return this.identityCache;
+  /**
+   * How this command logs in (operator-identity.ts): the `--identity` key, else the ssh-agent at $SSH_AUTH_SOCK,
+   * else ~/.ssh/id_{ed25519,ecdsa,rsa}. A passphrase is asked once per command (or read from
+   * $POOL_OPS_IDENTITY_PASSPHRASE_FILE); `agentAuth` supplies the login an agent was handed by `agent start`.
+   */
+  operatorAuth(): Promise<OperatorAuth> {
+    this.authCache ??= this.agentAuth ? Promise.resolve(this.agentAuth) : resolveOperatorAuth({ identityFile: this.identityFile });
+    return this.authCache;
   }
-  private identityCache: AgentIdentity | undefined;
+  private authCache: Promise<OperatorAuth> | undefined;
+  /** Set by `agent serve` when `agent start` handed it the login over a pipe. */
+  agentAuth: OperatorAuth | undefined;
+
+  /** Who this command logs in as, as which identity, trusting which known_hosts: what an agent must share to serve it. */
+  async agentIdentity(): Promise<AgentIdentity> {
+    const auth = await this.operatorAuth();
+    return { user: this.options.user ?? this.config.ssh.user, authId: authIdentityId(auth), knownHostsFile: this.knownHostsFile };
+  }
 
   /** The running agent for this command's identity, unless `--no-agent`; undefined when none runs. */
   agent(): Promise<AgentClient | undefined> {
     if (this.options.agent === false) return Promise.resolve(undefined);
-    this.agentCache ??= AgentClient.connect(agentSocketPath(stateDir(), this.agentIdentity)).then((client) => {
-      if (!client) this.agentCache = undefined; // none yet: look again next time (`agent start` starts one)
-      return client;
-    });
+    this.agentCache ??= this.agentIdentity()
+      .then((identity) => AgentClient.connect(agentSocketPath(stateDir(), identity)))
+      .then((client) => {
+        if (!client) this.agentCache = undefined; // none yet: look again next time (`agent start` starts one)
+        return client;
+      });
     return this.agentCache;
   }
   private agentCache: Promise<AgentClient | undefined> | undefined;
@@ -172,12 +180,13 @@ export class OpsContext {
    */
   async fleet(options: { hostKeys?: HostKeyPolicy } = {}): Promise<Fleet> {
     if (this.fleetCache && !options.hostKeys) return this.fleetCache;
-    const identity = this.agentIdentity;
+    const inventory = await this.inventory(); // before the login: a bad inventory must not first ask for a passphrase
+    const identity = await this.agentIdentity();
     // A custom policy (trust on first use, learnt keys) must see the keys itself: those commands connect directly.
     const relay = options.hostKeys ? undefined : await this.agent();
-    const fleet = new Fleet(await this.inventory(), {
+    const fleet = new Fleet(inventory, {
       user: identity.user,
-      privateKey: identity.privateKey,
+      auth: await this.operatorAuth(),
       hostKeys: options.hostKeys ?? (await this.hostKeyPolicy()),
       ssh: this.config.ssh,
       relay,

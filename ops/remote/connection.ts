@@ -12,7 +12,9 @@
  * - closing a channel does not stop the remote process: commands are bounded server-side with `timeout -k`.
  */
 import type { NodeSSH } from "node-ssh";
-import { describeRefusal, type HostKeyPolicy, type HostKeyTarget, type HostKeyVerdict } from "./host-keys";
+import { describeRefusal, HostKeyFileError, type HostKeyCheck, type HostKeyPolicy, type HostKeyTarget, type HostKeyVerdict } from "./host-keys";
+import { authHandlerFor, describeAuth, type OperatorAuth } from "./operator-identity";
+import { sshAlgorithms } from "./ssh-algorithms";
 import { OpsError } from "./result";
 import { atomicPutScript, readScript, MISSING_FILE_EXIT, type PutOptions } from "./files";
 import { shellQuote } from "./shell";
@@ -23,8 +25,8 @@ export interface HostTarget extends HostKeyTarget {
 
 export interface ConnectionSettings {
   readonly user: string;
-  /** Private key text (OpenSSH or PEM). */
-  readonly privateKey: string;
+  /** How the operator logs in: a key opened in memory, or an ssh-agent (operator-identity.ts). */
+  readonly auth: OperatorAuth;
   readonly hostKeys: HostKeyPolicy;
   readonly connectTimeoutMs: number;
   readonly keepaliveIntervalMs: number;
@@ -175,7 +177,13 @@ export class Connection {
         throw error;
       }
     }
-    const check = settings.hostKeys.check(target);
+    let check: HostKeyCheck;
+    try {
+      check = settings.hostKeys.check(target);
+    } catch (error) {
+      if (error instanceof HostKeyFileError) throw new OpsError(this.name, "verify host key", error.message, "fix the known_hosts file's mode", "unreachable");
+      throw error;
+    }
     // Loaded on first connect: a command served by the agent, or one that never connects, skips ssh2's ~80 ms load.
     const { NodeSSH } = await import("node-ssh");
     const ssh = new NodeSSH();
@@ -184,14 +192,15 @@ export class Connection {
         ...(sock ? { sock: sock as never } : { host: target.address }),
         port: target.port,
         username: settings.user,
-        privateKey: settings.privateKey,
-        // Straight to publickey: ssh2's default tries "none" first, one more round trip per host for nothing.
-        authHandler: ["publickey"],
+        // Exactly one method (the key, or the ssh-agent): ssh2's default tries "none" first, one more round trip per
+        // host for nothing, and would try every key an agent holds.
+        authHandler: authHandlerFor(settings.auth, settings.user) as never,
         readyTimeout: timeoutMs,
         keepaliveInterval: settings.keepaliveIntervalMs,
         keepaliveCountMax: settings.keepaliveCountMax,
         hostVerifier: check.hostVerifier,
-        ...(check.serverHostKeyAlgorithms ? { algorithms: { serverHostKey: check.serverHostKeyAlgorithms as never } } : {}),
+        // Modern algorithms only: no ssh-rsa (SHA-1) host key signatures, no hmac-sha1 (ssh-algorithms.ts).
+        algorithms: sshAlgorithms(check.hostKeyTypes) as never,
       });
     } catch (error) {
       this.hostKeyVerdict = check.verdict();
@@ -237,8 +246,17 @@ export class Connection {
       return new OpsError(
         this.name,
         "authenticate",
-        `${settings.user}@${where}: the server refused our key`,
-        `check --identity / --user and that the key is in ${settings.user}'s authorized_keys on ${target.name}`,
+        `${settings.user}@${where}: the server refused our ${settings.auth.kind === "agent" ? "ssh-agent's keys" : "key"} (${describeAuth(settings.auth)})`,
+        `check --identity / --user and that the key is in ${settings.user}'s authorized_keys on ${target.name} (ssh.authorizedKeys in the pool config)`,
+        "unreachable",
+      );
+    }
+    if (/no mutual|handshake failed|algorithm/i.test(text)) {
+      return new OpsError(
+        this.name,
+        "connect",
+        `${where}: no SSH algorithm in common (${text}); pool-ops refuses ssh-rsa (SHA-1) host key signatures and hmac-sha1`,
+        `give ${target.name}'s sshd an ed25519 host key (Debian's default), or a modern OpenSSH`,
         "unreachable",
       );
     }
