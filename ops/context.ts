@@ -20,7 +20,7 @@ import { Output } from "./output";
 import { Fleet } from "./remote/fleet";
 import { Group, DEFAULT_CONCURRENCY, type Strategy } from "./remote/group";
 import { HostKeyPolicy } from "./remote/host-keys";
-import { InventoryError, loadInventoryFile, type Inventory, type InventoryHost } from "./remote/inventory";
+import { checkInventoryMatchesConfig, InventoryError, loadInventoryFile, type Inventory, type InventoryHost } from "./remote/inventory";
 import { OpsError, type GroupResult, type Result } from "./remote/result";
 import { selectHosts, splitList } from "./remote/select";
 
@@ -116,7 +116,9 @@ export class OpsContext {
           "no inventory: give --inventory FILE (`terraform output -json > FILE`), set POOL_OPS_INVENTORY, or use --from-aws",
         );
       }
-      return loadInventoryFile(file);
+      const inventory = loadInventoryFile(file);
+      checkInventoryMatchesConfig(inventory, this.config, file, this.configPath);
+      return inventory;
     })();
     return this.inventoryCache;
   }

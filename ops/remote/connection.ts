@@ -134,8 +134,25 @@ export class Connection {
 
   /** Connects now if not yet connected. Throws OpsError (unreachable) naming the host, the step and the remedy. */
   async open(): Promise<void> {
+    this.refusePinConflict("connect");
     if (this.settings.relay) return this.settings.relay.open(this);
     await this.lifecycle();
+  }
+
+  /** An inventory pin that disagrees with known_hosts refuses the host before anything is sent (host-keys.ts). */
+  private refusePinConflict(step: string): void {
+    let conflict: string | undefined;
+    try {
+      conflict = this.settings.hostKeys.pinConflict(this.target);
+    } catch (error) {
+      if (error instanceof HostKeyFileError) throw new OpsError(this.name, "verify host key", error.message, "fix the known_hosts file's mode", "unreachable");
+      throw error;
+    }
+    if (conflict) {
+      const fingerprint = this.settings.hostKeys.options.pinned?.[this.target.name] ?? "";
+      const { message, remedy } = describeRefusal(this.target, { kind: "mismatch", fingerprint, keyType: "", reason: conflict }, this.settings.hostKeys.options.knownHostsFile);
+      throw new OpsError(this.name, step === "connect" ? "verify host key" : step, message, remedy, "unreachable");
+    }
   }
 
   get isOpen(): boolean {
@@ -323,6 +340,7 @@ export class Connection {
       label: options.label ?? command,
       guardMs: timeoutSeconds * 1000 + CLIENT_GRACE_MS,
     };
+    if (this.settings.relay) this.refusePinConflict(step);
     const outcome = this.settings.relay ? await this.settings.relay.exec(this, wire, exec) : await this.execWire(wire, exec);
     return { command: options.label ?? command, ...outcome, durationMs: Date.now() - started };
   }

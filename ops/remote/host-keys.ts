@@ -137,6 +137,18 @@ export class HostKeyPolicy {
     return { kind: "unknown", fingerprint, keyType };
   }
 
+  /**
+   * Before any connection (and whether it goes direct or through the agent, which never sees pins): a pin that
+   * disagrees with every key known_hosts records for the host refuses it. Undefined when there is nothing to refuse.
+   */
+  pinConflict(target: HostKeyTarget): string | undefined {
+    const pinned = this.options.pinned?.[target.name];
+    if (!pinned) return undefined;
+    const mine = this.entriesFor(target);
+    if (mine.length === 0 || mine.some((e) => fingerprintOf(e.key) === pinned)) return undefined;
+    return `the inventory pins ${pinned} for ${target.name}, but ${this.options.knownHostsFile} records ${mine.map((e) => fingerprintOf(e.key)).join(", ")}: a pin never overrides known_hosts (the inventory may have been altered)`;
+  }
+
   check(target: HostKeyTarget): HostKeyCheck {
     let verdict: HostKeyVerdict | undefined;
     // Offer only the key types recorded for this host, as OpenSSH does, so a host with several keys presents the one

@@ -1,12 +1,16 @@
 /**
- * Endpoint overrides as an operator types them (spawned pool-ops): every one that is not loopback (or an AWS VPC
- * endpoint named by --aws-private-endpoint) exits 2 with a clear message before any request — a listener on a
- * non-loopback address of this machine sees no connection at all.
+ * Refusals before anything is sent, as an operator meets them (spawned pool-ops): endpoint overrides that are not
+ * loopback (or an AWS VPC endpoint named by --aws-private-endpoint) exit 2 with a clear message before any request —
+ * a listener on a non-loopback address of this machine sees no connection at all; an inventory of another pool,
+ * network or region than the config's exits 2 naming both values.
  */
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
-import { networkInterfaces } from "node:os";
+import { networkInterfaces, tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runPoolOps } from "../lab/harness";
+import { REPO_DIR } from "../lab/lab";
 
 /** A non-loopback IPv4 address of this machine, or undefined when it has none. */
 function nonLoopbackAddress(): string | undefined {
@@ -65,5 +69,30 @@ describe("endpoint overrides are refused before any request", () => {
     ]);
     for (const run of runs) expect(run.code, run.stderr).toBe(2);
     expect(connections).toBe(0);
+  });
+});
+
+describe("an inventory of another pool than the config's", () => {
+  it("exits 2 naming the inventory, the config and both values of each field that differs", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pool-ops-inventory-"));
+    const file = join(dir, "outputs.json");
+    const host = (name: string, role: string, ip: string, n: number) => ({ name, role, privateIp: ip, instanceId: `i-0123456789abcdef${n}` });
+    writeFileSync(
+      file,
+      JSON.stringify({
+        pool: "otherpool",
+        network: "mainnet",
+        region: "eu-west-1",
+        bastion: { ...host("bastion", "bastion", "10.40.16.10", 0), publicIp: "203.0.113.10" },
+        hosts: [host("relay-1", "relay", "10.40.0.10", 1)],
+      }),
+    );
+    // The default pool (sandstone, preprod, eu-west-1) is the config here.
+    const run = await runPoolOps(undefined, ["--config", join(REPO_DIR, "config", "default-pool.yaml"), "inventory"], { env: { POOL_OPS_INVENTORY: file } });
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toContain(`${file} does not describe the pool of`);
+    expect(run.stderr).toContain('pool: the inventory says "otherpool", the pool config (name) says "sandstone"');
+    expect(run.stderr).toContain('network: the inventory says "mainnet", the pool config (network) says "preprod"');
+    expect(run.stderr).not.toContain("region:");
   });
 });
