@@ -18,7 +18,7 @@ import { sshAlgorithms } from "./ssh-algorithms";
 import { OpsError } from "./result";
 import { commandFailure, describeConnectError } from "./connection-errors";
 import type { BackupEntry, DirectoryOptions, ParentPolicy, PutOptions, RestoreEntry } from "./files";
-import { backupFiles, ensureDirectory, putFile, readFile, restoreFiles } from "./remote-files";
+import { backupFiles, ensureDirectory, moveFiles, putFile, readFile, restoreFiles } from "./remote-files";
 
 export { commandFailure } from "./connection-errors";
 import { shellQuote } from "./shell";
@@ -410,6 +410,11 @@ export class Connection {
   /** Puts backed-up files back (each through a staging file and a rename); removes those marked absent. */
   restoreFiles(backupDir: string, files: readonly RestoreEntry[], options: { sudo?: boolean; step?: string; parents?: ParentPolicy } = {}): Promise<void> {
     return restoreFiles(this, backupDir, files, options);
+  }
+
+  /** Renames files on one filesystem, never onto or through a link; false when a source was missing at both ends. */
+  moveFiles(files: ReadonlyArray<{ from: string; to: string }>, options: { sudo?: boolean; step?: string; parents?: ParentPolicy } = {}): Promise<boolean> {
+    return moveFiles(this, files, options);
   }
 
   /** A remote regular file's bytes (never read through a link), or undefined when it does not exist. */

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { wrapCommand } from "./connection";
-import { atomicPutScript, backupFilesScript, ensureDirectoryScript, formatMode, MISSING_FILE_EXIT, readScript, REFUSED_EXIT, restoreFilesScript } from "./files";
+import { atomicPutScript, backupFilesScript, ensureDirectoryScript, formatMode, MISSING_FILE_EXIT, moveFilesScript, readScript, REFUSED_EXIT, restoreFilesScript } from "./files";
 import { shellQuote } from "./shell";
 
 function sh(script: string, stdin: Buffer | string = "") {
@@ -176,5 +176,21 @@ describe("no link is ever followed", () => {
     expect(statSync(join(keys, "standby")).mode & 0o777).toBe(0o750);
     symlinkSync(work("elsewhere-dir"), join(keys, "linked"));
     expect(sh(ensureDirectoryScript(join(keys, "linked", "x"))).code).toBe(REFUSED_EXIT);
+  });
+
+  it("move renames regular files, is fine when already moved, and refuses a link at the destination (mv would move into the directory it names)", () => {
+    const keys = work("move-keys");
+    mkdirSync(join(keys, "standby"));
+    writeFileSync(join(keys, "kes.skey"), "kes\n", { mode: 0o600 });
+    const move = moveFilesScript([{ from: join(keys, "kes.skey"), to: join(keys, "standby", "kes.skey") }]);
+    expect(sh(move).code).toBe(0);
+    expect(readFileSync(join(keys, "standby", "kes.skey"), "utf8")).toBe("kes\n");
+    expect(sh(move).code).toBe(0); // already moved
+    expect(sh(moveFilesScript([{ from: join(keys, "none"), to: join(keys, "standby", "none") }])).code).toBe(MISSING_FILE_EXIT);
+    const elsewhere = work("move-elsewhere");
+    symlinkSync(elsewhere, join(keys, "vrf.skey"));
+    writeFileSync(join(keys, "standby", "vrf.skey"), "vrf\n");
+    expect(sh(moveFilesScript([{ from: join(keys, "standby", "vrf.skey"), to: join(keys, "vrf.skey") }])).code).toBe(REFUSED_EXIT);
+    expect(readdirSync(elsewhere)).toEqual([]);
   });
 });

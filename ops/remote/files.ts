@@ -72,7 +72,7 @@ function safeFilesProgram(): string {
 }
 
 /** The command line of one operation: `python3 -I -c <program> OP <json>` (isolated: no PYTHON* variables, no cwd on sys.path). */
-export function safeFilesCommand(op: "put" | "read" | "ensure-dir" | "backup" | "restore", args: Record<string, unknown>): string {
+export function safeFilesCommand(op: "put" | "read" | "ensure-dir" | "backup" | "restore" | "move", args: Record<string, unknown>): string {
   return [
     `command -v python3 >/dev/null 2>&1 || { echo "python3 is missing on this host (every Debian cloud image has it): pool-ops needs it to write files safely" >&2; exit 69; }`,
     `exec python3 -I -c ${shellQuote(safeFilesProgram())} ${op} ${shellQuote(JSON.stringify(args))}`,
@@ -141,6 +141,15 @@ export interface RestoreEntry {
 /** Puts backed-up files back in place, each through a private staging file and a rename; removes those that were absent. */
 export function restoreFilesScript(dir: string, files: readonly RestoreEntry[], options: { parents?: ParentPolicy } = {}): string {
   return safeFilesCommand("restore", { dir: absolute(dir), files: files.map((f) => ({ path: absolute(f.path), from: safeName(f.from), ...(f.absent ? { absent: true } : {}) })), parents: options.parents ?? "no-links" });
+}
+
+/**
+ * Renames files on one filesystem (as promote moves credentials between `keys/` and `keys/standby/`), refusing a
+ * link at either end (`mv -f A B` moves A *into* the directory a link at B names). A file already moved is fine;
+ * missing at both ends exits MISSING_FILE_EXIT.
+ */
+export function moveFilesScript(files: ReadonlyArray<{ from: string; to: string }>, options: { parents?: ParentPolicy } = {}): string {
+  return safeFilesCommand("move", { files: files.map((f) => ({ from: absolute(f.from), to: absolute(f.to) })), parents: options.parents ?? "no-links" });
 }
 
 function safeName(name: string): string {

@@ -9,6 +9,7 @@ import {
   backupFilesScript,
   ensureDirectoryScript,
   MISSING_FILE_EXIT,
+  moveFilesScript,
   readScript,
   REFUSED_EXIT,
   restoreFilesScript,
@@ -63,4 +64,13 @@ export async function readFile(c: Connection, remotePath: string, options: { sud
   if (result.exitCode === MISSING_FILE_EXIT) return undefined;
   checkFileResult(c, result, step, "check the path and permissions");
   return result.stdout;
+}
+
+/** Renames files (never onto or through a link); resolves false when a source was missing at both ends. */
+export async function moveFiles(c: Connection, files: ReadonlyArray<{ from: string; to: string }>, options: { sudo?: boolean; step?: string; parents?: ParentPolicy } = {}): Promise<boolean> {
+  const step = options.step ?? "move files";
+  const result = await c.run(moveFilesScript(files, options), { step, sudo: options.sudo, label: `move ${files.length} file(s)` });
+  if (result.exitCode === MISSING_FILE_EXIT) return false;
+  checkFileResult(c, result, step, "check the paths");
+  return true;
 }

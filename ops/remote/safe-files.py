@@ -378,7 +378,39 @@ def op_restore(args, _data):
     return 0
 
 
-OPS = {"put": op_put, "read": op_read, "ensure-dir": op_ensure_dir, "backup": op_backup, "restore": op_restore}
+def op_move(args, _data):
+    """Renames regular files to other names on the same filesystem (the credentials between keys/ and
+    keys/standby/): the source must be a regular file, the destination absent or a regular file — never a link,
+    which `mv` would follow into the directory it names. A source already moved (destination present, source
+    absent) is fine; both absent is an error."""
+    policy = args.get("parents", "no-links")
+    for item in args["files"]:
+        from_parents, from_name = split_target(item["from"])
+        to_parents, to_name = split_target(item["to"])
+        from_fd = walk(from_parents, policy)
+        to_fd = walk(to_parents, policy)
+        try:
+            source = lstat_at(from_fd, from_name)
+            dest = lstat_at(to_fd, to_name)
+            if dest is not None and not stat.S_ISREG(dest.st_mode):
+                refuse(f"{item['to']} is {kind_of(dest)}: refusing to move onto it")
+            if source is None:
+                if dest is None:
+                    print(f"missing {item['from']}", file=sys.stderr)
+                    return 66
+                continue
+            if not stat.S_ISREG(source.st_mode):
+                refuse(f"{item['from']} is {kind_of(source)}: refusing to move it")
+            os.rename(from_name, to_name, src_dir_fd=from_fd, dst_dir_fd=to_fd)
+            os.fsync(to_fd)
+            os.fsync(from_fd)
+        finally:
+            os.close(from_fd)
+            os.close(to_fd)
+    return 0
+
+
+OPS = {"put": op_put, "read": op_read, "ensure-dir": op_ensure_dir, "backup": op_backup, "restore": op_restore, "move": op_move}
 
 
 def main():
