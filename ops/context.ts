@@ -14,7 +14,7 @@ import type { PoolConfig } from "../config/schema";
 import { AwsEndpointError, privateEndpointsByService, type AwsTarget } from "./aws/client-config";
 import { AgentClient } from "./remote/agent-client";
 import { agentSocketPath, type AgentIdentity } from "./remote/agent-protocol";
-import { authIdentityId, resolveOperatorAuth, type OperatorAuth } from "./remote/operator-identity";
+import { chooseLogin, loginIdentityId, openLogin, type KeyFileAuth, type LoginSource, type SshAgentAuth } from "./remote/operator-identity";
 import { appendAudit, auditEntryFor, defaultAuditLogPath, type AuditEntry, type AuditSink } from "./audit";
 import { Output } from "./output";
 import { Fleet } from "./remote/fleet";
@@ -144,23 +144,30 @@ export class OpsContext {
     return this.options.identity || process.env.POOL_OPS_IDENTITY || undefined;
   }
 
+  /** Which login this command uses (operator-identity.ts: `--identity`, else $SSH_AUTH_SOCK, else ~/.ssh/id_*). */
+  loginSource(): Promise<LoginSource> {
+    this.sourceCache ??= this.agentAuth ? Promise.resolve(this.agentAuth) : chooseLogin({ identityFile: this.identityFile });
+    return this.sourceCache;
+  }
+  private sourceCache: Promise<LoginSource> | undefined;
+
   /**
-   * How this command logs in (operator-identity.ts): the `--identity` key, else the ssh-agent at $SSH_AUTH_SOCK,
-   * else ~/.ssh/id_{ed25519,ecdsa,rsa}. A passphrase is asked once per command (or read from
-   * $POOL_OPS_IDENTITY_PASSPHRASE_FILE); `agentAuth` supplies the login an agent was handed by `agent start`.
+   * The login opened: a key file's passphrase is asked once per command (or read from
+   * $POOL_OPS_IDENTITY_PASSPHRASE_FILE). Only commands that connect themselves open it: through a running agent the
+   * key is never opened here.
    */
-  operatorAuth(): Promise<OperatorAuth> {
-    this.authCache ??= this.agentAuth ? Promise.resolve(this.agentAuth) : resolveOperatorAuth({ identityFile: this.identityFile });
+  operatorAuth(): Promise<KeyFileAuth | SshAgentAuth> {
+    this.authCache ??= this.loginSource().then((source) => openLogin(source));
     return this.authCache;
   }
-  private authCache: Promise<OperatorAuth> | undefined;
+  private authCache: Promise<KeyFileAuth | SshAgentAuth> | undefined;
   /** Set by `agent serve` when `agent start` handed it the login over a pipe. */
-  agentAuth: OperatorAuth | undefined;
+  agentAuth: KeyFileAuth | SshAgentAuth | undefined;
 
   /** Who this command logs in as, as which identity, trusting which known_hosts: what an agent must share to serve it. */
   async agentIdentity(): Promise<AgentIdentity> {
-    const auth = await this.operatorAuth();
-    return { user: this.options.user ?? this.config.ssh.user, authId: authIdentityId(auth), knownHostsFile: this.knownHostsFile };
+    const authId = await loginIdentityId(await this.loginSource(), () => this.operatorAuth());
+    return { user: this.options.user ?? this.config.ssh.user, authId, knownHostsFile: this.knownHostsFile };
   }
 
   /** The running agent for this command's identity, unless `--no-agent`; undefined when none runs. */
@@ -188,7 +195,7 @@ export class OpsContext {
     const relay = options.hostKeys ? undefined : await this.agent();
     const fleet = new Fleet(inventory, {
       user: identity.user,
-      auth: await this.operatorAuth(),
+      auth: relay ? { kind: "relayed", via: relay.socketPath } : await this.operatorAuth(),
       hostKeys: options.hostKeys ?? (await this.hostKeyPolicy()),
       ssh: this.config.ssh,
       relay,

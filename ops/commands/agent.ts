@@ -21,7 +21,7 @@ import { agentSocketPath } from "../remote/agent-protocol";
 import { AgentSetupError, DEFAULT_AGENT_IDLE_SECONDS, ensurePrivateDirectory, startAgentServer } from "../remote/agent-server";
 import { OpsError } from "../remote/result";
 import { InventoryError } from "../remote/inventory";
-import { keyTextAuth, openSshAgent, type OperatorAuth } from "../remote/operator-identity";
+import { keyTextAuth, openSshAgent, type KeyFileAuth, type SshAgentAuth } from "../remote/operator-identity";
 
 /** How long `agent start` waits for the new agent's socket to answer. */
 const START_TIMEOUT_MS = 15_000;
@@ -60,11 +60,11 @@ export function agentEnvironment(from: NodeJS.ProcessEnv = process.env): Record<
 /** The login as it crosses the pipe to the agent (read once by `agent serve --auth-from-stdin`). */
 type HandedAuth = { kind: "key"; source: string; keyText: string; passphrase?: string } | { kind: "agent"; socket: string };
 
-function handOver(auth: OperatorAuth): HandedAuth {
+function handOver(auth: KeyFileAuth | SshAgentAuth): HandedAuth {
   return auth.kind === "key" ? { kind: "key", source: auth.source, keyText: auth.keyText, ...(auth.passphrase !== undefined ? { passphrase: auth.passphrase } : {}) } : { kind: "agent", socket: auth.socket };
 }
 
-async function takeOver(handed: string): Promise<OperatorAuth> {
+async function takeOver(handed: string): Promise<KeyFileAuth | SshAgentAuth> {
   let value: HandedAuth;
   try {
     value = JSON.parse(handed) as HandedAuth;

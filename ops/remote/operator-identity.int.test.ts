@@ -190,6 +190,13 @@ describe.skipIf(LAB_SKIP)(`operator keys: ssh-agent and passphrase-protected key
       expect(readFileSync(`/proc/${status.pid}/cmdline`, "utf8")).not.toContain(key);
       const run = await runPoolOps(lab(), ["--json", "run", "--role", "producer", "--", "true"], { env });
       expect(run.code, run.stderr).toBe(0);
+      // While the agent runs, commands go through it and never open the key: no passphrase needed (none at hand here).
+      const noPassphrase = noKeyFile({ POOL_OPS_IDENTITY: key });
+      expect((await runPoolOps(lab(), ["agent", "status"], { env: noPassphrase })).code).toBe(0);
+      const relayed = await runPoolOps(lab(), ["--json", "run", "--role", "relay", "--", "true"], { env: noPassphrase });
+      expect(relayed.code, relayed.stderr).toBe(0);
+      const direct = await runPoolOps(lab(), ["--no-agent", "ping"], { env: noPassphrase });
+      expect(direct.stderr).toMatch(/protected by a passphrase and there is no terminal to ask on/);
     } finally {
       await runPoolOps(lab(), ["agent", "stop"], { env });
     }

@@ -40,7 +40,20 @@ export interface SshAgentAuth {
   readonly keys: readonly AgentKey[];
 }
 
-export type OperatorAuth = KeyFileAuth | SshAgentAuth;
+/**
+ * The command's steps go through the pool-ops agent, which logs in itself: this process never opens the key (so a
+ * passphrase is not asked again while an agent runs).
+ */
+export interface RelayedAuth {
+  readonly kind: "relayed";
+  /** The agent's socket, for messages. */
+  readonly via: string;
+}
+
+export type OperatorAuth = KeyFileAuth | SshAgentAuth | RelayedAuth;
+
+/** Which login a command uses, chosen without opening a key file (no passphrase asked yet). */
+export type LoginSource = { readonly kind: "key-file"; readonly path: string } | KeyFileAuth | SshAgentAuth;
 
 export interface OperatorAuthOptions {
   /** `--identity` or POOL_OPS_IDENTITY; empty means not given. */
@@ -62,12 +75,61 @@ function identityError(message: string, remedy: string): OpsError {
   return new OpsError("-", IDENTITY_STEP, message, remedy, "unreachable");
 }
 
-/** What names one login identity (the agent's socket is derived from it): the key's public half, or the agent's socket. */
-export function authIdentityId(auth: OperatorAuth): string {
-  return auth.kind === "key" ? `key:${auth.fingerprint}` : `ssh-agent:${resolve(auth.socket)}`;
+/**
+ * What names one login identity (the agent's socket is derived from it): the key's public half, or the agent's
+ * socket. A key file's public half is read from its OpenSSH header without the passphrase; only an encrypted PEM key
+ * (which has no public part in the clear) is opened for it.
+ */
+export async function loginIdentityId(source: LoginSource, open: () => Promise<OperatorAuth>): Promise<string> {
+  if (source.kind === "agent") return `ssh-agent:${resolve(source.socket)}`;
+  if (source.kind === "key") return `key:${source.fingerprint}`;
+  const clear = publicFingerprintOfKeyFile(source.path);
+  if (clear) return `key:${clear}`;
+  const opened = await open();
+  if (opened.kind !== "key") throw new Error("a key file opened as something else");
+  return `key:${opened.fingerprint}`;
+}
+
+/** The public key blob an OpenSSH private key file carries unencrypted in its header (PROTOCOL.key), if it is one. */
+export function openSshPublicBlob(text: string): Buffer | undefined {
+  const body = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]*?)-----END OPENSSH PRIVATE KEY-----/.exec(text)?.[1];
+  if (!body) return undefined;
+  const blob = Buffer.from(body.replace(/\s+/g, ""), "base64");
+  const magic = Buffer.from("openssh-key-v1\0");
+  if (!blob.subarray(0, magic.length).equals(magic)) return undefined;
+  let offset = magic.length;
+  const next = (): Buffer | undefined => {
+    if (offset + 4 > blob.length) return undefined;
+    const length = blob.readUInt32BE(offset);
+    const value = blob.subarray(offset + 4, offset + 4 + length);
+    offset += 4 + length;
+    return offset <= blob.length ? value : undefined;
+  };
+  next(); // cipher name
+  next(); // kdf name
+  next(); // kdf options
+  if (offset + 4 > blob.length) return undefined;
+  offset += 4; // number of keys
+  return next();
+}
+
+/** A key file's fingerprint from its public part, without its passphrase; undefined when that needs the passphrase. */
+export function publicFingerprintOfKeyFile(path: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+  const blob = openSshPublicBlob(text);
+  if (blob) return fingerprintOf(blob);
+  const parsed = ssh2().utils.parseKey(text);
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  return key && !(key instanceof Error) ? fingerprintOf(key.getPublicSSH()) : undefined;
 }
 
 export function describeAuth(auth: OperatorAuth): string {
+  if (auth.kind === "relayed") return `through the pool-ops agent ${auth.via}`;
   if (auth.kind === "key") return `key ${auth.source} (${auth.key.type} ${auth.fingerprint})`;
   const usable = auth.keys.filter(usableAgentKey);
   return `ssh-agent ${auth.socket} (${usable.length} usable key${usable.length === 1 ? "" : "s"})`;
@@ -192,9 +254,9 @@ export async function openSshAgent(socket: string): Promise<SshAgentAuth> {
   return { kind: "agent", socket, keys };
 }
 
-/** The operator's login, resolved as described at the top of this file. */
-export async function resolveOperatorAuth(options: OperatorAuthOptions = {}): Promise<OperatorAuth> {
-  if (options.identityFile) return openKeyFile(options.identityFile, options);
+/** Which login the command uses, in the order described at the top of this file; no key file is opened yet. */
+export async function chooseLogin(options: OperatorAuthOptions = {}): Promise<LoginSource> {
+  if (options.identityFile) return { kind: "key-file", path: options.identityFile };
   const socket = "sshAuthSock" in options ? options.sshAuthSock : process.env.SSH_AUTH_SOCK;
   const home = options.home ?? homedir();
   const defaults = DEFAULT_KEY_FILES.map((f) => join(home, ".ssh", f));
@@ -204,14 +266,24 @@ export async function resolveOperatorAuth(options: OperatorAuthOptions = {}): Pr
       return await openSshAgent(socket);
     } catch (error) {
       // An agent with nothing usable: the default key file, as OpenSSH would try next; else the agent's reason.
-      if (found && error instanceof OpsError) return openKeyFile(found, options);
+      if (found && error instanceof OpsError) return { kind: "key-file", path: found };
       throw error;
     }
   }
   if (!found) {
     throw identityError(`no SSH identity: SSH_AUTH_SOCK is not set and there is no key at ${defaults.join(", ")}`, "give --identity FILE (or set POOL_OPS_IDENTITY), or start ssh-agent and ssh-add your key");
   }
-  return openKeyFile(found, options);
+  return { kind: "key-file", path: found };
+}
+
+/** The login ready to use: a key file opened (its passphrase asked or read now), an agent as it is. */
+export async function openLogin(source: LoginSource, options: OperatorAuthOptions = {}): Promise<KeyFileAuth | SshAgentAuth> {
+  return source.kind === "key-file" ? openKeyFile(source.path, options) : source;
+}
+
+/** The operator's login, resolved and opened. */
+export async function resolveOperatorAuth(options: OperatorAuthOptions = {}): Promise<KeyFileAuth | SshAgentAuth> {
+  return openLogin(await chooseLogin(options), options);
 }
 
 /** An ssh2 agent that refuses SHA-1 signatures for RSA keys, as sha2OnlyKey does for key files. */
@@ -231,6 +303,7 @@ export function sha2OnlyAgent(socket: string): Ssh2OpenSshAgent {
 
 /** ssh2's `authHandler` for this login: exactly one method, so no "none" round trip and no other key is tried. */
 export function authHandlerFor(auth: OperatorAuth, username: string): unknown[] {
+  if (auth.kind === "relayed") throw new Error(`a connection made here while its steps go through the pool-ops agent (${auth.via}): this is a bug`);
   if (auth.kind === "key") return [{ type: "publickey", username, key: auth.key }];
   return [{ type: "agent", username, agent: sha2OnlyAgent(auth.socket) }];
 }
