@@ -3,7 +3,7 @@
  * backup, restore and ensure-dir, and their refusals when a link sits where a file or directory should be.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -81,6 +81,11 @@ describe("no link is ever followed", () => {
     expect(readFileSync(victim, "utf8")).toBe("root's own\n");
     expect(statSync(victim).mode & 0o777).toBe(0o640);
   };
+  /** A link as the node user plants it: owned by them (root's own links in root's directories are followed). */
+  const plant = (to: string, at: string) => {
+    symlinkSync(to, at);
+    lchownSync(at, 12345, 12345);
+  };
   const work = (name: string) => {
     const d = join(dir, name);
     mkdirSync(d);
@@ -89,7 +94,7 @@ describe("no link is ever followed", () => {
 
   it("a symbolic link at the target is refused, not written through", () => {
     const d = work("target-link");
-    symlinkSync(victim, join(d, "topology.json"));
+    plant(victim, join(d, "topology.json"));
     const r = sh(atomicPutScript(join(d, "topology.json"), Buffer.from("evil\n"), { owner: "nobody", mode: 0o666 }), "evil\n");
     expect(r.code).toBe(REFUSED_EXIT);
     expect(r.stderr).toMatch(/REFUSED: .*topology\.json is a symbolic link: refusing .*nothing was changed/);
@@ -100,7 +105,7 @@ describe("no link is ever followed", () => {
   it("a symbolic link at the .bak is refused before anything changes", () => {
     const d = work("bak-link");
     writeFileSync(join(d, "topology.json"), "old\n");
-    symlinkSync(victim, join(d, "topology.json.bak"));
+    plant(victim, join(d, "topology.json.bak"));
     const r = sh(atomicPutScript(join(d, "topology.json"), Buffer.from("new\n")), "new\n");
     expect(r.code).toBe(REFUSED_EXIT);
     expect(r.stderr).toMatch(/topology\.json\.bak is a symbolic link/);
@@ -111,7 +116,7 @@ describe("no link is ever followed", () => {
   it("a directory on the path that is a symbolic link is refused", () => {
     const d = work("dir-link");
     const elsewhere = work("elsewhere");
-    symlinkSync(elsewhere, join(d, "config"));
+    plant(elsewhere, join(d, "config"));
     const r = sh(atomicPutScript(join(d, "config", "victim"), Buffer.from("x\n")), "x\n");
     expect(r.code).toBe(REFUSED_EXIT);
     expect(r.stderr).toMatch(/\/config is a symbolic link or not a directory: refusing to follow it/);
@@ -121,7 +126,7 @@ describe("no link is ever followed", () => {
 
   it("a read refuses a link at the file itself; a parent writable by others is refused for writes", () => {
     const d = work("read-link");
-    symlinkSync(victim, join(d, "vrf.skey"));
+    plant(victim, join(d, "vrf.skey"));
     const r = sh(readScript(join(d, "vrf.skey")));
     expect(r.code).toBe(REFUSED_EXIT);
     expect(r.stdout).toBe("");
@@ -145,7 +150,7 @@ describe("no link is ever followed", () => {
     expect(JSON.parse(b.stdout)).toEqual({ absent: [join(d, "topology.json")] });
     expect(statSync(backups).mode & 0o777).toBe(0o700);
     writeFileSync(join(d, "config.json"), "v2\n");
-    symlinkSync(victim, join(d, "topology.json")); // "created" by the failed change: a link
+    plant(victim, join(d, "topology.json")); // "created" by the failed change: a link
     const r = sh(restoreFilesScript(backups, [{ path: join(d, "config.json"), from: "0" }, { path: join(d, "topology.json"), from: "1", absent: true }]));
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(join(d, "config.json"), "utf8")).toBe("v1\n");
@@ -153,9 +158,9 @@ describe("no link is ever followed", () => {
     expect(existsSync(join(d, "topology.json"))).toBe(false);
     untouched();
     // A restore onto a link is refused; a backup directory planted as a link is refused.
-    symlinkSync(victim, join(d, "node.cert"));
+    plant(victim, join(d, "node.cert"));
     expect(sh(restoreFilesScript(backups, [{ path: join(d, "node.cert"), from: "0" }])).code).toBe(REFUSED_EXIT);
-    symlinkSync(work("planted"), join(d, "backup", "run-2"));
+    plant(work("planted"), join(d, "backup", "run-2"));
     expect(sh(backupFilesScript(join(d, "backup", "run-2"), [{ path: join(d, "config.json"), as: "0" }])).code).toBe(REFUSED_EXIT);
     untouched();
   });
@@ -174,7 +179,7 @@ describe("no link is ever followed", () => {
     expect(sh(ensureDirectoryScript(fresh, { mode: 0o750 })).code).toBe(0);
     expect(statSync(fresh).mode & 0o777).toBe(0o750);
     expect(statSync(join(keys, "standby")).mode & 0o777).toBe(0o750);
-    symlinkSync(work("elsewhere-dir"), join(keys, "linked"));
+    plant(work("elsewhere-dir"), join(keys, "linked"));
     expect(sh(ensureDirectoryScript(join(keys, "linked", "x"))).code).toBe(REFUSED_EXIT);
   });
 
@@ -188,9 +193,21 @@ describe("no link is ever followed", () => {
     expect(sh(move).code).toBe(0); // already moved
     expect(sh(moveFilesScript([{ from: join(keys, "none"), to: join(keys, "standby", "none") }])).code).toBe(MISSING_FILE_EXIT);
     const elsewhere = work("move-elsewhere");
-    symlinkSync(elsewhere, join(keys, "vrf.skey"));
+    plant(elsewhere, join(keys, "vrf.skey"));
     writeFileSync(join(keys, "standby", "vrf.skey"), "vrf\n");
     expect(sh(moveFilesScript([{ from: join(keys, "standby", "vrf.skey"), to: join(keys, "vrf.skey") }])).code).toBe(REFUSED_EXIT);
     expect(readdirSync(elsewhere)).toEqual([]);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)("follows only root's own links in directories only root can write (merged /usr: /bin -> usr/bin); a link another user owns is refused", () => {
+    const d = work("merged");
+    mkdirSync(join(d, "usr", "lib"), { recursive: true });
+    symlinkSync("usr/lib", join(d, "lib")); // made by root here, as Debian's /lib is
+    const put = sh(atomicPutScript(join(d, "lib", "unit.service"), Buffer.from("[Unit]\n")), "[Unit]\n");
+    expect(put.code, put.stderr).toBe(0);
+    expect(readFileSync(join(d, "usr", "lib", "unit.service"), "utf8")).toBe("[Unit]\n");
+    symlinkSync("usr/lib", join(d, "lib2"));
+    lchownSync(join(d, "lib2"), 12345, 12345); // the same link, but someone else's
+    expect(sh(atomicPutScript(join(d, "lib2", "unit.service"), Buffer.from("x")), "x")).toMatchObject({ code: REFUSED_EXIT, stderr: expect.stringMatching(/lib2 is a symbolic link or not a directory/) });
   });
 });

@@ -6,7 +6,8 @@
 # steps makes root write, chown or copy a file of its choosing (/etc/sudoers, /etc/shadow). Here every path is walked
 # from / one component at a time with O_NOFOLLOW|O_DIRECTORY, and every later step works on the file descriptors so
 # obtained (openat/renameat/fchown/fchmod via Python's dir_fd=): a link planted anywhere on the path is never
-# followed, whenever it is planted.
+# followed, whenever it is planted. The only links followed are root's own, in directories only root can write
+# (Debian's merged /usr: /bin -> usr/bin); the target itself is never a link.
 #
 # - The new content is staged in a directory only root can enter (mode 0700, created by this run, checked by its
 #   descriptor) inside the target's own directory, so the final rename is on one filesystem and atomic, and the node
@@ -82,18 +83,36 @@ def open_dir_at(parent_fd, name, shown):
         raise
 
 
+MAX_LINK_HOPS = 16
+
+
+def trusted_link(dir_fd, name):
+    """A symbolic link no one but root can have made or changed: owned by root, in a root-owned directory others
+    cannot write (or a root-owned sticky one). Debian's merged /usr (/bin -> usr/bin, /lib -> usr/lib) is such; a link
+    the node user plants never is."""
+    st = lstat_at(dir_fd, name)
+    if st is None or not stat.S_ISLNK(st.st_mode) or st.st_uid != 0:
+        return False
+    parent = os.fstat(dir_fd)
+    return parent.st_uid == 0 and (not parent.st_mode & 0o022 or bool(parent.st_mode & stat.S_ISVTX))
+
+
 def walk(parts, policy, create=None):
-    """A descriptor of the directory /parts[0]/.../parts[-1], reached without following any link. With `create`
-    (owner, group, mode), missing components are made with them; existing ones are never changed."""
+    """A descriptor of the directory /parts[0]/.../parts[-1], reached without following any link but root's own
+    (trusted_link). With `create` (owner, group, mode), missing components are made with them; existing ones are
+    never changed."""
     fd = os.open("/", DIR_FLAGS)
-    shown = ""
     check_dir(fd, "/", policy)
-    for part in parts:
-        shown = f"{shown}/{part}"
+    shown = ""
+    queue = list(parts)
+    hops = 0
+    while queue:
+        part = queue.pop(0)
+        shown = f"{shown}/{part}" if part != ".." else shown.rsplit("/", 1)[0]
         try:
-            nfd = open_dir_at(fd, part, shown)
+            nfd = os.open(part, DIR_FLAGS, dir_fd=fd)
         except FileNotFoundError:
-            if create is None:
+            if create is None or part == "..":
                 os.close(fd)
                 raise
             uid, gid, mode = create
@@ -106,9 +125,27 @@ def walk(parts, policy, create=None):
             if st.st_uid == os.geteuid() and stat.S_IMODE(st.st_mode) == 0o700:
                 os.fchown(nfd, uid, gid)
                 os.fchmod(nfd, mode)
+        except OSError as e:
+            if e.errno not in (errno.ELOOP, errno.ENOTDIR) or not trusted_link(fd, part):
+                os.close(fd)
+                if e.errno in (errno.ELOOP, errno.ENOTDIR):
+                    refuse(f"{shown} is a symbolic link or not a directory: refusing to follow it")
+                raise
+            hops += 1
+            if hops > MAX_LINK_HOPS:
+                refuse(f"{shown}: too many symbolic links")
+            target = os.readlink(part, dir_fd=fd)
+            if target.startswith("/"):
+                os.close(fd)
+                fd = os.open("/", DIR_FLAGS)
+                shown = ""
+            else:
+                shown = shown.rsplit("/", 1)[0]
+            queue = [p for p in target.split("/") if p not in ("", ".")] + queue
+            continue
         os.close(fd)
         fd = nfd
-        check_dir(fd, shown, policy)
+        check_dir(fd, shown or "/", policy)
     return fd
 
 
@@ -350,6 +387,9 @@ def op_restore(args, _data):
     absent before (the name only: a link there is removed, never followed)."""
     backup_fd = walk(split(args["dir"]), "no-links")
     try:
+        st = os.fstat(backup_fd)
+        if st.st_uid != os.geteuid() or stat.S_IMODE(st.st_mode) & 0o077:
+            refuse(f"{args['dir']} is not a directory only root can enter (mode {stat.S_IMODE(st.st_mode):o}, uid {st.st_uid}): refusing to restore from it")
         for item in args["files"]:
             parents, name = split_target(item["path"])
             dir_fd = walk(parents, args.get("parents", "no-links"))
