@@ -145,4 +145,17 @@ describe("host keys", () => {
     expect(text).toContain(other);
     expect(text).toContain(revoked);
   });
+
+  it("replace keeps another pool's line for the same address or name", () => {
+    const mine = `10.40.0.10 ${a.line.split(" ").slice(0, 2).join(" ")} relay-1 pool=sandstone`;
+    const theirs = `10.40.0.10 ${b.line.split(" ").slice(0, 2).join(" ")} relay-1 pool=otherpool`;
+    const policy = policyWith(`${mine}\n${theirs}\n`);
+    const c = keygen("c2");
+    expect(policy.replace({ ...relay, pool: "sandstone", instanceId: "i-0123456789abcdef0" }, [{ keyType: "ssh-ed25519", key: c.blob }])).toBe(1);
+    const text = readFileSync(policy.options.knownHostsFile, "utf8");
+    expect(text).toContain(theirs);
+    expect(text).not.toContain(mine);
+    expect(text).toContain(`relay-1 i-0123456789abcdef0 pool=sandstone`);
+    expect(policy.decide({ ...relay, pool: "otherpool" }, b.blob).kind).toBe("trusted");
+  });
 });

@@ -188,7 +188,14 @@ export class HostKeyPolicy {
    */
   replace(target: HostKeyTarget, keys: ReadonlyArray<{ keyType: string; key: Buffer }>): number {
     const where = knownHostsName(target.address, target.port);
-    const stale = new Set(this.plain(target).filter((e) => (entryMatches(e, where) && (this.isSelf(e, target) || e.identity.name === target.name)) || e.identity.name === target.name).map((e) => e.line));
+    // Only this pool's lines (or, for a target of no known pool, lines of no pool): another pool's host at the same
+    // private address, or of the same name, keeps its line.
+    const samePool = (e: KnownHostEntry) => e.identity.pool === target.pool || (e.identity.pool === undefined && target.pool !== undefined);
+    const stale = new Set(
+      this.known()
+        .filter((e) => e.marker === undefined && samePool(e) && ((entryMatches(e, where) && this.isSelf(e, target)) || e.identity.name === target.name))
+        .map((e) => e.line),
+    );
     const kept = this.lines().filter((_, i) => !stale.has(i + 1));
     const identity = { name: target.name, instanceId: target.instanceId, pool: target.pool };
     this.write([...kept, ...keys.map(({ keyType, key }) => knownHostsLine(target.address, target.port, keyType, key, identity))]);
