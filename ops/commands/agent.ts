@@ -7,7 +7,8 @@
  *
  * What the agent is given: the login (a key file's text and its passphrase, or the ssh-agent socket) over a pipe, read
  * once at start — never on its command line or in its environment — and an environment stripped to what a Node
- * process needs: no AWS credentials, no passphrase file, no SSH_AUTH_SOCK unless it logs in through the ssh-agent.
+ * process needs: no AWS credentials, no passphrase file, no SSH_AUTH_SOCK (an ssh-agent socket it logs in through
+ * comes over the pipe too).
  */
 import { spawn } from "node:child_process";
 import { text } from "node:stream/consumers";
