@@ -86,7 +86,7 @@ export async function appendAudit(entry: AuditEntry, sink: AuditSink): Promise<s
   const logStream = sink.cloudWatch.logStream ?? `pool-ops/${entry.operator.replace(/[:*]/g, "_")}`;
   // Loaded on demand: only commands that audit to CloudWatch pay for the SDK.
   const { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand } = await import("@aws-sdk/client-cloudwatch-logs");
-  const client = new CloudWatchLogsClient(awsClientSettings(aws));
+  const client = new CloudWatchLogsClient(awsClientSettings(aws, "logs"));
   try {
     try {
       await client.send(new CreateLogStreamCommand({ logGroupName: logGroup, logStreamName: logStream }));

@@ -2,7 +2,7 @@
  * pool-ops on the lab, run as an operator runs it (spawned processes): reaching every host through the bastion,
  * refusing a changed host key, reporting a dead relay without hiding the others, and the audit line.
  */
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -65,6 +65,20 @@ describe.skipIf(LAB_SKIP)(`pool-ops on the lab${LAB_SKIP_NOTE}`, () => {
     expect(await tcpProbe(bastion.address, 22, 3000)).toBe("connected");
     // ...but every other address of the VPC is unreachable from the operator's machine.
     for (const name of ["producer-1", "relay-1"]) expect(await tcpProbe(labHost(lab(), name).privateIp, 22, 3000), name).not.toBe("connected");
+  });
+
+  it("put --dry-run reports which hosts would change and changes nothing; then put writes, and a second dry run finds nothing to do", async () => {
+    const local = join(lab().dir, "dry-run-payload.txt");
+    writeFileSync(local, "payload\n");
+    const args = ["--role", "relay", "put", local, "/opt/cardano/lab/dry-run.txt"];
+    const dry = await runPoolOps(lab(), ["--dry-run", ...args]);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/dry run: \/opt\/cardano\/lab\/dry-run\.txt would change on relay-1, relay-2, relay-3, relay-4/);
+    const absent = await runPoolOps(lab(), ["--json", "--role", "relay", "run", "--", "test -e /opt/cardano/lab/dry-run.txt"]);
+    expect(absent.json<JsonGroup>().results.map((r) => r.exitCode)).toEqual([1, 1, 1, 1]);
+    expect((await runPoolOps(lab(), ["--yes", ...args])).code).toBe(0);
+    const again = await runPoolOps(lab(), ["--dry-run", ...args]);
+    expect(again.stdout).toMatch(/would change on no host/);
   });
 
   it("run executes on the selected role only, through sudo, and the audit log gets one line", async () => {

@@ -19,6 +19,7 @@ import { putCommand } from "./commands/put";
 import { statusCommand } from "./commands/status";
 import { rotateKesCommand } from "./commands/rotate-kes";
 import { runCommand } from "./commands/run";
+import { AwsEndpointError, checkEmulatorEndpoint, checkPrivateEndpoint } from "./aws/client-config";
 import { EXIT_USAGE } from "./context";
 
 /** Every command of pool-ops, in help order. */
@@ -34,6 +35,29 @@ function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
+/**
+ * Every endpoint override on the command line (`--aws-endpoint`, a command's own `--endpoint` such as `keys import`'s,
+ * `--aws-private-endpoint`) is checked before any action runs: a refused one exits 2 and no request is ever made.
+ */
+function refuseForeignEndpoints(root: Command, action: Command): void {
+  const checks: Array<() => void> = [];
+  for (let command: Command | null = action; command; command = command.parent) {
+    const opts = command.opts() as { awsEndpoint?: string; endpoint?: string; awsPrivateEndpoint?: string[] };
+    const name = command === root ? "" : `${command.name()} `;
+    if (typeof opts.awsEndpoint === "string") checks.push(() => checkEmulatorEndpoint(opts.awsEndpoint!, "--aws-endpoint"));
+    if (typeof opts.endpoint === "string") checks.push(() => checkEmulatorEndpoint(opts.endpoint!, `${name}--endpoint`));
+    for (const value of opts.awsPrivateEndpoint ?? []) checks.push(() => checkPrivateEndpoint(value, undefined));
+  }
+  for (const check of checks) {
+    try {
+      check();
+    } catch (error) {
+      if (!(error instanceof AwsEndpointError)) throw error;
+      root.error(`pool-ops: ${error.message}\n  nothing was sent anywhere`, { exitCode: EXIT_USAGE, code: "pool-ops.endpoint" });
+    }
+  }
+}
+
 /** The program with its global options and every command attached (`extra` lets tests and plugins add more). */
 export function buildProgram(extra: ReadonlyArray<Command> = []): Command {
   const program = new Command("pool-ops")
@@ -41,7 +65,8 @@ export function buildProgram(extra: ReadonlyArray<Command> = []): Command {
     .option("-c, --config <file>", "pool config (default: $POOL_CONFIG, else the embedded default pool)")
     .addOption(new Option("-i, --inventory <file>", "inventory: `terraform output -json` or `cdktf output --outputs-file` (default: $POOL_OPS_INVENTORY)").conflicts("fromAws"))
     .option("--from-aws", "build the inventory from EC2 tags (Pool, Role, Name) instead of a file")
-    .option("--aws-endpoint <url>", "AWS endpoint for --from-aws and CloudWatch (test mode: an emulator on loopback)")
+    .option("--aws-endpoint <url>", "AWS emulator endpoint for tests: loopback only (http://127.0.0.1:PORT); anything else is refused")
+    .option("--aws-private-endpoint <url>", "send one service's AWS calls to this VPC interface endpoint: https://vpce-….<service>.<region>.vpce.amazonaws.com (repeatable, one per service)", collect)
     .option("-H, --hosts <names>", "only these hosts (comma-separated, repeatable)", collect)
     .option("-R, --role <roles>", "only hosts of these roles: relay, producer, bastion, monitoring (comma-separated, repeatable)", collect)
     .option("-n, --dry-run", "show what would change; change nothing")
@@ -61,6 +86,7 @@ export function buildProgram(extra: ReadonlyArray<Command> = []): Command {
   // Global options are recognised anywhere on the line, so the program consumes them even after a subcommand. A
   // command that declares the same option itself (e.g. keys' own --json) gets the value handed down.
   program.hook("preAction", (root, action) => {
+    refuseForeignEndpoints(root, action);
     const globals = root.opts();
     for (const option of action.options) {
       const key = option.attributeName();

@@ -6,21 +6,21 @@
  * expected failures into a clear message and a non-zero exit (no stack trace), and closes every connection.
  */
 import type { Command } from "commander";
-import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { loadPoolConfig, PoolConfigError } from "../config/load";
 import type { PoolConfig } from "../config/schema";
-import type { AwsTarget } from "./aws/client-config";
+import { AwsEndpointError, privateEndpointsByService, type AwsTarget } from "./aws/client-config";
 import { AgentClient } from "./remote/agent-client";
 import { agentSocketPath, type AgentIdentity } from "./remote/agent-protocol";
+import { chooseLogin, loginIdentityId, openLogin, type KeyFileAuth, type LoginSource, type SshAgentAuth } from "./remote/operator-identity";
 import { appendAudit, auditEntryFor, defaultAuditLogPath, type AuditEntry, type AuditSink } from "./audit";
 import { Output } from "./output";
 import { Fleet } from "./remote/fleet";
 import { Group, DEFAULT_CONCURRENCY, type Strategy } from "./remote/group";
 import { HostKeyPolicy } from "./remote/host-keys";
-import { InventoryError, loadInventoryFile, type Inventory, type InventoryHost } from "./remote/inventory";
+import { checkInventoryMatchesConfig, InventoryError, loadInventoryFile, type Inventory, type InventoryHost } from "./remote/inventory";
 import { OpsError, type GroupResult, type Result } from "./remote/result";
 import { selectHosts, splitList } from "./remote/select";
 
@@ -30,6 +30,8 @@ export interface GlobalOptions {
   readonly inventory?: string;
   readonly fromAws?: boolean;
   readonly awsEndpoint?: string;
+  /** `--aws-private-endpoint` URLs (VPC interface endpoints of AWS services, one per service). */
+  readonly awsPrivateEndpoint?: string[];
   readonly hosts?: string[];
   readonly role?: string[];
   readonly dryRun?: boolean;
@@ -84,9 +86,14 @@ export class OpsContext {
     return this.configCache.config;
   }
 
-  /** Where this command's AWS calls go: the config's region, and in test mode the emulator. */
+  /**
+   * Where this command's AWS calls go: the config's region, in test mode the emulator, and the VPC interface
+   * endpoints named by `--aws-private-endpoint` (checked against the region here; awsClientSettings checks again).
+   */
   get awsTarget(): AwsTarget {
-    return { region: this.config.region, endpoint: this.options.awsEndpoint ?? this.config.emulator?.endpoint };
+    const region = this.config.region;
+    const privateEndpoints = privateEndpointsByService(this.options.awsPrivateEndpoint ?? [], region);
+    return { region, endpoint: this.options.awsEndpoint ?? this.config.emulator?.endpoint, ...(Object.keys(privateEndpoints).length > 0 ? { privateEndpoints } : {}) };
   }
 
   get configPath(): string {
@@ -102,14 +109,16 @@ export class OpsContext {
         if (this.options.inventory) throw new InventoryError("give either --inventory FILE or --from-aws, not both");
         // Loaded on demand: the EC2 client alone takes ~200 ms to load, paid by every command otherwise.
         const { inventoryFromAws } = await import("./remote/inventory-aws");
-        return inventoryFromAws(this.config, { endpoint: this.options.awsEndpoint });
+        return inventoryFromAws(this.config, { target: this.awsTarget });
       }
       if (!file) {
         throw new InventoryError(
           "no inventory: give --inventory FILE (`terraform output -json > FILE`), set POOL_OPS_INVENTORY, or use --from-aws",
         );
       }
-      return loadInventoryFile(file);
+      const inventory = loadInventoryFile(file);
+      checkInventoryMatchesConfig(inventory, this.config, file, this.configPath);
+      return inventory;
     })();
     return this.inventoryCache;
   }
@@ -130,31 +139,46 @@ export class OpsContext {
     return new HostKeyPolicy({ knownHostsFile: this.knownHostsFile, pinned: inventory.hostKeys, trustOnFirstUse: options.trustOnFirstUse ?? false });
   }
 
-  /** The SSH private key file: `--identity`, $POOL_OPS_IDENTITY, else the first of ~/.ssh/id_{ed25519,ecdsa,rsa}. */
-  get identityFile(): string {
-    const explicit = this.options.identity ?? process.env.POOL_OPS_IDENTITY;
-    const candidates = explicit ? [explicit] : ["id_ed25519", "id_ecdsa", "id_rsa"].map((f) => join(homedir(), ".ssh", f));
-    const found = candidates.find((f) => existsSync(f));
-    if (!found) {
-      throw new OpsError("-", "read identity", `no SSH private key at ${candidates.join(", ")}`, "give --identity FILE (or set POOL_OPS_IDENTITY)", "unreachable");
-    }
-    return found;
+  /** The key file named by `--identity` or $POOL_OPS_IDENTITY, or undefined (then ssh-agent, then ~/.ssh/id_*). */
+  get identityFile(): string | undefined {
+    return this.options.identity || process.env.POOL_OPS_IDENTITY || undefined;
   }
 
-  /** Who this command logs in as, with which key, trusting which known_hosts: what an agent must share to serve it. */
-  get agentIdentity(): AgentIdentity {
-    this.identityCache ??= { user: this.options.user ?? this.config.ssh.user, privateKey: readFileSync(this.identityFile, "utf8"), knownHostsFile: this.knownHostsFile };
-    return this.identityCache;
+  /** Which login this command uses (operator-identity.ts: `--identity`, else $SSH_AUTH_SOCK, else ~/.ssh/id_*). */
+  loginSource(): Promise<LoginSource> {
+    this.sourceCache ??= this.agentAuth ? Promise.resolve(this.agentAuth) : chooseLogin({ identityFile: this.identityFile });
+    return this.sourceCache;
   }
-  private identityCache: AgentIdentity | undefined;
+  private sourceCache: Promise<LoginSource> | undefined;
+
+  /**
+   * The login opened: a key file's passphrase is asked once per command (or read from
+   * $POOL_OPS_IDENTITY_PASSPHRASE_FILE). Only commands that connect themselves open it: through a running agent the
+   * key is never opened here.
+   */
+  operatorAuth(): Promise<KeyFileAuth | SshAgentAuth> {
+    this.authCache ??= this.loginSource().then((source) => openLogin(source));
+    return this.authCache;
+  }
+  private authCache: Promise<KeyFileAuth | SshAgentAuth> | undefined;
+  /** Set by `agent serve` when `agent start` handed it the login over a pipe. */
+  agentAuth: KeyFileAuth | SshAgentAuth | undefined;
+
+  /** Who this command logs in as, as which identity, trusting which known_hosts: what an agent must share to serve it. */
+  async agentIdentity(): Promise<AgentIdentity> {
+    const authId = await loginIdentityId(await this.loginSource(), () => this.operatorAuth());
+    return { user: this.options.user ?? this.config.ssh.user, authId, knownHostsFile: this.knownHostsFile };
+  }
 
   /** The running agent for this command's identity, unless `--no-agent`; undefined when none runs. */
   agent(): Promise<AgentClient | undefined> {
     if (this.options.agent === false) return Promise.resolve(undefined);
-    this.agentCache ??= AgentClient.connect(agentSocketPath(stateDir(), this.agentIdentity)).then((client) => {
-      if (!client) this.agentCache = undefined; // none yet: look again next time (`agent start` starts one)
-      return client;
-    });
+    this.agentCache ??= this.agentIdentity()
+      .then((identity) => AgentClient.connect(agentSocketPath(stateDir(), identity)))
+      .then((client) => {
+        if (!client) this.agentCache = undefined; // none yet: look again next time (`agent start` starts one)
+        return client;
+      });
     return this.agentCache;
   }
   private agentCache: Promise<AgentClient | undefined> | undefined;
@@ -165,12 +189,13 @@ export class OpsContext {
    */
   async fleet(options: { hostKeys?: HostKeyPolicy } = {}): Promise<Fleet> {
     if (this.fleetCache && !options.hostKeys) return this.fleetCache;
-    const identity = this.agentIdentity;
+    const inventory = await this.inventory(); // before the login: a bad inventory must not first ask for a passphrase
+    const identity = await this.agentIdentity();
     // A custom policy (trust on first use, learnt keys) must see the keys itself: those commands connect directly.
     const relay = options.hostKeys ? undefined : await this.agent();
-    const fleet = new Fleet(await this.inventory(), {
+    const fleet = new Fleet(inventory, {
       user: identity.user,
-      privateKey: identity.privateKey,
+      auth: relay ? { kind: "relayed", via: relay.socketPath } : await this.operatorAuth(),
       hostKeys: options.hostKeys ?? (await this.hostKeyPolicy()),
       ssh: this.config.ssh,
       relay,
@@ -246,6 +271,7 @@ export class OpsContext {
 export function describeExpectedError(error: unknown): string | undefined {
   if (error instanceof OpsError) return `${error.host === "-" ? "" : `${error.host}: `}${error.step}: ${error.message}\n  remedy: ${error.remedy}`;
   if (error instanceof PoolConfigError || error instanceof InventoryError || error instanceof AbortedByOperator) return error.message;
+  if (error instanceof AwsEndpointError) return `${error.message}\n  nothing was sent anywhere`;
   return undefined;
 }
 

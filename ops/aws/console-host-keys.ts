@@ -32,7 +32,7 @@ export function hostKeysFromConsole(text: string): ConsoleHostKey[] {
 /** Polls the console until it shows host keys or the deadline passes (then returns none). */
 export async function consoleHostKeys(target: AwsTarget, instanceId: string, timeoutMs: number, pollMs = 10_000): Promise<ConsoleHostKey[]> {
   const { EC2Client, GetConsoleOutputCommand } = await import("@aws-sdk/client-ec2");
-  const ec2 = new EC2Client(awsClientSettings(target));
+  const ec2 = new EC2Client(awsClientSettings(target, "ec2"));
   const until = Date.now() + timeoutMs;
   try {
     for (;;) {

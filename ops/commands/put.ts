@@ -1,6 +1,6 @@
 /**
- * `pool-ops put LOCAL REMOTE`: the same file to the selected hosts, atomically (temp file beside the target, checked,
- * fsync, owner/mode, previous version kept as REMOTE.bak, rename). Hosts whose file already matches are `ok`, the
+ * `pool-ops put LOCAL REMOTE`: the same file to the selected hosts, atomically (staged in a root-only directory beside
+ * the target, checked, fsync, owner/mode, previous version kept as REMOTE.bak, rename; no link on the path followed). Hosts whose file already matches are `ok`, the
  * others `changed`. `--dry-run` reports which hosts would change without writing. Audited.
  */
 import { Command } from "commander";
@@ -9,7 +9,6 @@ import { readFileSync } from "node:fs";
 import { exitStatus, opsAction } from "../context";
 import { formatMode } from "../remote/files";
 import { OpsError } from "../remote/result";
-import { shellQuote } from "../remote/shell";
 
 export function putCommand(): Command {
   return new Command("put")
@@ -35,8 +34,9 @@ export function putCommand(): Command {
         if (ctx.dryRun) {
           const group = await ctx.group(hosts);
           const result = await group.each(async (c) => {
-            const r = await c.run(`sha256sum ${shellQuote(remote)} 2>/dev/null | cut -d ' ' -f 1`, { step: "compare" });
-            const same = r.stdout.toString().trim() === sha;
+            // Read as a put would see it (never through a link the node planted), compared here.
+            const current = await c.read(remote, { step: "compare" });
+            const same = current !== undefined && createHash("sha256").update(current).digest("hex") === sha;
             return { status: "ok", detail: { wouldChange: !same } };
           });
           if (ctx.out.json) ctx.out.data({ dryRun: true, ...result.toJSON() });

@@ -33,6 +33,11 @@ export function parseMetrics(text: string): NodeMetrics {
 /**
  * The shell script that finds the metrics address in the node config and fetches the page. Plain sh + bash's
  * /dev/tcp or curl, whichever the host has, so it works on a bare image.
+ *
+ * The node config is the node's file (the node user may have written it): the host and port read from it are data,
+ * never code. They are checked (an IPv4/IPv6 literal or a DNS name; a port number) before use, and reach bash's
+ * /dev/tcp as positional parameters, not spliced into its script — a config naming the host `x;touch${IFS}/tmp/p`
+ * once ran that command.
  */
 export function metricsScript(nodeConfigPath: string, defaultPort: number): string {
   const cfg = shellQuote(nodeConfigPath);
@@ -43,9 +48,12 @@ export function metricsScript(nodeConfigPath: string, defaultPort: number): stri
     `  [ -n "$hp" ] || hp=$(tr -d '\\n' < ${cfg} | sed -n 's/.*PrometheusSimple[^0-9]*\\([0-9.]*\\)[ ",]*\\([0-9][0-9]*\\).*/\\1 \\2/p')`,
     `  if [ -n "$hp" ]; then host=\${hp% *}; port=\${hp#* }; fi`,
     "fi",
+    // Only address characters and a port of digits: anything else in the node's file is refused, not used.
+    `case "$host" in ""|-*|*[!0-9A-Za-z.:-]*) echo "metrics address in ${nodeConfigPath.replace(/[^\w./-]/g, "?")} is not a host name or address" >&2; exit 65 ;; esac`,
+    `case "$port" in ""|*[!0-9]*) echo "metrics port in ${nodeConfigPath.replace(/[^\w./-]/g, "?")} is not a number" >&2; exit 65 ;; esac`,
     `[ "$host" = "0.0.0.0" ] && host=127.0.0.1`,
-    `if command -v curl >/dev/null 2>&1; then exec curl -sf --max-time 5 "http://$host:$port/metrics"; fi`,
-    `exec bash -c 'exec 3<>/dev/tcp/'"$host"'/'"$port"' && printf "GET /metrics HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n" >&3 && sed "1,/^\\r\\?$/d" <&3'`,
+    `if command -v curl >/dev/null 2>&1; then exec curl -sf --max-time 5 --proto =http -- "http://$host:$port/metrics"; fi`,
+    `exec bash -c 'exec 3<>"/dev/tcp/$1/$2" && printf "GET /metrics HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n" >&3 && sed "1,/^\\r\\?$/d" <&3' metrics "$host" "$port"`,
   ].join("\n");
 }
 

@@ -3,7 +3,8 @@
  * over its Unix socket and turns the replies back into what `Connection.run` returns or throws, so commands do not
  * know whether they went direct or through the agent.
  */
-import { existsSync, unlinkSync } from "node:fs";
+import { existsSync, lstatSync, unlinkSync } from "node:fs";
+import { dirname } from "node:path";
 import { createConnection, type Socket } from "node:net";
 import { jsonLineReader, type AgentReply, type AgentRequest, type AgentRoute, type AgentStatus } from "./agent-protocol";
 import type { CommandRelay, Connection, WireExec, WireOutcome } from "./connection";
@@ -14,6 +15,36 @@ const REPLY_GRACE_MS = 2_000;
 
 type Pending = { resolve: (reply: AgentReply) => void; reject: (error: Error) => void };
 type Body<R> = R extends unknown ? Omit<R, "id"> : never;
+
+/** A target as the protocol carries it (only the fields its schema allows). */
+function wireTarget(target: Connection["target"]): AgentRoute["host"] {
+  return {
+    name: target.name,
+    role: target.role,
+    address: target.address,
+    port: target.port,
+    ...(target.instanceId ? { instanceId: target.instanceId } : {}),
+    ...(target.pool ? { pool: target.pool } : {}),
+  };
+}
+
+/**
+ * The socket must be a socket owned by this user with no group or other bits, in a directory owned by this user that
+ * no one else may enter (agent-server.ts makes them so; anything else was made by someone else).
+ */
+export function checkSocketOwnership(socketPath: string): void {
+  const uid = process.getuid?.();
+  const refuse = (what: string) =>
+    new OpsError("-", "use agent", `refusing the agent socket ${socketPath}: ${what}; whoever answers on it would receive every command and its input`, `remove it (rm ${socketPath}) and start the agent again, or run with --no-agent`, "failed");
+  const dir = lstatSync(dirname(socketPath));
+  if (!dir.isDirectory()) throw refuse(`${dirname(socketPath)} is not a directory`);
+  if (uid !== undefined && dir.uid !== uid) throw refuse(`its directory belongs to uid ${dir.uid}, not to you (uid ${uid})`);
+  if ((dir.mode & 0o077) !== 0) throw refuse(`its directory is open to other users (mode ${(dir.mode & 0o777).toString(8)})`);
+  const sock = lstatSync(socketPath);
+  if (!sock.isSocket()) throw refuse("it is not a socket");
+  if (uid !== undefined && sock.uid !== uid) throw refuse(`it belongs to uid ${sock.uid}, not to you (uid ${uid})`);
+  if ((sock.mode & 0o077) !== 0) throw refuse(`it is open to other users (mode ${(sock.mode & 0o777).toString(8)})`);
+}
 
 /** The agent's error for a host, thrown as the OpsError the command would have thrown itself. */
 function throwIfRefused(reply: AgentReply): asserts reply is Extract<AgentReply, { ok: true }> {
@@ -51,10 +82,16 @@ export class AgentClient implements CommandRelay {
 
   /**
    * The agent listening on `socketPath`, or undefined when none is (a socket file left by an agent that died is
-   * removed, so the next command does not try it again).
+   * removed, so the next command does not try it again). A socket, or its directory, that is not the user's own and
+   * private is refused (OpsError): whoever answers on it would receive every command and its stdin, keys included.
    */
   static connect(socketPath: string): Promise<AgentClient | undefined> {
     if (!existsSync(socketPath)) return Promise.resolve(undefined);
+    try {
+      checkSocketOwnership(socketPath);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return new Promise((resolve) => {
       const socket = createConnection(socketPath);
       socket.once("connect", () => {
@@ -96,13 +133,10 @@ export class AgentClient implements CommandRelay {
 
   private static route(connection: Connection): AgentRoute {
     const { settings, target, gateway } = connection;
-    const pins = settings.hostKeys.options.pinned ?? {};
-    const pinned: Record<string, string> = {};
-    for (const name of [target.name, gateway?.target.name]) if (name && pins[name]) pinned[name] = pins[name];
+    // No pins: the agent trusts its own known_hosts only.
     return {
-      host: target,
-      ...(gateway ? { gateway: gateway.target } : {}),
-      pinned,
+      host: wireTarget(target),
+      ...(gateway ? { gateway: wireTarget(gateway.target) } : {}),
       connectTimeoutMs: settings.connectTimeoutMs,
       keepaliveIntervalMs: settings.keepaliveIntervalMs,
       keepaliveCountMax: settings.keepaliveCountMax,

@@ -3,24 +3,29 @@
  * commands, like OpenSSH's ControlMaster with ControlPersist. A command that finds it runs its steps here instead of
  * paying a bastion handshake and a node handshake per host.
  *
- * Trust stays where it was: every connection is verified against the agent's known_hosts file and the fingerprints
- * the command pins, exactly as the command would; when the known_hosts file changes, every connection is retired and
- * new ones are verified against the new file (a replaced host, a revoked key). The socket is 0600 in a directory only its owner can
- * enter. The agent logs which hosts it connects to, never a command or its output. It exits after an idle period.
+ * Trust stays where it was: every connection is verified against the agent's own known_hosts file — the host's name,
+ * instance id, address and key together, exactly as a direct command does; a client cannot pass pins or other trust
+ * across the socket. When the known_hosts file changes, every connection is retired and new ones are verified against
+ * the new file (a replaced host, a revoked key). Every request is checked against the protocol's schema: a malformed
+ * one gets an error reply, never a crash. The socket is 0600 in a directory only its owner can enter. The agent holds
+ * the operator's login (a key in memory, or the ssh-agent's socket) and nothing else: it is started with an
+ * environment that carries no AWS credentials. It logs which hosts it connects to, never a command or its output.
+ * It exits after an idle period.
  */
 import { chmodSync, existsSync, lstatSync, mkdirSync, statSync, unlinkSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { dirname } from "node:path";
-import { jsonLineReader, MAX_SOCKET_PATH, type AgentError, type AgentReply, type AgentRequest, type AgentRoute, type AgentStatus } from "./agent-protocol";
+import { jsonLineReader, MAX_SOCKET_PATH, parseAgentRequest, type AgentError, type AgentReply, type AgentRequest, type AgentRoute, type AgentStatus } from "./agent-protocol";
 import { Connection, type ConnectionSettings, type HostTarget } from "./connection";
 import { HostKeyPolicy } from "./host-keys";
+import { describeAuth, type OperatorAuth } from "./operator-identity";
 import { OpsError } from "./result";
 
 export interface AgentServerOptions {
   readonly socketPath: string;
   readonly user: string;
-  /** Private key text: held in this process's memory only, as ssh-agent does. */
-  readonly privateKey: string;
+  /** How the agent logs in: a key held in this process's memory only (as ssh-agent does), or an ssh-agent's socket. */
+  readonly auth: OperatorAuth;
   readonly knownHostsFile: string;
   /** Exit after this long without a request. @default 900 (15 minutes) */
   readonly idleExitSeconds?: number;
@@ -63,7 +68,7 @@ function knownHostsStamp(file: string): string {
 }
 
 function routeKey(target: HostTarget, route: AgentRoute): string {
-  return JSON.stringify([target.name, target.address, target.port, route.pinned[target.name] ?? null, route.connectTimeoutMs, route.keepaliveIntervalMs, route.keepaliveCountMax]);
+  return JSON.stringify([target.name, target.address, target.port, target.instanceId ?? null, target.pool ?? null, route.connectTimeoutMs, route.keepaliveIntervalMs, route.keepaliveCountMax]);
 }
 
 function toAgentError(host: string, step: string, error: unknown, status: AgentError["status"]): AgentError {
@@ -135,8 +140,8 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
     const { connections } = generation;
     const settingsFor = (): ConnectionSettings => ({
       user: options.user,
-      privateKey: options.privateKey,
-      hostKeys: new HostKeyPolicy({ knownHostsFile: options.knownHostsFile, pinned: route.pinned }),
+      auth: options.auth,
+      hostKeys: new HostKeyPolicy({ knownHostsFile: options.knownHostsFile }),
       connectTimeoutMs: route.connectTimeoutMs,
       keepaliveIntervalMs: route.keepaliveIntervalMs,
       keepaliveCountMax: route.keepaliveCountMax,
@@ -181,6 +186,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
     idleExitSeconds,
     knownHostsFile: options.knownHostsFile,
     user: options.user,
+    auth: describeAuth(options.auth),
     connections: [...current.connections.values()].map((c) => ({ host: c.name, address: `${c.target.address}:${c.target.port}`, ...(c.gateway ? { via: c.gateway.name } : {}), open: c.isOpen })),
   });
 
@@ -217,8 +223,20 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
         } catch (error) {
           return { id: request.id, ok: false, error: toAgentError(request.route.host.name, request.step, error, "unknown") };
         }
-      default:
-        return { id: (request as { id: number }).id, ok: false, error: { host: "-", step: "agent", message: `unknown request ${JSON.stringify((request as { op?: unknown }).op)}`, remedy: "run the command with --no-agent, or restart the agent", status: "failed" } };
+    }
+  };
+
+  /** Any line a client sends: checked against the schema first; whatever happens, an answer and no crash. */
+  const answer = async (message: unknown): Promise<AgentReply> => {
+    const parsed = parseAgentRequest(message);
+    if (!parsed.ok) {
+      log(`refused a malformed request (${parsed.problem})`);
+      return { id: parsed.id, ok: false, error: { host: "-", step: "agent", message: `malformed request: ${parsed.problem}`, remedy: "run the command with --no-agent, or restart the agent (a pool-ops of another version?)", status: "failed" } };
+    }
+    try {
+      return await handle(parsed.request);
+    } catch (error) {
+      return { id: parsed.request.id, ok: false, error: toAgentError("-", "agent", error, "failed") };
     }
   };
 
@@ -228,11 +246,11 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
     socket.on("error", () => undefined);
     socket.on(
       "data",
-      jsonLineReader<AgentRequest>(
-        (request) => {
+      jsonLineReader<unknown>(
+        (message) => {
           inFlight++;
           clearTimeout(idleTimer);
-          void handle(request).then((reply) => {
+          void answer(message).then((reply) => {
             inFlight--;
             armIdle();
             if (!socket.destroyed) socket.write(`${JSON.stringify(reply)}\n`);

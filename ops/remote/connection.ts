@@ -12,9 +12,15 @@
  * - closing a channel does not stop the remote process: commands are bounded server-side with `timeout -k`.
  */
 import type { NodeSSH } from "node-ssh";
-import { describeRefusal, type HostKeyPolicy, type HostKeyTarget, type HostKeyVerdict } from "./host-keys";
+import { describeRefusal, HostKeyFileError, type HostKeyCheck, type HostKeyPolicy, type HostKeyTarget, type HostKeyVerdict } from "./host-keys";
+import { authHandlerFor, type OperatorAuth } from "./operator-identity";
+import { sshAlgorithms } from "./ssh-algorithms";
 import { OpsError } from "./result";
-import { atomicPutScript, readScript, MISSING_FILE_EXIT, type PutOptions } from "./files";
+import { commandFailure, describeConnectError } from "./connection-errors";
+import type { BackupEntry, DirectoryOptions, ParentPolicy, PutOptions, RestoreEntry } from "./files";
+import { backupFiles, ensureDirectory, moveFiles, putFile, readFile, restoreFiles } from "./remote-files";
+
+export { commandFailure } from "./connection-errors";
 import { shellQuote } from "./shell";
 
 export interface HostTarget extends HostKeyTarget {
@@ -23,8 +29,8 @@ export interface HostTarget extends HostKeyTarget {
 
 export interface ConnectionSettings {
   readonly user: string;
-  /** Private key text (OpenSSH or PEM). */
-  readonly privateKey: string;
+  /** How the operator logs in: a key opened in memory, or an ssh-agent (operator-identity.ts). */
+  readonly auth: OperatorAuth;
   readonly hostKeys: HostKeyPolicy;
   readonly connectTimeoutMs: number;
   readonly keepaliveIntervalMs: number;
@@ -132,8 +138,25 @@ export class Connection {
 
   /** Connects now if not yet connected. Throws OpsError (unreachable) naming the host, the step and the remedy. */
   async open(): Promise<void> {
+    this.refusePinConflict("connect");
     if (this.settings.relay) return this.settings.relay.open(this);
     await this.lifecycle();
+  }
+
+  /** An inventory pin that disagrees with known_hosts refuses the host before anything is sent (host-keys.ts). */
+  private refusePinConflict(step: string): void {
+    let conflict: string | undefined;
+    try {
+      conflict = this.settings.hostKeys.pinConflict(this.target);
+    } catch (error) {
+      if (error instanceof HostKeyFileError) throw new OpsError(this.name, "verify host key", error.message, "fix the known_hosts file's mode", "unreachable");
+      throw error;
+    }
+    if (conflict) {
+      const fingerprint = this.settings.hostKeys.options.pinned?.[this.target.name] ?? "";
+      const { message, remedy } = describeRefusal(this.target, { kind: "mismatch", fingerprint, keyType: "", reason: conflict }, this.settings.hostKeys.options.knownHostsFile);
+      throw new OpsError(this.name, step === "connect" ? "verify host key" : step, message, remedy, "unreachable");
+    }
   }
 
   get isOpen(): boolean {
@@ -175,7 +198,13 @@ export class Connection {
         throw error;
       }
     }
-    const check = settings.hostKeys.check(target);
+    let check: HostKeyCheck;
+    try {
+      check = settings.hostKeys.check(target);
+    } catch (error) {
+      if (error instanceof HostKeyFileError) throw new OpsError(this.name, "verify host key", error.message, "fix the known_hosts file's mode", "unreachable");
+      throw error;
+    }
     // Loaded on first connect: a command served by the agent, or one that never connects, skips ssh2's ~80 ms load.
     const { NodeSSH } = await import("node-ssh");
     const ssh = new NodeSSH();
@@ -184,14 +213,15 @@ export class Connection {
         ...(sock ? { sock: sock as never } : { host: target.address }),
         port: target.port,
         username: settings.user,
-        privateKey: settings.privateKey,
-        // Straight to publickey: ssh2's default tries "none" first, one more round trip per host for nothing.
-        authHandler: ["publickey"],
+        // Exactly one method (the key, or the ssh-agent): ssh2's default tries "none" first, one more round trip per
+        // host for nothing, and would try every key an agent holds.
+        authHandler: authHandlerFor(settings.auth, settings.user) as never,
         readyTimeout: timeoutMs,
         keepaliveInterval: settings.keepaliveIntervalMs,
         keepaliveCountMax: settings.keepaliveCountMax,
         hostVerifier: check.hostVerifier,
-        ...(check.serverHostKeyAlgorithms ? { algorithms: { serverHostKey: check.serverHostKeyAlgorithms as never } } : {}),
+        // Modern algorithms only: no ssh-rsa (SHA-1) host key signatures, no hmac-sha1 (ssh-algorithms.ts).
+        algorithms: sshAlgorithms(check.hostKeyTypes) as never,
       });
     } catch (error) {
       this.hostKeyVerdict = check.verdict();
@@ -226,32 +256,7 @@ export class Connection {
   }
 
   private connectError(error: Error, verdict: HostKeyVerdict | undefined): OpsError {
-    const { target, settings } = this;
-    const where = `${target.address}:${target.port}${this.via()}`;
-    if (verdict && verdict.kind !== "trusted" && verdict.kind !== "recorded") {
-      const { message, remedy } = describeRefusal(target, verdict, settings.hostKeys.options.knownHostsFile);
-      return new OpsError(this.name, "verify host key", message, remedy, "unreachable");
-    }
-    const text = error.message ?? String(error);
-    if (/authentication methods failed/i.test(text)) {
-      return new OpsError(
-        this.name,
-        "authenticate",
-        `${settings.user}@${where}: the server refused our key`,
-        `check --identity / --user and that the key is in ${settings.user}'s authorized_keys on ${target.name}`,
-        "unreachable",
-      );
-    }
-    if (/timed out|ETIMEDOUT|No response/i.test(text)) {
-      return new OpsError(
-        this.name,
-        "connect",
-        `no SSH answer from ${where} within ${settings.connectTimeoutMs / 1000} s`,
-        `check that ${target.name} is running and its security group allows SSH${this.gateway ? ` from ${this.gateway.name}` : ""}`,
-        "unreachable",
-      );
-    }
-    return new OpsError(this.name, "connect", `${where}: ${text}`, `check that ${target.name} is running and reachable`, "unreachable");
+    return describeConnectError(this.target, this.settings, this.gateway?.name, error, verdict);
   }
 
   /**
@@ -305,6 +310,7 @@ export class Connection {
       label: options.label ?? command,
       guardMs: timeoutSeconds * 1000 + CLIENT_GRACE_MS,
     };
+    if (this.settings.relay) this.refusePinConflict(step);
     const outcome = this.settings.relay ? await this.settings.relay.exec(this, wire, exec) : await this.execWire(wire, exec);
     return { command: options.label ?? command, ...outcome, durationMs: Date.now() - started };
   }
@@ -382,31 +388,38 @@ export class Connection {
   }
 
   /**
-   * Writes a file atomically: a temp file in the same directory, fsync, owner and mode set, the previous version
-   * kept as `<path>.bak`, then a rename over the target, so readers see the old file or the new one, never a part.
+   * Writes a file atomically: staged in a root-only directory beside the target, checked against its sha256, owner
+   * and mode set, fsync, the previous version kept as `<path>.bak`, then renamed over the target, so readers see the
+   * old file or the new one, never a part. No link on the path is ever followed (files.ts, safe-files.py).
    * Resolves `{changed: false}` when the file already had this content, owner and mode.
    */
-  async put(remotePath: string, content: Buffer | string, options: PutOptions = {}): Promise<{ changed: boolean }> {
-    const body = Buffer.isBuffer(content) ? content : Buffer.from(content);
-    const result = await this.run(atomicPutScript(remotePath, body, options), {
-      stdin: body,
-      step: options.step ?? `put ${remotePath}`,
-      sudo: options.sudo,
-      label: `atomic write of ${remotePath}`,
-    });
-    if (result.exitCode !== 0) {
-      throw commandFailure(this.name, options.step ?? `put ${remotePath}`, result, "check the directory exists and the owner/group exist on the host", this.settings.commandTimeoutSeconds);
-    }
-    return { changed: result.stdout.toString().trim() !== "unchanged" };
+  put(remotePath: string, content: Buffer | string, options: PutOptions = {}): Promise<{ changed: boolean }> {
+    return putFile(this, remotePath, content, options);
   }
 
-  /** A remote file's bytes, or undefined when it does not exist. */
-  async read(remotePath: string, options: { sudo?: boolean; step?: string } = {}): Promise<Buffer | undefined> {
-    const step = options.step ?? `read ${remotePath}`;
-    const result = await this.run(readScript(remotePath), { step, sudo: options.sudo, label: `cat ${remotePath}` });
-    if (result.exitCode === MISSING_FILE_EXIT) return undefined;
-    if (result.exitCode !== 0) throw commandFailure(this.name, step, result, "check the path and permissions", this.settings.commandTimeoutSeconds);
-    return result.stdout;
+  /** Makes the missing directories of a path (owner, group, mode); existing directories keep their owner and mode. */
+  ensureDirectory(remotePath: string, options: DirectoryOptions & { sudo?: boolean; step?: string } = {}): Promise<void> {
+    return ensureDirectory(this, remotePath, options);
+  }
+
+  /** Copies files into a root-only backup directory (made if missing). Resolves the paths that did not exist. */
+  backupFiles(backupDir: string, files: readonly BackupEntry[], options: { sudo?: boolean; step?: string } = {}): Promise<{ absent: string[] }> {
+    return backupFiles(this, backupDir, files, options);
+  }
+
+  /** Puts backed-up files back (each through a staging file and a rename); removes those marked absent. */
+  restoreFiles(backupDir: string, files: readonly RestoreEntry[], options: { sudo?: boolean; step?: string; parents?: ParentPolicy } = {}): Promise<void> {
+    return restoreFiles(this, backupDir, files, options);
+  }
+
+  /** Renames files on one filesystem, never onto or through a link; false when a source was missing at both ends. */
+  moveFiles(files: ReadonlyArray<{ from: string; to: string }>, options: { sudo?: boolean; step?: string; parents?: ParentPolicy } = {}): Promise<boolean> {
+    return moveFiles(this, files, options);
+  }
+
+  /** A remote regular file's bytes (never read through a link), or undefined when it does not exist. */
+  read(remotePath: string, options: { sudo?: boolean; step?: string } = {}): Promise<Buffer | undefined> {
+    return readFile(this, remotePath, options);
   }
 
   async readText(remotePath: string, options: { sudo?: boolean; step?: string } = {}): Promise<string | undefined> {
@@ -434,16 +447,4 @@ export class Connection {
       clearTimeout(timer);
     }
   }
-}
-
-export function commandFailure(host: string, step: string, result: CommandResult, remedy: string | undefined, timeoutSeconds: number): OpsError {
-  const stderr = result.stderr.trim();
-  if (/sudo: a (terminal|password) is required/.test(stderr)) {
-    return new OpsError(host, step, `sudo needs a password on ${host}`, "give the login user passwordless sudo (NOPASSWD), or set ssh.sudo: false in the pool config");
-  }
-  if (result.exitCode === 124 || result.exitCode === 137) {
-    return new OpsError(host, step, `\`${result.command}\` timed out after ${timeoutSeconds} s and was stopped`, "raise ssh.commandTimeoutSeconds if the step needs longer, or look at why it hangs");
-  }
-  const detail = stderr ? `: ${stderr.split("\n").slice(-3).join(" | ")}` : "";
-  return new OpsError(host, step, `\`${result.command}\` exited ${result.exitCode}${detail}`, remedy ?? "see the command's output above");
 }

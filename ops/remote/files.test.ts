@@ -1,11 +1,14 @@
-/** The atomic-put and read scripts, run by the local /bin/sh exactly as a remote host runs them. */
+/**
+ * The remote file operations, run by the local /bin/sh (and python3) exactly as a remote host runs them: put, read,
+ * backup, restore and ensure-dir, and their refusals when a link sits where a file or directory should be.
+ */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { wrapCommand } from "./connection";
-import { atomicPutScript, formatMode, MISSING_FILE_EXIT, readScript } from "./files";
+import { atomicPutScript, backupFilesScript, ensureDirectoryScript, formatMode, MISSING_FILE_EXIT, moveFilesScript, readScript, REFUSED_EXIT, restoreFilesScript } from "./files";
 import { shellQuote } from "./shell";
 
 function sh(script: string, stdin: Buffer | string = "") {
@@ -67,5 +70,144 @@ describe("remote file scripts", () => {
     expect(formatMode(0o640)).toBe("0640");
     expect(() => formatMode("rw-r--r--")).toThrow(/expected octal/);
     expect(existsSync(dir)).toBe(true);
+  });
+});
+
+describe("no link is ever followed", () => {
+  const dir = mkdtempSync(join(tmpdir(), "files-links-"));
+  const victim = join(dir, "victim"); // a root-owned file elsewhere, as /etc/sudoers would be
+  writeFileSync(victim, "root's own\n", { mode: 0o640 });
+  const untouched = () => {
+    expect(readFileSync(victim, "utf8")).toBe("root's own\n");
+    expect(statSync(victim).mode & 0o777).toBe(0o640);
+  };
+  /** A link as the node user plants it: owned by them (root's own links in root's directories are followed). */
+  const plant = (to: string, at: string) => {
+    symlinkSync(to, at);
+    lchownSync(at, 12345, 12345);
+  };
+  const work = (name: string) => {
+    const d = join(dir, name);
+    mkdirSync(d);
+    return d;
+  };
+
+  it("a symbolic link at the target is refused, not written through", () => {
+    const d = work("target-link");
+    plant(victim, join(d, "topology.json"));
+    const r = sh(atomicPutScript(join(d, "topology.json"), Buffer.from("evil\n"), { owner: "nobody", mode: 0o666 }), "evil\n");
+    expect(r.code).toBe(REFUSED_EXIT);
+    expect(r.stderr).toMatch(/REFUSED: .*topology\.json is a symbolic link: refusing .*nothing was changed/);
+    untouched();
+    expect(lstatSync(join(d, "topology.json")).isSymbolicLink()).toBe(true);
+  });
+
+  it("a symbolic link at the .bak is refused before anything changes", () => {
+    const d = work("bak-link");
+    writeFileSync(join(d, "topology.json"), "old\n");
+    plant(victim, join(d, "topology.json.bak"));
+    const r = sh(atomicPutScript(join(d, "topology.json"), Buffer.from("new\n")), "new\n");
+    expect(r.code).toBe(REFUSED_EXIT);
+    expect(r.stderr).toMatch(/topology\.json\.bak is a symbolic link/);
+    expect(readFileSync(join(d, "topology.json"), "utf8")).toBe("old\n");
+    untouched();
+  });
+
+  it("a directory on the path that is a symbolic link is refused", () => {
+    const d = work("dir-link");
+    const elsewhere = work("elsewhere");
+    plant(elsewhere, join(d, "config"));
+    const r = sh(atomicPutScript(join(d, "config", "victim"), Buffer.from("x\n")), "x\n");
+    expect(r.code).toBe(REFUSED_EXIT);
+    expect(r.stderr).toMatch(/\/config is a symbolic link or not a directory: refusing to follow it/);
+    expect(readdirSync(elsewhere)).toEqual([]);
+    expect(sh(readScript(join(d, "config", "x"))).code).toBe(REFUSED_EXIT);
+  });
+
+  it("a read refuses a link at the file itself; a parent writable by others is refused for writes", () => {
+    const d = work("read-link");
+    plant(victim, join(d, "vrf.skey"));
+    const r = sh(readScript(join(d, "vrf.skey")));
+    expect(r.code).toBe(REFUSED_EXIT);
+    expect(r.stdout).toBe("");
+    const open = work("open");
+    chmodSync(open, 0o777);
+    expect(sh(atomicPutScript(join(open, "f"), Buffer.from("x")), "x")).toMatchObject({ code: REFUSED_EXIT, stderr: expect.stringMatching(/writable by group or others \(mode 777\)/) });
+  });
+
+  it("root-owned parents, when asked for, are checked all the way from /", () => {
+    const d = work("owned");
+    const r = sh(atomicPutScript(join(d, "f"), Buffer.from("x"), { parents: "root-owned" }), "x");
+    expect(r.code, r.stderr).toBe(0); // as root, under /tmp (root's, sticky)
+  });
+
+  it("backups go to a root-only directory and come back through a rename; a file that was absent is removed, a link there unlinked, not followed", () => {
+    const d = work("backup");
+    writeFileSync(join(d, "config.json"), "v1\n", { mode: 0o640 });
+    const backups = join(d, "backup", "run-1");
+    const b = sh(backupFilesScript(backups, [{ path: join(d, "config.json"), as: "0" }, { path: join(d, "topology.json"), as: "1" }]));
+    expect(b.code, b.stderr).toBe(0);
+    expect(JSON.parse(b.stdout)).toEqual({ absent: [join(d, "topology.json")] });
+    expect(statSync(backups).mode & 0o777).toBe(0o700);
+    writeFileSync(join(d, "config.json"), "v2\n");
+    plant(victim, join(d, "topology.json")); // "created" by the failed change: a link
+    const r = sh(restoreFilesScript(backups, [{ path: join(d, "config.json"), from: "0" }, { path: join(d, "topology.json"), from: "1", absent: true }]));
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(join(d, "config.json"), "utf8")).toBe("v1\n");
+    expect(statSync(join(d, "config.json")).mode & 0o777).toBe(0o640);
+    expect(existsSync(join(d, "topology.json"))).toBe(false);
+    untouched();
+    // A restore onto a link is refused; a backup directory planted as a link is refused.
+    plant(victim, join(d, "node.cert"));
+    expect(sh(restoreFilesScript(backups, [{ path: join(d, "node.cert"), from: "0" }])).code).toBe(REFUSED_EXIT);
+    plant(work("planted"), join(d, "backup", "run-2"));
+    expect(sh(backupFilesScript(join(d, "backup", "run-2"), [{ path: join(d, "config.json"), as: "0" }])).code).toBe(REFUSED_EXIT);
+    untouched();
+  });
+
+  it("push-config widening existing directories to 0755: ensure-dir makes missing directories and leaves existing ones as they are", () => {
+    const keys = work("keys");
+    chmodSync(keys, 0o700);
+    // What push-config ran before (`install -d -m 0755 DIR`): an existing 0700 directory became 0755.
+    const widened = work("widened");
+    chmodSync(widened, 0o700);
+    execFileSync("install", ["-d", "-m", "0755", widened]);
+    expect(statSync(widened).mode & 0o777).toBe(0o755);
+    expect(sh(ensureDirectoryScript(keys, { mode: 0o755 })).code).toBe(0);
+    expect(statSync(keys).mode & 0o777).toBe(0o700);
+    const fresh = join(keys, "standby", "deeper");
+    expect(sh(ensureDirectoryScript(fresh, { mode: 0o750 })).code).toBe(0);
+    expect(statSync(fresh).mode & 0o777).toBe(0o750);
+    expect(statSync(join(keys, "standby")).mode & 0o777).toBe(0o750);
+    plant(work("elsewhere-dir"), join(keys, "linked"));
+    expect(sh(ensureDirectoryScript(join(keys, "linked", "x"))).code).toBe(REFUSED_EXIT);
+  });
+
+  it("move renames regular files, is fine when already moved, and refuses a link at the destination (mv would move into the directory it names)", () => {
+    const keys = work("move-keys");
+    mkdirSync(join(keys, "standby"));
+    writeFileSync(join(keys, "kes.skey"), "kes\n", { mode: 0o600 });
+    const move = moveFilesScript([{ from: join(keys, "kes.skey"), to: join(keys, "standby", "kes.skey") }]);
+    expect(sh(move).code).toBe(0);
+    expect(readFileSync(join(keys, "standby", "kes.skey"), "utf8")).toBe("kes\n");
+    expect(sh(move).code).toBe(0); // already moved
+    expect(sh(moveFilesScript([{ from: join(keys, "none"), to: join(keys, "standby", "none") }])).code).toBe(MISSING_FILE_EXIT);
+    const elsewhere = work("move-elsewhere");
+    plant(elsewhere, join(keys, "vrf.skey"));
+    writeFileSync(join(keys, "standby", "vrf.skey"), "vrf\n");
+    expect(sh(moveFilesScript([{ from: join(keys, "standby", "vrf.skey"), to: join(keys, "vrf.skey") }])).code).toBe(REFUSED_EXIT);
+    expect(readdirSync(elsewhere)).toEqual([]);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)("follows only root's own links in directories only root can write (merged /usr: /bin -> usr/bin); a link another user owns is refused", () => {
+    const d = work("merged");
+    mkdirSync(join(d, "usr", "lib"), { recursive: true });
+    symlinkSync("usr/lib", join(d, "lib")); // made by root here, as Debian's /lib is
+    const put = sh(atomicPutScript(join(d, "lib", "unit.service"), Buffer.from("[Unit]\n")), "[Unit]\n");
+    expect(put.code, put.stderr).toBe(0);
+    expect(readFileSync(join(d, "usr", "lib", "unit.service"), "utf8")).toBe("[Unit]\n");
+    symlinkSync("usr/lib", join(d, "lib2"));
+    lchownSync(join(d, "lib2"), 12345, 12345); // the same link, but someone else's
+    expect(sh(atomicPutScript(join(d, "lib2", "unit.service"), Buffer.from("x")), "x")).toMatchObject({ code: REFUSED_EXIT, stderr: expect.stringMatching(/lib2 is a symbolic link or not a directory/) });
   });
 });

@@ -5,11 +5,15 @@
 import type { PoolConfig } from "../../config/schema";
 import { Connection, type CommandRelay, type ConnectionSettings } from "./connection";
 import type { HostKeyPolicy } from "./host-keys";
+import { keyTextAuth, type OperatorAuth } from "./operator-identity";
 import { allHosts, type Inventory, type InventoryHost } from "./inventory";
 
 export interface FleetOptions {
   readonly user: string;
-  readonly privateKey: string;
+  /** How to log in (operator-identity.ts). Either this or `privateKey`. */
+  readonly auth?: OperatorAuth;
+  /** An unencrypted private key's text (what tests and the lab harness hold). Either this or `auth`. */
+  readonly privateKey?: string;
   readonly hostKeys: HostKeyPolicy;
   readonly ssh: PoolConfig["ssh"];
   /** Where commands go instead of direct connections (a pool-ops agent). @default none */
@@ -18,9 +22,11 @@ export interface FleetOptions {
 
 export function connectionSettings(options: FleetOptions): ConnectionSettings {
   const { ssh } = options;
+  const auth = options.auth ?? (options.privateKey !== undefined ? keyTextAuth(options.privateKey, "the given private key") : undefined);
+  if (!auth) throw new Error("FleetOptions: give auth or privateKey");
   return {
     user: options.user,
-    privateKey: options.privateKey,
+    auth,
     hostKeys: options.hostKeys,
     connectTimeoutMs: ssh.connectTimeoutSeconds * 1000,
     keepaliveIntervalMs: ssh.keepaliveIntervalSeconds * 1000,
@@ -42,12 +48,12 @@ export class Fleet {
     this.settings = connectionSettings(options);
     const { bastion } = inventory;
     const bastionConnection = new Connection(
-      { name: bastion.name, role: bastion.role, address: bastion.publicIp as string, port: inventory.bastionPort ?? options.ssh.port },
+      { name: bastion.name, role: bastion.role, address: bastion.publicIp as string, port: inventory.bastionPort ?? options.ssh.port, instanceId: bastion.instanceId, pool: inventory.pool },
       this.settings,
     );
     this.byName.set(bastion.name, bastionConnection);
     for (const host of inventory.hosts) {
-      this.byName.set(host.name, new Connection({ name: host.name, role: host.role, address: host.privateIp, port: options.ssh.port }, this.settings, bastionConnection));
+      this.byName.set(host.name, new Connection({ name: host.name, role: host.role, address: host.privateIp, port: options.ssh.port, instanceId: host.instanceId, pool: inventory.pool }, this.settings, bastionConnection));
     }
   }
 

@@ -6,10 +6,11 @@ import { poolTags } from "../../config/names";
 import { awsClientSettings } from "../aws/client-config";
 import { emulatorAvailable, startAwsEmulator as startMoto, type AwsEmulator as Emulator } from "../../lab/aws-emulator";
 import { runPoolOps } from "../../lab/harness";
+import { TEST_AUTHORIZED_KEY } from "../../test/pool-fixtures";
 import { inventoryFromAws } from "./inventory-aws";
 
 const config = parsePoolConfig(
-  { name: "sandstone", region: "eu-west-1", availabilityZones: ["eu-west-1a", "eu-west-1b", "eu-west-1c"], bastion: { adminCidrs: ["198.51.100.0/24"] } },
+  { name: "sandstone", region: "eu-west-1", availabilityZones: ["eu-west-1a", "eu-west-1b", "eu-west-1c"], bastion: { adminCidrs: ["198.51.100.0/24"] }, ssh: { authorizedKeys: [TEST_AUTHORIZED_KEY] } },
   "test",
 );
 

@@ -6,12 +6,14 @@
 import type { Instance } from "@aws-sdk/client-ec2";
 import type { PoolConfig } from "../../config/schema";
 import { poolParameterNames, poolSecretNames, TAG_NAME, TAG_POOL, TAG_ROLE } from "../../config/names";
-import { awsClientSettings } from "../aws/client-config";
+import { awsClientSettings, type AwsTarget } from "../aws/client-config";
 import { HOST_ROLES, InventoryError, parseInventory, type Inventory } from "./inventory";
 
 export interface FromAwsOptions {
   /** Emulator endpoint (test mode). @default the config's emulator.endpoint */
   readonly endpoint?: string | undefined;
+  /** Where the EC2 calls go (region, emulator, private endpoints); wins over `endpoint`. @default the config's region */
+  readonly target?: AwsTarget | undefined;
 }
 
 function tag(instance: Instance, key: string): string | undefined {
@@ -19,11 +21,12 @@ function tag(instance: Instance, key: string): string | undefined {
 }
 
 export async function inventoryFromAws(config: PoolConfig, options: FromAwsOptions = {}): Promise<Inventory> {
-  const endpoint = options.endpoint ?? config.emulator?.endpoint;
+  const target: AwsTarget = options.target ?? { region: config.region, endpoint: options.endpoint ?? config.emulator?.endpoint };
+  const endpoint = target.endpoint ?? target.privateEndpoints?.ec2;
   const source = `EC2 in ${config.region}${endpoint ? ` (${endpoint})` : ""}, tag ${TAG_POOL}=${config.name}`;
   // Loaded here, not at the top: a bundled CLI would otherwise load the EC2 client (~200 ms) on every command.
   const { DescribeInstancesCommand, EC2Client } = await import("@aws-sdk/client-ec2");
-  const ec2 = new EC2Client(awsClientSettings({ region: config.region, endpoint }));
+  const ec2 = new EC2Client(awsClientSettings(target, "ec2"));
   const instances: Instance[] = [];
   try {
     let token: string | undefined;

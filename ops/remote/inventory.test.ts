@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { allHosts, InventoryError, loadInventoryFile, parseInventory } from "./inventory";
+import { allHosts, checkInventoryMatchesConfig, InventoryError, loadInventoryFile, parseInventory } from "./inventory";
 import { selectHosts, splitList } from "./select";
 
 const inventory = {
@@ -62,5 +62,28 @@ describe("inventory", () => {
     expect(() => selectHosts(inv, { roles: ["relays"] })).toThrow(/unknown role relays/);
     expect(() => selectHosts(inv, { roles: ["monitoring"] })).toThrow(/matches no host/);
     expect(splitList(["relay-1,relay-2", " producer-1 "])).toEqual(["relay-1", "relay-2", "producer-1"]);
+  });
+
+  it("inventory.pool unvalidated in journal paths (path traversal): a pool name the config would refuse is refused", () => {
+    for (const pool of ["../../etc/cron.d/x", "a/b", "..", "Sandstone", "x"]) {
+      expect(() => parseInventory({ ...inventory, pool }, "evil.json"), pool).toThrow(/evil\.json: not a pool-ops inventory[\s\S]*pool: expected 3-24 characters/);
+    }
+  });
+
+  it("no check that the inventory's pool, network and region match the pool config: each mismatch is refused naming both values", () => {
+    const inv = parseInventory({ ...inventory, pool: "otherpool", network: "mainnet", region: "us-east-1" }, "x");
+    const config = { name: "sandstone", network: "preprod", region: "eu-west-1" } as const;
+    let message = "";
+    try {
+      checkInventoryMatchesConfig(inv, config, "outputs.json", "my-pool.yaml");
+    } catch (error) {
+      expect(error).toBeInstanceOf(InventoryError);
+      message = (error as Error).message;
+    }
+    expect(message).toContain("outputs.json does not describe the pool of my-pool.yaml");
+    expect(message).toContain('pool: the inventory says "otherpool", the pool config (name) says "sandstone"');
+    expect(message).toContain('network: the inventory says "mainnet", the pool config (network) says "preprod"');
+    expect(message).toContain('region: the inventory says "us-east-1", the pool config (region) says "eu-west-1"');
+    expect(() => checkInventoryMatchesConfig(parseInventory(inventory, "x"), config, "outputs.json", "my-pool.yaml")).not.toThrow();
   });
 });

@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { formatConfigIssues } from "../../config/load";
+import { PoolConfigSchema, type PoolConfig } from "../../config/schema";
 
 const nonEmpty = z.string().min(1);
 /** Terraform prints absent addresses as null or "": both mean "none". */
@@ -30,7 +31,11 @@ const InventoryHostSchema = z.object({
 
 export const InventorySchema = z
   .object({
-    pool: nonEmpty,
+    /**
+     * The pool's name, validated as the pool config validates it: it names journal files and state on the operator's
+     * machine (`rotate-kes-<pool>.json`), so `../` or `/` in it would write outside the state directory.
+     */
+    pool: PoolConfigSchema.shape.name,
     network: z.enum(["mainnet", "preprod", "preview"]),
     region: nonEmpty,
     bastion: InventoryHostSchema.extend({
@@ -110,6 +115,25 @@ export function loadInventoryFile(path: string): Inventory {
     throw new InventoryError(`${path}: not JSON (${(error as Error).message}); write it with \`terraform output -json > ${path}\``);
   }
   return parseInventory(document, path);
+}
+
+/**
+ * The inventory describes the pool the config describes: same pool name, network and region. Otherwise a command
+ * would act on one pool's hosts with another pool's settings (its network's genesis, its secrets, its region).
+ */
+export function checkInventoryMatchesConfig(inventory: Inventory, config: Pick<PoolConfig, "name" | "network" | "region">, source: string, configSource: string): void {
+  const problems = (
+    [
+      ["pool", inventory.pool, config.name, "name"],
+      ["network", inventory.network, config.network, "network"],
+      ["region", inventory.region, config.region, "region"],
+    ] as const
+  )
+    .filter(([, a, b]) => a !== b)
+    .map(([field, a, b, configField]) => `  - ${field}: the inventory says ${JSON.stringify(a)}, the pool config (${configField}) says ${JSON.stringify(b)}`);
+  if (problems.length > 0) {
+    throw new InventoryError(`${source} does not describe the pool of ${configSource}:\n${problems.join("\n")}\n  give the inventory of this pool (--inventory), or its config (--config / POOL_CONFIG)`);
+  }
 }
 
 /** Every host, bastion first, in inventory order. */
