@@ -43,7 +43,7 @@ const intBetween = (min: number, max: number) => {
 
 const nonEmpty = (what: string) => z.string({ error: `expected ${what}` }).min(1, { error: `expected ${what}` });
 
-const poolName = z
+export const poolNameSchema = z
   .string({ error: "expected a pool name" })
   .regex(/^[a-z][a-z0-9-]{1,22}[a-z0-9]$/, {
     error: "expected 3-24 characters of lowercase letters, digits and dashes, starting with a letter",
@@ -227,7 +227,7 @@ const sshSchema = z.strictObject({
 export const PoolConfigSchema = z
   .strictObject({
     /** Pool name: prefixes every resource name and the `Pool` tag. Required. */
-    name: poolName,
+    name: poolNameSchema,
     /** Cardano network. @default "preprod" */
     network: z.enum(CARDANO_NETWORKS, { error: "expected one of mainnet, preprod, preview" }).default("preprod"),
     region: awsRegion,

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { LAB_SKIP, LAB_SKIP_NOTE, runPoolOps, useLab } from "../../lab/harness";
 import { labHost } from "../../lab/lab";
+import { hostPath } from "../../lab/lab-hosts";
 import { compareWithConsole } from "../aws/console-key-check";
 import { fingerprintOf } from "../remote/known-hosts";
 
@@ -107,7 +108,7 @@ describe.skipIf(LAB_SKIP)(`hosts bound to their identity, on the lab${LAB_SKIP_N
   });
 
   it("a pin in the inventory that disagrees with known_hosts is refused (it never overrides it); the host receives nothing", async () => {
-    const relay2Key = readFileSync(join(labHost(lab(), "relay-2").dir, "ssh_host_ed25519_key.pub"), "utf8").split(" ")[1]!;
+    const relay2Key = readFileSync(hostPath(lab(), "relay-2", "/etc/ssh/ssh_host_ed25519_key.pub"), "utf8").split(" ")[1]!;
     const pinned = alteredInventory("pinned.json", (v) => {
       v.hostKeys = { "producer-1": fingerprintOf(Buffer.from(relay2Key, "base64")) };
     });

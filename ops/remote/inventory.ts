@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { formatConfigIssues } from "../../config/load";
-import { PoolConfigSchema, type PoolConfig } from "../../config/schema";
+import { poolNameSchema, type PoolConfig } from "../../config/schema";
 
 const nonEmpty = z.string().min(1);
 /** Terraform prints absent addresses as null or "": both mean "none". */
@@ -35,7 +35,7 @@ export const InventorySchema = z
      * The pool's name, validated as the pool config validates it: it names journal files and state on the operator's
      * machine (`rotate-kes-<pool>.json`), so `../` or `/` in it would write outside the state directory.
      */
-    pool: PoolConfigSchema.shape.name,
+    pool: poolNameSchema,
     network: z.enum(["mainnet", "preprod", "preview"]),
     region: nonEmpty,
     bastion: InventoryHostSchema.extend({
