@@ -542,6 +542,7 @@ async function writeKnownHostsFromConsoles(state: LabState, config: PoolConfig, 
   }
 }
 
+/** The nodes stack's `inventory` output, as `terraform output -json` prints it (the monitoring host is not in it). */
 function labInventory(deployed: readonly DeployedHost[], secrets: Readonly<Record<string, string>>): object {
   const entry = (h: DeployedHost) => ({ name: h.name, role: h.role, privateIp: h.privateIp, publicIp: h.role === "bastion" ? h.privateIp : "", instanceId: h.instanceId, availabilityZone: h.availabilityZone });
   const bastion = deployed.find((h) => h.role === "bastion")!;
@@ -550,7 +551,7 @@ function labInventory(deployed: readonly DeployedHost[], secrets: Readonly<Recor
     network: "preprod",
     region: LAB_REGION,
     bastion: entry(bastion),
-    hosts: deployed.filter((h) => h.role !== "bastion").map(entry),
+    hosts: deployed.filter((h) => h.role !== "bastion" && h.role !== "monitoring").map(entry),
     secrets,
     parameters: { leader: `/${LAB_POOL}/leader` },
   };

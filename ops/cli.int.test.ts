@@ -70,11 +70,11 @@ describe.skipIf(LAB_SKIP)(`pool-ops on the lab${LAB_SKIP_NOTE}`, () => {
   it("put --dry-run reports which hosts would change and changes nothing; then put writes, and a second dry run finds nothing to do", async () => {
     const local = join(lab().dir, "dry-run-payload.txt");
     writeFileSync(local, "payload\n");
-    const args = ["--role", "relay", "put", local, "/opt/cardano/lab/dry-run.txt"];
+    const args = ["--role", "relay", "put", local, "/var/tmp/dry-run.txt"];
     const dry = await runPoolOps(lab(), ["--dry-run", ...args]);
     expect(dry.code, dry.stderr).toBe(0);
-    expect(dry.stdout).toMatch(/dry run: \/opt\/cardano\/lab\/dry-run\.txt would change on relay-1, relay-2, relay-3, relay-4/);
-    const absent = await runPoolOps(lab(), ["--json", "--role", "relay", "run", "--", "test -e /opt/cardano/lab/dry-run.txt"]);
+    expect(dry.stdout).toMatch(/dry run: \/var\/tmp\/dry-run\.txt would change on relay-1, relay-2, relay-3, relay-4/);
+    const absent = await runPoolOps(lab(), ["--json", "--role", "relay", "run", "--", "test -e /var/tmp/dry-run.txt"]);
     expect(absent.json<JsonGroup>().results.map((r) => r.exitCode)).toEqual([1, 1, 1, 1]);
     expect((await runPoolOps(lab(), ["--yes", ...args])).code).toBe(0);
     const again = await runPoolOps(lab(), ["--dry-run", ...args]);

@@ -4,6 +4,7 @@
  * base image trusts this CA, and only this machine's cache holds its key (mode 0600).
  */
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -38,7 +39,9 @@ export function issueServerCertificate(ca: LabCa, dir: string, names: readonly s
   const ext = join(dir, "server.ext");
   writeFileSync(ext, `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n`);
   execFileSync("openssl", ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", `/CN=${names[0]}`, "-keyout", key, "-out", csr], { stdio: "pipe" });
-  execFileSync("openssl", ["x509", "-req", "-in", csr, "-CA", ca.certFile, "-CAkey", ca.keyFile, "-CAcreateserial", "-days", "825", "-out", cert, "-extfile", ext], { stdio: "pipe" });
+  // A random serial, not -CAcreateserial: labs starting together would race on the CA's serial file.
+  const serial = `0x${randomBytes(16).toString("hex")}`;
+  execFileSync("openssl", ["x509", "-req", "-in", csr, "-CA", ca.certFile, "-CAkey", ca.keyFile, "-set_serial", serial, "-days", "825", "-out", cert, "-extfile", ext], { stdio: "pipe" });
   chmodSync(key, 0o600);
   return { cert, key };
 }

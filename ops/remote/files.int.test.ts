@@ -13,7 +13,7 @@ import type { Fleet } from "./fleet";
 import { shellQuote as q } from "./shell";
 
 describe.skipIf(LAB_SKIP)(`no root write through a path the node user controls${LAB_SKIP_NOTE}`, () => {
-  const lab = useLab({ relays: 1 });
+  const lab = useLab({ relays: 2 });
   let fleet: Fleet;
   let relay: Connection;
   let node = "";
