@@ -30,6 +30,8 @@ export function uniqueLabId(): string {
  * machine), plus the base image's one-time build (about a minute more) when this machine has none yet.
  */
 export const LAB_UP_DEADLINE_MS = 300_000;
+/** A lab deployed by `cdktf deploy` (the AWS provider's waiters: minutes), plus a first bake when none is cached. */
+export const CDKTF_LAB_UP_DEADLINE_MS = 900_000;
 /** How long labDown may take: every machine shut down cleanly (SIGKILL after that). */
 export const LAB_DOWN_DEADLINE_MS = 120_000;
 
@@ -39,7 +41,7 @@ export function useLab(options: LabUpOptions = {}): () => LabState {
   beforeAll(async () => {
     if (LAB_SKIP) return;
     state = await labUp({ id: uniqueLabId(), ...options });
-  }, LAB_UP_DEADLINE_MS);
+  }, options.deploy === "cdktf" ? CDKTF_LAB_UP_DEADLINE_MS : LAB_UP_DEADLINE_MS);
   afterAll(async () => {
     if (state) await labDown(state);
   }, LAB_DOWN_DEADLINE_MS);

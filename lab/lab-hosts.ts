@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { awsClientSettings } from "../ops/aws/client-config";
-import { labHost, LabError, machineInitPid, machinePath, type LabState } from "./lab";
+import { askSupervisor, labHost, LabError, machineInitPid, machinePath, type LabState } from "./lab";
 import type { HypervisorRecords, InstanceRecord } from "./machines/hypervisor";
 
 function records(lab: LabState): HypervisorRecords {
@@ -185,4 +185,22 @@ export function stoppedDiskPath(lab: LabState, hostName: string, path: string): 
 /** A path in an image the lab's EC2 made (CreateImage): the layer it adds over its source image. */
 export function imageLayerPath(lab: LabState, imageId: string, path: string): string {
   return join(lab.dir, "images", imageId, path);
+}
+
+/**
+ * Registers another AMI for the same content as `imageId` (what a second bake of the same release would give): the
+ * lab's EC2 learns a new image id, the hypervisor boots it from the same layers.
+ */
+export async function copyImage(lab: LabState, imageId: string, name: string): Promise<string> {
+  const layers = records(lab).images[imageId]?.layers;
+  if (!layers) throw new LabError(`the lab's hypervisor knows no image ${imageId}`);
+  const { EC2Client, RegisterImageCommand } = await import("@aws-sdk/client-ec2");
+  const ec2 = new EC2Client(awsClientSettings({ region: "eu-west-1", endpoint: lab.awsEndpoint }));
+  try {
+    const made = await ec2.send(new RegisterImageCommand({ Name: name, Architecture: "x86_64", RootDeviceName: "/dev/xvda", VirtualizationType: "hvm" }));
+    if (!(await askSupervisor(lab, { op: "register-image", imageId: made.ImageId, layers }, 10_000))) throw new LabError("the lab's supervisor did not register the image");
+    return made.ImageId!;
+  } finally {
+    ec2.destroy();
+  }
 }

@@ -31,7 +31,8 @@ import { emulatorAvailable } from "./aws-emulator";
 import { deployFoundation, launchHosts, type DeployedHost } from "./deploy/fast-deploy";
 import { baseImageUnavailableReason, ensureBaseImage } from "./image/base-image";
 import { labCacheDir } from "./image/cache";
-import { labGoldenImage, type ReleasePin } from "./image/golden-image";
+import { cdktfDeploy } from "./deploy/cdktf-deploy";
+import { GoldenImageNotCached, labGoldenImage, type ReleasePin } from "./image/golden-image";
 import { ensureGrafanaRepo } from "./image/grafana-repo";
 import { labNodeRelease } from "./image/node-release";
 import { labGenesisHashes } from "./release-fixtures";
@@ -110,6 +111,12 @@ export interface LabUpOptions {
   readonly keepaliveCountMax?: number;
   /** Hosts not to launch at lab up (a test launches them itself). @default none */
   readonly withoutHosts?: readonly string[];
+  /**
+   * How the stacks reach the lab's AWS: `quick` makes what the hosts need through the APIs (seconds); `cdktf` runs
+   * `npx cdktf deploy` of every stack (minutes), for tests that need Terraform's own state (image rollout).
+   * @default "quick"
+   */
+  readonly deploy?: "quick" | "cdktf";
   /** Progress lines (lab:up prints them). */
   readonly log?: (line: string) => void;
 }
@@ -203,7 +210,7 @@ export interface LabReleases {
   readonly exporter: ReleasePin & { readonly version: string };
 }
 
-export function labPoolConfigText(options: { vpcCidr: string; authorizedKey: string; relays: number; sandbox: boolean; awsEndpoint?: string; releases?: LabReleases } & Pick<LabUpOptions, "connectTimeoutSeconds" | "keepaliveIntervalSeconds" | "keepaliveCountMax">): string {
+export function labPoolConfigText(options: { vpcCidr: string; authorizedKey: string; relays: number; sandbox: boolean; awsEndpoint?: string; releases?: LabReleases; baseAmi?: string; stateDir?: string } & Pick<LabUpOptions, "connectTimeoutSeconds" | "keepaliveIntervalSeconds" | "keepaliveCountMax">): string {
   const doc = {
     name: LAB_POOL,
     network: "preprod",
@@ -233,7 +240,8 @@ export function labPoolConfigText(options: { vpcCidr: string; authorizedKey: str
           }
         : {}),
     },
-    ...(options.awsEndpoint ? { emulator: { endpoint: options.awsEndpoint } } : {}),
+    ...(options.awsEndpoint ? { emulator: { endpoint: options.awsEndpoint, ...(options.baseAmi ? { amiId: options.baseAmi } : {}) } } : {}),
+    ...(options.stateDir ? { backend: { type: "local", directory: options.stateDir } } : {}),
   };
   return `# Pool config of a lab (written by lab/lab.ts): the default pool in the lab's VPC, reached with the lab's key.\n${yamlStringify(doc)}`;
 }
@@ -296,7 +304,8 @@ async function build(state: LabState, opts: LabUpOptions): Promise<void> {
   const authorizedKey = ed25519KeyPair(state.files.identity, `pool-ops-lab-${state.id}`);
   const relays = opts.relays ?? 4;
   const sandbox = opts.sandbox ?? false;
-  const configFor = (awsEndpoint?: string, releases?: LabReleases) => labPoolConfigText({ vpcCidr: state.vpcCidr, authorizedKey, relays, sandbox, awsEndpoint, releases, ...opts });
+  const configFor = (awsEndpoint?: string, releases?: LabReleases, extra: { baseAmi?: string; stateDir?: string } = {}) =>
+    labPoolConfigText({ vpcCidr: state.vpcCidr, authorizedKey, relays, sandbox, awsEndpoint, releases, ...extra, ...opts });
   const draft = parsePoolConfigYaml(configFor(), "lab pool config");
   const plan = poolAddressPlan(draft);
 
@@ -359,6 +368,7 @@ async function build(state: LabState, opts: LabUpOptions): Promise<void> {
   const releases: LabReleases = { nodeVersion: draft.node.version, node: await labNodeRelease(draft.node.version), exporter: await ensureNodeExporterRelease(log) };
   writeFileSync(state.files.poolConfig, configFor(state.awsEndpoint, releases));
   const config = parsePoolConfigYaml(readFileSync(state.files.poolConfig, "utf8"), state.files.poolConfig);
+  if (opts.deploy === "cdktf") return buildWithCdktf(state, opts, { image, releases, configFor, vpc, log });
   synthesise(config, state.files.synthDir);
   const baseAmi = config.emulator!.amiId;
   const foundation = await deployFoundation(state.awsEndpoint, config, state.files.synthDir, { leader: "producer-1", goldenAmi: baseAmi });
@@ -437,6 +447,77 @@ async function build(state: LabState, opts: LabUpOptions): Promise<void> {
   await waitForBoots(state, deployed);
   await writeKnownHostsFromConsoles(state, config);
   writeInventory(state, deployed, foundation.secrets);
+  writeEnvFile(state);
+  saveLabState(state);
+}
+
+interface BuildContext {
+  readonly image: Awaited<ReturnType<typeof ensureBaseImage>>;
+  readonly releases: LabReleases;
+  readonly configFor: (awsEndpoint?: string, releases?: LabReleases, extra?: { baseAmi?: string; stateDir?: string }) => string;
+  readonly vpc: VpcNetwork;
+  readonly log: (line: string) => void;
+}
+
+/**
+ * The lab deployed by `npx cdktf deploy` (lab/deploy/cdktf-deploy.ts): every instance from the golden image (the
+ * emulator's base image id is the golden AMI), Terraform's state in the lab's dir. The golden image must be cached;
+ * when it is not, a lab of the quick kind bakes it first (and is removed again).
+ */
+async function buildWithCdktf(state: LabState, opts: LabUpOptions, ctx: BuildContext): Promise<void> {
+  const draft = parsePoolConfigYaml(ctx.configFor(state.awsEndpoint, ctx.releases), "lab pool config");
+  const goldenInputs = {
+    repoDir: REPO_DIR,
+    labDir: state.dir,
+    awsEndpoint: state.awsEndpoint,
+    region: draft.region,
+    poolName: draft.name,
+    baseImageKey: ctx.image.key,
+    baseLayer: ctx.image.rootDir,
+    nodeVersion: ctx.releases.nodeVersion,
+    nodeRelease: ctx.releases.node,
+    exporterRelease: ctx.releases.exporter,
+    bakeConfigFile: join(state.dir, "pool-bake.yaml"),
+    bakeInventoryFile: join(state.dir, "inventory-bake.json"),
+    knownHostsFile: state.files.knownHosts,
+    identityFile: state.files.identity,
+    settings: { node: draft.node, image: { ...draft.image, nodeReleases: undefined, nodeExporter: undefined }, ssh: draft.ssh.user },
+    log: ctx.log,
+    recordParameters: false,
+    registerLayers: async (imageId: string, layers: readonly string[]) => {
+      if (!(await askSupervisor(state, { op: "register-image", imageId, layers }, 10_000))) throw new LabError("the lab's supervisor did not register the golden image");
+    },
+    launchSandbox: async (): Promise<string> => {
+      throw new GoldenImageNotCached("no golden image is cached for this lab's recipe");
+    },
+  };
+  let golden: string;
+  try {
+    golden = await labGoldenImage(goldenInputs);
+  } catch (error) {
+    if (!(error instanceof GoldenImageNotCached)) throw error;
+    ctx.log("golden image: none cached yet; a quick lab bakes it first");
+    await labDown(await labUp({ id: `${state.id.slice(0, 7)}g`, relays: 2, withoutHosts: ["monitoring"], log: ctx.log }));
+    golden = await labGoldenImage(goldenInputs);
+  }
+  writeFileSync(state.files.poolConfig, ctx.configFor(state.awsEndpoint, ctx.releases, { baseAmi: golden, stateDir: join(state.dir, "terraform-state") }));
+  const config = parsePoolConfigYaml(readFileSync(state.files.poolConfig, "utf8"), state.files.poolConfig);
+  const deployed = await cdktfDeploy({ repoDir: REPO_DIR, labDir: state.dir, poolConfigFile: state.files.poolConfig, synthDir: state.files.synthDir, config, endpoint: state.awsEndpoint, log: ctx.log });
+  const bastion = deployed.hosts.find((h) => h.role === "bastion");
+  if (!bastion) throw new LabError("cdktf deploy made no bastion");
+  routeOperatorTo(ctx.vpc, state.vpcCidr, bastion.privateIp);
+  state.hosts = deployed.hosts.map((h) => ({ name: h.name, role: h.role as LabRole, instanceId: h.instanceId, address: h.privateIp, privateIp: h.privateIp }));
+  saveLabState(state);
+  // Lab fact: the operator reaches the bastion at its private address (the lab does not route Elastic IPs).
+  const value = { ...deployed.inventory.value, bastion: { ...deployed.inventory.value.bastion, publicIp: bastion.privateIp } };
+  writeFileSync(state.files.inventory, `${JSON.stringify({ inventory: { sensitive: false, type: ["object", {}], value } }, null, 2)}\n`);
+  await waitForBoots(state, deployed.hosts);
+  await writeKnownHostsFromConsoles(state, config);
+  writeEnvFile(state);
+  saveLabState(state);
+}
+
+function writeEnvFile(state: LabState): void {
   writeFileSync(
     state.files.env,
     [
@@ -450,7 +531,6 @@ async function build(state: LabState, opts: LabUpOptions): Promise<void> {
       "",
     ].join("\n"),
   );
-  saveLabState(state);
 }
 
 function synthesise(config: PoolConfig, outdir: string): void {

@@ -44,6 +44,16 @@ export interface GoldenImageInputs {
   readonly log: (line: string) => void;
   /** Registers an image's layers with the lab's hypervisor. */
   readonly registerLayers: (imageId: string, layers: readonly string[]) => Promise<void>;
+  /**
+   * Record a cached image in `/<pool>/ami/{relay,producer}` (the quick deploy makes those parameters; a cdktf deploy
+   * creates them itself, so it must find none). @default true
+   */
+  readonly recordParameters?: boolean;
+}
+
+/** No bake is cached for these inputs, and the caller cannot bake (it has no sandbox). */
+export class GoldenImageNotCached extends Error {
+  override name = "GoldenImageNotCached";
 }
 
 /** Files whose content shapes the image: the bake's code and what the sandbox boots with. */
@@ -91,7 +101,9 @@ async function registerCached(inputs: GoldenImageInputs, layer: string, meta: { 
     const imageId = made.ImageId!;
     await ec2.send(new CreateTagsCommand({ Resources: [imageId], Tags: Object.entries(meta.tags).map(([Key, Value]) => ({ Key, Value })) }));
     await inputs.registerLayers(imageId, [inputs.baseLayer, layer]);
-    for (const role of ["relay", "producer"]) await ssm.send(new PutParameterCommand({ Name: `/${inputs.poolName}/ami/${role}`, Value: imageId, Type: "String", Overwrite: true }));
+    if (inputs.recordParameters !== false) {
+      for (const role of ["relay", "producer"]) await ssm.send(new PutParameterCommand({ Name: `/${inputs.poolName}/ami/${role}`, Value: imageId, Type: "String", Overwrite: true }));
+    }
     return imageId;
   } finally {
     ec2.destroy();

@@ -1,31 +1,31 @@
 /**
- * `pool-ops image rollout` against a pool deployed on the moto emulator with `cdktf deploy` (instances replaced by
- * Terraform there) while the lab's hosts stand for the new instances (health gates, promotion, fencing over SSH).
- * Checks the order, the relay guard and health gate, resuming after a stop, never two producers forging, and that
- * the stacks show no drift afterwards.
+ * `pool-ops image rollout` on a lab deployed with `cdktf deploy` into the lab's AWS: Terraform replaces each instance,
+ * the lab's EC2 boots a new machine from the new image with the instance's user data and re-attaches its chain
+ * volume, the rollout learns the new host keys from the console, gates on health, promotes with the old leader fenced.
+ * Checks the order, the relay guard and health gate, resuming after a stop, never two producers forging, and that the
+ * stacks show no drift afterwards.
  */
-import { CreateImageCommand, DescribeInstancesCommand, EC2Client, RunInstancesCommand } from "@aws-sdk/client-ec2";
+import { DescribeInstancesCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { GetParameterCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { emulatorAvailable, startAwsEmulator, type AwsEmulator } from "../../lab/aws-emulator";
-import { LAB_SKIP, LAB_SKIP_NOTE, runPoolOps, startPausedPoolOps, useLab } from "../../lab/harness";
+import { labFleet, LAB_SKIP, LAB_SKIP_NOTE, runPoolOps, startPausedPoolOps, useLab } from "../../lab/harness";
+import { copyImage } from "../../lab/lab-hosts";
 import { provisionLabPool, type ProvisionedPool } from "../../lab/pool-provision";
-import { PROJECT_ROOT, tempDir } from "../../test/support";
-import { runCommand, stacksInOrder, terraform, terraformEnv } from "../../tools/terraform";
+import { tempDir } from "../../test/support";
+import { stacksInOrder, terraform, terraformEnv } from "../../tools/terraform";
 import { awsClientSettings } from "../aws/client-config";
 import { forgingState } from "../pool/producer-role";
 
-const skip = LAB_SKIP ?? (emulatorAvailable() ? undefined : "moto (the AWS emulator) is not installed for python3");
+const skip = LAB_SKIP;
 // Two relays keep the test short (each replacement is ~60 s of the provider's 10 s waiters) and still show the order.
 const NODES = ["relay-1", "relay-2", "producer-1", "producer-2"];
 const ORDER = ["replace:relay-1", "replace:relay-2", "replace:producer-2", "promote:producer-2", "replace:producer-1", "promote:producer-1", "settle"];
 
 describe.skipIf(skip)(`image rollout on the emulator and the lab${LAB_SKIP_NOTE}`, () => {
-  const lab = useLab({ relays: 2 });
-  let emulator: AwsEmulator;
+  const lab = useLab({ relays: 2, deploy: "cdktf" });
   let pool: ProvisionedPool;
   let dir: string;
   let outdir: string;
@@ -33,7 +33,7 @@ describe.skipIf(skip)(`image rollout on the emulator and the lab${LAB_SKIP_NOTE}
   let env: Record<string, string>;
   let baseImage: string;
   let goldenImage: string;
-  const settings = () => awsClientSettings({ region: "eu-west-1", endpoint: emulator.endpoint });
+  const settings = () => awsClientSettings({ region: "eu-west-1", endpoint: lab().awsEndpoint });
 
   async function imagesByHost(): Promise<Record<string, string>> {
     const ec2 = new EC2Client(settings());
@@ -57,39 +57,37 @@ describe.skipIf(skip)(`image rollout on the emulator and the lab${LAB_SKIP_NOTE}
       ssm.destroy();
     }
   }
-  const forging = (host: string) => forgingState(pool.config, pool.fleet.connection(host)).catch(() => undefined);
+  /** A producer's forging state; a replaced producer has new host keys (the rollout records them): connect again. */
+  const forging = async (host: string) => {
+    try {
+      return await forgingState(pool.config, pool.fleet.connection(host));
+    } catch {
+      await pool.fleet.close().catch(() => undefined);
+      pool = { ...pool, fleet: await labFleet(lab()) };
+      return forgingState(pool.config, pool.fleet.connection(host)).catch(() => undefined);
+    }
+  };
   const rolloutArgs = (...extra: string[]) => ["image", "rollout", "--config", config, "--stacks", outdir, ...extra];
   const stepsRun = (stdout: string) => [...stdout.matchAll(/^((?:replace|promote):[\w-]+|settle): /gm)].map((m) => m[1]);
 
   beforeAll(async () => {
-    emulator = await startAwsEmulator();
     pool = await provisionLabPool(lab());
     dir = tempDir("pool-rollout");
-    outdir = join(dir, "cdktf.out");
-    // The lab's pool, deployed on the emulator: same names, so the lab's hosts stand for the deployed instances.
+    outdir = lab().files.synthDir;
     const doc = parse(readFileSync(lab().files.poolConfig, "utf8")) as Record<string, unknown>;
-    doc.emulator = { endpoint: emulator.endpoint };
-    doc.relays = { ...(doc.relays as object), count: 2 };
-    doc.backend = { type: "local", directory: join(dir, "state") };
     (doc.image as Record<string, unknown>).rolloutHealthTimeoutSeconds = 10;
     config = join(dir, "pool.yaml");
     writeFileSync(config, stringify(doc));
     env = { ...(terraformEnv(dir) as Record<string, string>), POOL_CONFIG: config, POOL_OPS_STATE_DIR: join(dir, "state-dir") };
-    const deploy = await runCommand("npx", ["cdktf", "deploy", "network", "security", "nodes", "monitoring", "--auto-approve", "--skip-provider-lock", "--output", outdir], { cwd: PROJECT_ROOT, env });
-    if (deploy.code !== 0) throw new Error(`cdktf deploy failed:\n${deploy.stdout.slice(-3000)}\n${deploy.stderr.slice(-3000)}`);
-    // A golden image in the emulator, recorded as `image bake` records it.
-    const ec2 = new EC2Client(settings());
+    // A new golden image, recorded as `image bake` records it (the same content under a new id: a second bake).
     const ssm = new SSMClient(settings());
     baseImage = (await ssm.send(new GetParameterCommand({ Name: "/sandstone/ami/relay" }))).Parameter!.Value!;
-    const builder = await ec2.send(new RunInstancesCommand({ ImageId: baseImage, InstanceType: "m6i.large", MinCount: 1, MaxCount: 1 }));
-    goldenImage = (await ec2.send(new CreateImageCommand({ InstanceId: builder.Instances![0]!.InstanceId!, Name: "sandstone-node-10.5.1-test" }))).ImageId!;
+    goldenImage = await copyImage(lab(), baseImage, "sandstone-node-11.1.3-test");
     for (const role of ["relay", "producer"]) await ssm.send(new PutParameterCommand({ Name: `/sandstone/ami/${role}`, Value: goldenImage, Type: "String", Overwrite: true }));
-    ec2.destroy();
     ssm.destroy();
-  }, 600_000);
+  }, 900_000);
   afterAll(async () => {
     await pool?.fleet.close();
-    await emulator?.stop();
   });
 
   it("--dry-run lists relays, standby, promotion, old leader, settle in order and changes nothing", async () => {
@@ -103,8 +101,9 @@ describe.skipIf(skip)(`image rollout on the emulator and the lab${LAB_SKIP_NOTE}
   it("a relay unhealthy after replacement stops the rollout before the next node", { timeout: 600_000 }, async () => {
     const run = startPausedPoolOps(lab(), rolloutArgs("--yes", "--promote-back"), "health:relay-2", env);
     await run.paused;
-    // relay-2's "new instance" does not come up: its node is down when the health gate looks.
-    await pool.fleet.connection("relay-2").runChecked(pool.config.node.service.stop);
+    // relay-2's new instance comes up, but its node does not: it is down when the health gate looks.
+    const stop = await runPoolOps(lab(), ["run", "-H", "relay-2", "--", "systemctl stop cardano-node"], { env });
+    expect(stop.code, stop.stdout + stop.stderr).toBe(0);
     run.child.kill("SIGUSR2");
     const r = await run.done;
     expect(r.code, r.stderr).toBe(1);
@@ -117,7 +116,8 @@ describe.skipIf(skip)(`image rollout on the emulator and the lab${LAB_SKIP_NOTE}
   });
 
   it("run again: resumes at relay-2, walks the order, never two producers forging, ends with no drift", async () => {
-    await pool.fleet.connection("relay-2").runChecked(pool.config.node.service.start);
+    const start = await runPoolOps(lab(), ["run", "-H", "relay-2", "--", "systemctl start cardano-node"], { env });
+    expect(start.code, start.stdout + start.stderr).toBe(0);
     const samples: [number | undefined, number | undefined][] = [];
     let sampling = true;
     const sampler = (async () => {

@@ -122,7 +122,7 @@ const hotSecrets = (f: PoolFacts) => (Object.keys(f.secretArn) as PoolSecretKey[
  * calls to a service with an interface endpoint through that endpoint, whichever subnet the host is in.
  */
 export const BOOT_CALLS: Readonly<Record<string, Readonly<Record<string, BootCallRow>>>> = {
-  "stacks/boot/fetch-hot-keys.sh": {
+  "stacks/boot/leader-guard.sh": {
     "ssm:GetParameter": {
       tier: "producer",
       why: "a producer learns whether it leads",
