@@ -8,21 +8,19 @@
  */
 import { spawn } from "node:child_process";
 import { parseArgs } from "node:util";
-import { emulatorAvailable, startAwsEmulator } from "../lab/aws-emulator";
 import { labEnv, POOL_OPS_BIN, uniqueLabId } from "../lab/harness";
 import { labDown, labUnavailableReason, labUp, REPO_DIR } from "../lab/lab";
 import { provisionLabPool } from "../lab/pool-provision";
 
 const { values } = parseArgs({ options: { runs: { type: "string" } } });
 const RUNS = Number(values.runs ?? 6);
-const why = labUnavailableReason() ?? (emulatorAvailable() ? undefined : "moto_server is not installed");
+const why = labUnavailableReason();
 if (why) {
   console.error(`bench:promote needs the lab and the emulator: ${why}`);
   process.exit(1);
 }
 
 const lab = await labUp({ id: uniqueLabId() });
-const emulator = await startAwsEmulator();
 try {
   const pool = await provisionLabPool(lab);
   await pool.fleet.close();
@@ -31,7 +29,7 @@ try {
   for (let i = 0; i < RUNS; i++) {
     const started = performance.now();
     const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [POOL_OPS_BIN, "promote", "--yes", "--json", "--aws-endpoint", emulator.endpoint], {
+      const child = spawn(process.execPath, [POOL_OPS_BIN, "promote", "--yes", "--json", "--aws-endpoint", lab.awsEndpoint], {
         cwd: REPO_DIR,
         env: { ...process.env, NO_COLOR: "1", ...labEnv(lab) },
         stdio: ["ignore", "pipe", "pipe"],
@@ -51,6 +49,5 @@ try {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   console.log(`promote, start to new leader forging (lab, 0 ms added latency, ${RUNS} runs): median ${(median(toForging) / 1000).toFixed(2)} s, target ≤ 3 s; whole process median ${(median(wall) / 1000).toFixed(2)} s`);
 } finally {
-  await emulator.stop();
   await labDown(lab);
 }

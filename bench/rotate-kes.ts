@@ -10,7 +10,6 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { emulatorAvailable, startAwsEmulator } from "../lab/aws-emulator";
 import { labEnv, POOL_OPS_BIN, uniqueLabId } from "../lab/harness";
 import { labDown, labUnavailableReason, labUp, REPO_DIR } from "../lab/lab";
 import { provisionLabPool } from "../lab/pool-provision";
@@ -19,23 +18,22 @@ import { kesPeriodAt } from "../ops/cardano";
 const { values } = parseArgs({ options: { runs: { type: "string" } } });
 const RUNS = Number(values.runs ?? 5);
 
-const why = labUnavailableReason() ?? (emulatorAvailable() ? undefined : "moto_server is not installed");
+const why = labUnavailableReason();
 if (why) {
   console.error(`bench:rotate-kes needs the lab and the emulator: ${why}`);
   process.exit(1);
 }
 
 const lab = await labUp({ id: uniqueLabId() });
-const emulator = await startAwsEmulator();
 try {
-  const pool = await provisionLabPool(lab, { awsEndpoint: emulator.endpoint, kesPeriod: kesPeriodAt(new Date(), "preprod") - 1 });
+  const pool = await provisionLabPool(lab, { kesPeriod: kesPeriodAt(new Date(), "preprod") - 1 });
   await pool.fleet.close();
   const stateDir = mkdtempSync(join(tmpdir(), "bench-rotate-kes-"));
   const times: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const started = performance.now();
     const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [POOL_OPS_BIN, "rotate-kes", "--yes", "--force", "--aws-endpoint", emulator.endpoint], {
+      const child = spawn(process.execPath, [POOL_OPS_BIN, "rotate-kes", "--yes", "--force", "--aws-endpoint", lab.awsEndpoint], {
         cwd: REPO_DIR,
         env: { ...process.env, NO_COLOR: "1", ...labEnv(lab), POOL_OPS_STATE_DIR: stateDir },
         stdio: ["ignore", "ignore", "pipe"],
@@ -52,6 +50,5 @@ try {
   const median = [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
   console.log(`rotate-kes end to end (lab, 0 ms added latency, ${RUNS} runs): median ${(median / 1000).toFixed(2)} s, target ≤ 5 s`);
 } finally {
-  await emulator.stop();
   await labDown(lab);
 }

@@ -20,6 +20,9 @@ declare -A packages=(
   [/usr/bin/sudo]=sudo
   [/usr/bin/systemd-nspawn]=systemd-container
   [/usr/sbin/debootstrap]=debootstrap
+  [/usr/bin/gpg]=gnupg
+  [/usr/bin/gpgv]=gpgv
+  [/usr/bin/openssl]=openssl
   [/usr/bin/make]=make
   [/usr/bin/g++]=g++
 )
