@@ -225,7 +225,9 @@ export async function rollout(ctx: OpsContext, options: RolloutOptions): Promise
         } else if (!ctx.out.json) ctx.out.info(`    ${step.host} already runs the image`);
         await control.checkpoint(`health:${step.host}`);
         const instance = (await images.poolInstances(pool)).get(resourceName(pool, host.name));
-        const c = await connectToNewInstance(ctx, target, { host, instanceId: instance?.instanceId, what: `${host.name} (replaced)`, rerun: "run the rollout again" }, healthTimeoutMs);
+        if (instance && instance.instanceId !== host.instanceId) await ctx.recordReplacedInstance(host.name, instance.instanceId);
+        const replaced = instance ? { ...host, instanceId: instance.instanceId } : host;
+        const c = await connectToNewInstance(ctx, target, { host: replaced, instanceId: instance?.instanceId, what: `${host.name} (replaced)`, rerun: "run the rollout again" }, healthTimeoutMs);
         try {
           const health = await waitHealthy(config, c, healthTimeoutMs);
           if (!health.healthy) {
