@@ -58,14 +58,27 @@ describe.skipIf(skip)(`image rollout on the emulator and the lab${LAB_SKIP_NOTE}
     }
   }
   /** A producer's forging state; a replaced producer has new host keys (the rollout records them): connect again. */
+  let lastForgingError: unknown;
+  let reconnecting: Promise<void> | undefined;
   const forging = async (host: string) => {
     try {
-      return await forgingState(pool.config, pool.fleet.connection(host));
-    } catch {
+      const state = await forgingState(pool.config, pool.fleet.connection(host));
+      // No reading through a connection to an instance that was replaced (it is gone): connect again.
+      if (state !== undefined) return state;
+      lastForgingError = `${host}: no metrics through the open connection`;
+    } catch (error) {
+      lastForgingError = error;
+    }
+    // One reconnection at a time: the sampler asks both producers at once.
+    reconnecting ??= (async () => {
       await pool.fleet.close().catch(() => undefined);
       pool = { ...pool, fleet: await labFleet(lab()) };
-      return forgingState(pool.config, pool.fleet.connection(host)).catch(() => undefined);
-    }
+    })().finally(() => (reconnecting = undefined));
+    await reconnecting;
+    return forgingState(pool.config, pool.fleet.connection(host)).catch((again: unknown) => {
+      lastForgingError = again;
+      return undefined;
+    });
   };
   const rolloutArgs = (...extra: string[]) => ["image", "rollout", "--config", config, "--stacks", outdir, ...extra];
   const stepsRun = (stdout: string) => [...stdout.matchAll(/^((?:replace|promote):[\w-]+|settle): /gm)].map((m) => m[1]);
@@ -135,7 +148,7 @@ describe.skipIf(skip)(`image rollout on the emulator and the lab${LAB_SKIP_NOTE}
     expect(r.stdout).toMatch(/relay-2 already runs the image/);
     expect(Object.values(await imagesByHost())).toEqual(Array(4).fill(goldenImage));
     expect(await leader()).toBe("producer-1");
-    expect([await forging("producer-1"), await forging("producer-2")]).toEqual([1, 0]);
+    expect([await forging("producer-1"), await forging("producer-2")], `last error reading forging: ${String(lastForgingError)}`).toEqual([1, 0]);
     expect(samples.length).toBeGreaterThan(10);
     expect(samples.filter(([a, b]) => a === 1 && b === 1)).toEqual([]);
     expect(existsSync(join(env.POOL_OPS_STATE_DIR!, "rollout-sandstone.json"))).toBe(false);
