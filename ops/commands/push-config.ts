@@ -17,6 +17,7 @@ import { LeaderParameter, LeaderParameterError } from "../aws/leader-parameter";
 import { EXIT_ABORTED, EXIT_HOST_FAILURE, EXIT_OK, EXIT_USAGE, opsAction, type OpsContext } from "../context";
 import { waitHealthy, type NodeHealth } from "../pool/health";
 import { Interrupted, StepControl } from "../pool/step-control";
+import { LeaseLost } from "../lease/lease-errors";
 import { NO_LEASE, type LeaseGuard } from "../lease/lease-guard";
 import { leaseWaitOption, type LeaseOptions } from "../lease/wait-option";
 import { withPoolLease } from "../lease/with-lease";
@@ -245,7 +246,8 @@ export async function pushConfig(ctx: OpsContext, options: PushOptions, lease: L
       }
     }
   } catch (error) {
-    if (!(error instanceof Interrupted)) throw error;
+    // Ctrl-C, or the pool's lease lost: the roll stops between hosts, as after a failed one.
+    if (!(error instanceof Interrupted || error instanceof LeaseLost)) throw error;
     stopped = `${error.message}: hosts before it are done, the rest untouched`;
   } finally {
     control.uninstall();
