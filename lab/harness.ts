@@ -27,9 +27,10 @@ export function uniqueLabId(): string {
 
 /**
  * How long a lab may take to come up: every machine booted and cloud-init done (about a minute on an idle 2-core
- * machine), plus the base image's one-time build (about a minute more) when this machine has none yet.
+ * machine, up to 5 minutes with another lab booting beside it), plus the base image's one-time build (about a minute
+ * more) when this machine has none yet.
  */
-export const LAB_UP_DEADLINE_MS = 300_000;
+export const LAB_UP_DEADLINE_MS = 600_000;
 /** A lab deployed by `cdktf deploy` (the AWS provider's waiters: minutes), plus a first bake when none is cached. */
 export const CDKTF_LAB_UP_DEADLINE_MS = 900_000;
 /** How long labDown may take: every machine shut down cleanly (SIGKILL after that). */

@@ -7,6 +7,8 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { poolAddressPlan } from "../config/address-plan";
+import { loadPoolConfigFile } from "../config/load";
 import { awsClientSettings } from "../ops/aws/client-config";
 import { askSupervisor, labHost, LabError, machineInitPid, machinePath, type LabState } from "./lab";
 import type { HypervisorRecords, InstanceRecord } from "./machines/hypervisor";
@@ -52,6 +54,24 @@ export function setLink(lab: LabState, hostName: string, up: boolean): void {
     } catch (error) {
       // Mending a link that was not cut is not an error.
       if (!up) throw new LabError(`cutting ${hostName}'s link: ip ${args.join(" ")}: ${String((error as { stderr?: Buffer }).stderr ?? "").trim()}`);
+    }
+  }
+}
+
+/**
+ * Makes a VPC interface endpoint (by service: "secretsmanager", "ssm", …) stop answering, or answer again: whatever the
+ * router sends from the endpoint's ENI addresses is dropped, so a host's connection there gets no reply at all — as
+ * when the endpoint's security group stops admitting the host — and its AWS CLI waits out its timeouts.
+ */
+export function setEndpointReachable(lab: LabState, service: string, reachable: boolean): void {
+  const addresses = poolAddressPlan(loadPoolConfigFile(lab.files.poolConfig)).endpoints.filter((e) => e.service === service).map((e) => e.privateIp);
+  if (addresses.length === 0) throw new LabError(`the lab's VPC has no ${service} endpoint`);
+  for (const address of addresses) {
+    const args = ["rule", reachable ? "del" : "add", "from", `${address}/32`, "blackhole", "pref", "80"];
+    try {
+      execFileSync("ip", ["-n", lab.vpcNamespace, ...args], { stdio: "pipe" });
+    } catch (error) {
+      if (!reachable) throw new LabError(`cutting the ${service} endpoint: ip ${args.join(" ")}: ${String((error as { stderr?: Buffer }).stderr ?? "").trim()}`);
     }
   }
 }

@@ -20,7 +20,7 @@ import { Output } from "./output";
 import { Fleet } from "./remote/fleet";
 import { Group, DEFAULT_CONCURRENCY, type Strategy } from "./remote/group";
 import { HostKeyPolicy } from "./remote/host-keys";
-import { checkInventoryMatchesConfig, InventoryError, loadInventoryFile, type Inventory, type InventoryHost } from "./remote/inventory";
+import { checkInventoryMatchesConfig, InventoryError, loadInventoryFile, recordReplacedInstance, type Inventory, type InventoryHost } from "./remote/inventory";
 import { LeaseHeldError } from "./lease/lease-errors";
 import { OpsError, type GroupResult, type Result } from "./remote/result";
 import { selectHosts, splitList } from "./remote/select";
@@ -211,6 +211,17 @@ export class OpsContext {
     return fleet;
   }
   private readonly extraFleets: Fleet[] = [];
+
+  /**
+   * A host is now another instance (an image rollout replaced it): the inventory file says so from here on, and the
+   * next connection is bound to the new instance. An inventory read from EC2 is simply read again.
+   */
+  async recordReplacedInstance(hostName: string, instanceId: string): Promise<void> {
+    const file = this.options.inventory ?? process.env.POOL_OPS_INVENTORY;
+    if (!this.options.fromAws && file) recordReplacedInstance(file, hostName, instanceId);
+    this.inventoryCache = undefined;
+    await this.resetFleet();
+  }
 
   /** Closes the command's connections so the next use opens fresh ones (after hosts were replaced). */
   async resetFleet(): Promise<void> {

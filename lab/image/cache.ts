@@ -2,7 +2,7 @@
  * The lab's machine-wide cache (base image, release archives, downloaded packages): shared by every checkout and
  * every lab on this machine, so it is built once. `POOL_LAB_CACHE` overrides the location.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 function alive(pid: number): boolean {
@@ -51,8 +51,35 @@ export async function withCacheLock<T>(name: string, build: () => Promise<T> | T
     }
   }
   try {
-    return await build();
+    const result = await build();
+    pruneUnusedSiblings(name);
+    return result;
   } finally {
     rmSync(lock, { force: true });
   }
+}
+
+/** An entry of a kind no lab has used for this long is removed when another entry of that kind is used. */
+export const UNUSED_ENTRY_DAYS = 7;
+
+/**
+ * Marks the entry `name` (`<kind>-<key>`) used now and removes the entries of the same kind (older recipes: a base
+ * image of 433 MB, a golden image of up to 500 MB each) that no lab has used for UNUSED_ENTRY_DAYS and that nobody is
+ * building. Every lab takes its entries' locks, so an entry in use is one touched at its lab's start.
+ */
+export function pruneUnusedSiblings(name: string, now = Date.now()): string[] {
+  const dir = labCacheDir();
+  const entry = join(dir, name);
+  if (existsSync(entry)) utimesSync(entry, new Date(now), new Date(now));
+  const kind = name.replace(/-[0-9a-f]+$/, "");
+  if (kind === name) return [];
+  const removed: string[] = [];
+  for (const other of readdirSync(dir)) {
+    if (other === name || !new RegExp(`^${kind}-[0-9a-f]+$`).test(other) || existsSync(join(dir, `${other}.lock`))) continue;
+    const path = join(dir, other);
+    if (now - statSync(path).mtimeMs < UNUSED_ENTRY_DAYS * 86_400_000) continue;
+    rmSync(path, { recursive: true, force: true });
+    removed.push(other);
+  }
+  return removed;
 }

@@ -300,13 +300,27 @@ export class Machine {
 
   private async makeDeviceNode(volume: PluggedVolume): Promise<void> {
     // A volume attached as the machine powers on: its init may still be coming up.
-    await waitFor(`${this.spec.name}'s init, to plug ${volume.volumeId}`, 30_000, () => !this.running || machineInit(this.nspawnPid) !== undefined);
-    if (!this.running) return;
+    // While nspawn starts the machine, the process that is PID 1 of its namespace may still become another one (its
+    // helper, then systemd): the device node goes in through whichever init is there, tried again until it holds.
     const st = statSync(volume.loopDevice);
     const major = Math.floor(st.rdev / 256);
     const minor = st.rdev % 256;
     const path = ebsDevicePath(volume.volumeId);
     const script = `mkdir -p /dev/disk/by-id && rm -f ${path} && mknod ${path} b ${major} ${minor} && (chmod 0660 ${path}; chgrp disk ${path}) 2>/dev/null; true`;
-    execFileSync("nsenter", ["-t", String(this.initPid()), "-m", "--", "sh", "-c", script]);
+    let lastError: unknown;
+    await waitFor(`${this.spec.name}'s init, to plug ${volume.volumeId}`, 30_000, () => {
+      if (!this.running) return true;
+      const init = machineInit(this.nspawnPid);
+      if (init === undefined) return false;
+      try {
+        execFileSync("nsenter", ["-t", String(init), "-m", "--", "sh", "-c", script], { stdio: "pipe" });
+        return true;
+      } catch (error) {
+        lastError = error;
+        return false;
+      }
+    }).catch((error: unknown) => {
+      throw lastError ? new MachineError(`${(error as Error).message}: ${String((lastError as { stderr?: Buffer }).stderr ?? lastError).trim()}`) : error;
+    });
   }
 }

@@ -225,10 +225,14 @@ export async function rollout(ctx: OpsContext, options: RolloutOptions, lease: L
           await tf.apply(nodesStack, [`-replace=${addresses.get(step.host)}`], `replace ${step.host}`);
           await ctx.resetFleet();
         } else if (!ctx.out.json) ctx.out.info(`    ${step.host} already runs the image`);
-        await control.checkpoint(`health:${step.host}`);
+        // The new instance in the inventory and its host keys learnt (from its console) before anything else, so an
+        // operator, or the next command, reaches it even if the rollout stops here.
         const instance = (await images.poolInstances(pool)).get(resourceName(pool, host.name));
-        const c = await connectToNewInstance(ctx, target, { host, instanceId: instance?.instanceId, what: `${host.name} (replaced)`, rerun: "run the rollout again" }, healthTimeoutMs);
+        if (instance && instance.instanceId !== host.instanceId) await ctx.recordReplacedInstance(host.name, instance.instanceId);
+        const replaced = instance ? { ...host, instanceId: instance.instanceId } : host;
+        const c = await connectToNewInstance(ctx, target, { host: replaced, instanceId: instance?.instanceId, what: `${host.name} (replaced)`, rerun: "run the rollout again" }, healthTimeoutMs);
         try {
+          await control.checkpoint(`health:${step.host}`);
           const health = await waitHealthy(config, c, healthTimeoutMs);
           if (!health.healthy) {
             throw new OpsError(step.host, "health gate", `${step.host} is not healthy on the new image after ${config.image.rolloutHealthTimeoutSeconds} s: ${health.problem}; the rollout stopped before the next node`, "fix the node (its node log, chain volume), then run pool-ops image rollout again: it resumes here");

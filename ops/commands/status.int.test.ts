@@ -30,7 +30,8 @@ describe.skipIf(LAB_SKIP)(`status on the lab${LAB_SKIP_NOTE}`, () => {
     expect(view.nodes.find((n) => n.host === "producer-2")!.forging).toBe(0);
     expect(view.problems).toEqual([]);
     const text = await runPoolOps(lab(), ["status"]);
-    expect(text.stdout).toMatch(/producer-1\s+producer\s+yes\s+\d+\s+0\s+4\s+FORGING\s+9\d(\.\d)? d \(62 periods\)/);
+    // Lag is measured against the highest tip seen; hosts are sampled one after another, so a slot may pass between them.
+    expect(text.stdout).toMatch(/producer-1\s+producer\s+yes\s+\d+\s+[01]\s+4\s+FORGING\s+9\d(\.\d)? d \(62 periods\)/);
     expect(text.stdout).toContain("no problems");
   });
 

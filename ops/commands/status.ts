@@ -25,11 +25,26 @@ export interface NodeStatus {
   kes?: { startPeriod?: number; remainingPeriods?: number; expires?: string; daysLeft?: number };
   diskFree?: number;
   memoryAvailable?: number;
+  /** A producer's leader guard, its last word this boot (stacks/boot/leader-guard.sh): leading, or why it stands by. */
+  guard?: string;
   problems: string[];
 }
 
 /** Free fraction of the fullest of / and the chain database, and available memory, in one round trip. */
 const RESOURCES_SCRIPT = `df -P / "$1" 2>/dev/null | awk 'NR>1 {print "disk", $4, $2}'; awk '/^MemTotal:/ {t=$2} /^MemAvailable:/ {a=$2} END {print "mem", a, t}' /proc/meminfo`;
+
+/**
+ * What the leader guard decided at this boot, from the journal (it logs with the tag pool-leader-guard). Why a producer
+ * named leader is not forging (Secrets Manager unreachable, the record unreadable) is only said there.
+ */
+async function readGuardDecision(c: Connection): Promise<string | undefined> {
+  const r = await c.run("journalctl --boot --identifier=pool-leader-guard --output=cat --lines=20 --no-pager --quiet", { sudo: true, step: "read the leader guard's decision" });
+  if (r.exitCode !== 0) return undefined;
+  // Its decision ("leading: …" or "standing by: …") and what it logged after it (a refresh of held credentials).
+  const lines = r.stdout.toString().split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  const decision = lines.findLastIndex((l) => /^(leading|standing by): /.test(l));
+  return decision < 0 ? undefined : lines.slice(decision).join("; ");
+}
 
 async function readResources(c: Connection, database: string): Promise<{ diskFree?: number; memoryAvailable?: number }> {
   const r = await c.run(`set -- ${database}; ${RESOURCES_SCRIPT}`, { sudo: false, step: "read disk and memory" });
@@ -60,6 +75,10 @@ export async function collectStatus(ctx: OpsContext): Promise<{ nodes: NodeStatu
         const m = await readNodeMetrics(c, layout.nodeConfig, config.node.metricsPort);
         s.reachable = true;
         Object.assign(s, await readResources(c, layout.database));
+        if (h.role === "producer") {
+          const guard = await readGuardDecision(c);
+          if (guard !== undefined) s.guard = guard;
+        }
         if (!m) {
           s.problems.push("node down: no metrics");
           return s;
@@ -97,7 +116,11 @@ export async function collectStatus(ctx: OpsContext): Promise<{ nodes: NodeStatu
   const problems: string[] = [];
   const forging = statuses.filter((s) => s.role === "producer" && s.forging === 1).map((s) => s.host);
   if (forging.length > 1) problems.push(`MORE THAN ONE PRODUCER FORGING: ${forging.join(", ")}`);
-  if (forging.length === 0) problems.push("no producer is forging");
+  if (forging.length === 0) {
+    problems.push("no producer is forging");
+    // The guards say why: the producer SSM names as leader says what kept it from its credentials.
+    for (const s of statuses) if (s.role === "producer" && s.guard !== undefined && s.forging !== 1) s.problems.push(`not forging; its leader guard at boot: ${s.guard}`);
+  }
   // Reachability of the hosts that run no node (the bastion, monitoring): one command each.
   const others = await Promise.all(
     [inventory.bastion, ...inventory.hosts.filter((h) => h.role !== "relay" && h.role !== "producer")]
@@ -137,6 +160,7 @@ function render(ctx: OpsContext, view: Awaited<ReturnType<typeof collectStatus>>
     const text = line(r);
     ctx.out.info(view.nodes[i]!.problems.length > 0 ? ctx.out.paint(31, text) : text);
   }
+  for (const s of view.nodes) if (s.guard !== undefined) ctx.out.info(`${s.host} leader guard (this boot): ${s.guard}`);
   for (const o of view.others) ctx.out.info(`${o.host} (${o.role}): ${o.reachable ? "reachable" : ctx.out.paint(31, "UNREACHABLE")}`);
   if (view.problems.length === 0) ctx.out.info("no problems");
   else for (const p of view.problems) ctx.out.info(ctx.out.paint(31, `⚠ ${p}`));

@@ -34,7 +34,9 @@ export async function connectToNewInstance(ctx: OpsContext, target: AwsTarget, i
       throw new OpsError(host.name, "host key", `${error.message}; the console output of ${instanceId ?? host.name} shows no host keys to check it against`, `${error.remedy}; then ${instance.rerun}`);
     }
     const policy = await ctx.hostKeyPolicy();
-    policy.replace({ name: host.name, address: host.privateIp, port: ctx.config.ssh.port }, keys);
+    // With the identity the fleet checks (pool and instance): the old instance's line, bound to the same pool, goes.
+    const inventory = await ctx.inventory();
+    policy.replace({ name: host.name, address: host.privateIp, port: ctx.config.ssh.port, instanceId: instanceId ?? host.instanceId, pool: inventory.pool }, keys);
     ctx.out.info(`    ${host.name}: recorded its new host keys from ${instanceId}'s console output (${keys.map((k) => k.keyType).join(", ")})`);
     await ctx.resetFleet();
     return connectWhenUp(await ctx.fleet(), host, timeoutMs, what);

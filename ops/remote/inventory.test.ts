@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { allHosts, checkInventoryMatchesConfig, InventoryError, loadInventoryFile, parseInventory } from "./inventory";
+import { allHosts, checkInventoryMatchesConfig, InventoryError, loadInventoryFile, parseInventory, recordReplacedInstance } from "./inventory";
 import { selectHosts, splitList } from "./select";
 
 const inventory = {
@@ -29,6 +29,16 @@ function file(name: string, content: unknown): string {
 }
 
 describe("inventory", () => {
+  it("a replaced host's new instance is written into the file in its own shape; an unknown host is refused, the file unchanged", () => {
+    const path = file("replaced.json", { inventory: { sensitive: false, type: ["object", {}], value: inventory } });
+    recordReplacedInstance(path, "relay-2", "i-0fedcba9876543210");
+    const after = loadInventoryFile(path);
+    expect(after.hosts.find((h) => h.name === "relay-2")?.instanceId).toBe("i-0fedcba9876543210");
+    expect(after.hosts.find((h) => h.name === "relay-1")?.instanceId).toBe("i-0123456789abcdef1");
+    expect(() => recordReplacedInstance(path, "relay-9", "i-0fedcba9876543211")).toThrow(/no host relay-9/);
+    expect(loadInventoryFile(path)).toEqual(after);
+  });
+
   it("reads `terraform output -json`, `cdktf output --outputs-file` and the bare object alike", () => {
     const tf = loadInventoryFile(file("tf.json", { inventory: { sensitive: false, type: ["object", {}], value: inventory } }));
     const cdktf = loadInventoryFile(file("cdktf.json", { "sandstone-nodes": { inventory } }));

@@ -3,7 +3,7 @@
  * `inventory`; pool-ops reads it from `terraform output -json`, from `cdktf output --outputs-file`, or builds the same
  * from EC2 tags (`--from-aws`). pool-ops never imports stack classes (data flows one way).
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { z } from "zod";
 import { formatConfigIssues } from "../../config/load";
 import { poolNameSchema, type PoolConfig } from "../../config/schema";
@@ -139,4 +139,21 @@ export function checkInventoryMatchesConfig(inventory: Inventory, config: Pick<P
 /** Every host, bastion first, in inventory order. */
 export function allHosts(inventory: Inventory): InventoryHost[] {
   return [inventory.bastion, ...inventory.hosts];
+}
+
+/**
+ * Records in an inventory file that a host is now another instance (an image rollout replaced it), in whatever shape
+ * the file has, replaced whole by rename. The file then says what `terraform output` would now say, so the next
+ * command's host-key check is bound to the new instance, not refused against the old one.
+ */
+export function recordReplacedInstance(path: string, hostName: string, instanceId: string): void {
+  const document = JSON.parse(readFileSync(path, "utf8")) as unknown;
+  const value = unwrapInventoryDocument(document) as { hosts?: { name?: string; instanceId?: string }[] };
+  const host = value.hosts?.find((h) => h.name === hostName);
+  if (!host) throw new InventoryError(`${path}: no host ${hostName} to record its new instance ${instanceId} for`);
+  host.instanceId = instanceId;
+  parseInventory(document, path);
+  const tmp = `${path}.pool-ops-${process.pid}`;
+  writeFileSync(tmp, `${JSON.stringify(document, null, 2)}\n`);
+  renameSync(tmp, path);
 }

@@ -17,6 +17,10 @@ held="$keys/standby"
 envfile="$NODE_HOME/config/cardano-node.env"
 log() { echo "pool-leader-guard: $*" >&2; logger -t pool-leader-guard -- "$*" 2>/dev/null || true; }
 umask 077
+# Fail within about a minute when an endpoint does not answer (the CLI's defaults: a 60 s connect timeout, 5 tries),
+# so a producer cut off from Secrets Manager boots as a standby in time, rather than holding its boot for minutes.
+AWS_RETRY_MODE=standard; AWS_MAX_ATTEMPTS=3; export AWS_RETRY_MODE AWS_MAX_ATTEMPTS
+awscli() { aws --region "$region" --cli-connect-timeout 5 --cli-read-timeout 15 "$@"; }
 install -d -m 0700 -o "$NODE_USER" -g "$NODE_GROUP" "$keys" "$held" || { log "cannot make $keys"; exit 1; }
 
 FILES="kes.skey vrf.skey node.cert"
@@ -30,7 +34,7 @@ write_env() {
 # fetch SECRET FILE DIR: one secret into DIR/FILE, atomically.
 fetch() {
   tmp=$(mktemp "$3/.$2.XXXXXX") || return 1
-  if ! aws --region "$region" secretsmanager get-secret-value --secret-id "$1" --query SecretString --output text > "$tmp"; then
+  if ! awscli secretsmanager get-secret-value --secret-id "$1" --query SecretString --output text > "$tmp"; then
     rm -f "$tmp"; return 1
   fi
   chown "$NODE_USER:$NODE_GROUP" "$tmp" && chmod 0600 "$tmp" && mv -f "$tmp" "$3/$2"
@@ -55,7 +59,7 @@ region=""
 token=$(curl -sf --max-time 5 -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" http://169.254.169.254/latest/api/token) || standby "no IMDSv2 token from the instance metadata service"
 region=$(curl -sf --max-time 5 -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/placement/region) || { region=""; standby "no region from the instance metadata service"; }
 command -v aws >/dev/null 2>&1 || { region=""; standby "the AWS CLI is missing (the golden image must carry it)"; }
-leader=$(aws --region "$region" ssm get-parameter --name "$LEADER_PARAMETER" --query Parameter.Value --output text 2>/dev/null) || standby "cannot read $LEADER_PARAMETER (failing closed)"
+leader=$(awscli ssm get-parameter --name "$LEADER_PARAMETER" --query Parameter.Value --output text 2>/dev/null) || standby "cannot read $LEADER_PARAMETER (failing closed)"
 [ "$leader" = "$HOST_NAME" ] || standby "$LEADER_PARAMETER names $leader"
 if ! fetch_all "$keys"; then
   remove_from "$keys"

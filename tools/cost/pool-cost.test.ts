@@ -52,7 +52,7 @@ describe("npm run cost", () => {
   });
 
   test("an instance type or a region the table lacks is refused naming it and the file", () => {
-    expect(() => costOfPool(testPool({ relays: { instanceType: "c7a.large" } }), table)).toThrow(/prices\.json has no eu-west-1 price for c7a\.large \(the relay hosts\)/);
+    expect(() => costOfPool(testPool({ relays: { instanceType: "c7a.xlarge" } }), table)).toThrow(/prices\.json has no eu-west-1 price for c7a\.xlarge \(the relay hosts\)/);
     expect(() => poolCost("ap-south-2", [], table)).toThrow(/prices\.json has no prices for ap-south-2 \(it has eu-west-1, us-east-1\)/);
   });
 });
