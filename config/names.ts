@@ -44,3 +44,19 @@ export function poolParameterNames(poolName: string) {
     alertTopicArn: `/${poolName}/alert-topic-arn`,
   } as const;
 }
+
+/**
+ * The pool-wide lease: one DynamoDB table holding at most one item, taken by every pool-ops command that changes the
+ * pool, so two operators never change it at once. The stacks create the table (security stack); pool-ops finds it by
+ * this name, as it finds the secrets.
+ */
+export function poolLeaseTable(poolName: string) {
+  return {
+    name: resourceName(poolName, "pool-ops-lease"),
+    /** The partition key (a string); the lease is the item whose key is `leaseItemKey`. */
+    partitionKey: "pk",
+    leaseItemKey: "lease",
+    /** Epoch seconds after which the lease is free; also the table's TTL attribute (DynamoDB removes stale items). */
+    expiresAttribute: "expiresAt",
+  } as const;
+}

@@ -13,6 +13,7 @@ import { kesCommand } from "./commands/kes";
 import { keysCommand } from "./commands/keys";
 import { inventoryCommand } from "./commands/inventory";
 import { pingCommand } from "./commands/ping";
+import { lockCommand } from "./commands/lock";
 import { leaderCommand, promoteCommand } from "./commands/promote";
 import { pushConfigCommand } from "./commands/push-config";
 import { putCommand } from "./commands/put";
@@ -23,7 +24,7 @@ import { AwsEndpointError, checkEmulatorEndpoint, checkPrivateEndpoint } from ".
 import { EXIT_USAGE } from "./context";
 
 /** Every command of pool-ops, in help order. */
-export const COMMANDS: ReadonlyArray<() => Command> = [pingCommand, runCommand, putCommand, inventoryCommand, hostsCommand, () => keysCommand(), rotateKesCommand, kesCommand, promoteCommand, leaderCommand, pushConfigCommand, statusCommand, imageCommand, agentCommand];
+export const COMMANDS: ReadonlyArray<() => Command> = [pingCommand, runCommand, putCommand, inventoryCommand, hostsCommand, () => keysCommand(), rotateKesCommand, kesCommand, promoteCommand, leaderCommand, pushConfigCommand, statusCommand, imageCommand, lockCommand, agentCommand];
 
 function positiveInt(value: string): number {
   const n = Number(value);

@@ -21,6 +21,7 @@ import { Fleet } from "./remote/fleet";
 import { Group, DEFAULT_CONCURRENCY, type Strategy } from "./remote/group";
 import { HostKeyPolicy } from "./remote/host-keys";
 import { checkInventoryMatchesConfig, InventoryError, loadInventoryFile, recordReplacedInstance, type Inventory, type InventoryHost } from "./remote/inventory";
+import { LeaseHeldError } from "./lease/lease-errors";
 import { OpsError, type GroupResult, type Result } from "./remote/result";
 import { selectHosts, splitList } from "./remote/select";
 
@@ -52,11 +53,16 @@ export function stateDir(): string {
   return process.env.POOL_OPS_STATE_DIR ?? join(homedir(), ".pool-ops");
 }
 
-/** Exit statuses: 0 every host fine, 1 some host failed / unreachable / unknown, 2 usage, config or inventory error. */
+/**
+ * Exit statuses: 0 every host fine, 1 some host failed / unreachable / unknown, 2 usage, config or inventory error,
+ * 3 aborted, 4 the pool's lease is held by another operator.
+ */
 export const EXIT_OK = 0;
 export const EXIT_HOST_FAILURE = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_ABORTED = 3;
+/** Another operator holds the pool's lease: nothing was changed (try again, or `--wait SECONDS`). */
+export const EXIT_LEASE_HELD = 4;
 
 export class AbortedByOperator extends Error {
   override name = "AbortedByOperator";
@@ -308,7 +314,7 @@ export function opsAction<A extends unknown[]>(
         code = EXIT_HOST_FAILURE;
       } else {
         ctx.out.warn(`pool-ops: ${message}`);
-        code = error instanceof AbortedByOperator ? EXIT_ABORTED : error instanceof OpsError && error.step !== "select hosts" ? EXIT_HOST_FAILURE : EXIT_USAGE;
+        code = error instanceof AbortedByOperator ? EXIT_ABORTED : error instanceof LeaseHeldError ? EXIT_LEASE_HELD : error instanceof OpsError && error.step !== "select hosts" ? EXIT_HOST_FAILURE : EXIT_USAGE;
       }
     } finally {
       await ctx.close();

@@ -96,6 +96,37 @@ describe("security stack", () => {
     expect(sid("TagImagesOnCreation")).toMatchObject({ Condition: { StringEquals: { "ec2:CreateAction": "CreateImage" } } });
   });
 
+  test("the pool-wide lease: one on-demand table keyed by pk, TTL on expiresAt, deletion protection on, tagged", () => {
+    const tables = resourcesOf(json, "aws_dynamodb_table");
+    expect(tables).toEqual([
+      expect.objectContaining({
+        name: "testpool-pool-ops-lease",
+        billing_mode: "PAY_PER_REQUEST",
+        hash_key: "pk",
+        attribute: [{ name: "pk", type: "S" }],
+        ttl: { attribute_name: "expiresAt", enabled: true },
+        deletion_protection_enabled: true,
+        tags: { Name: "testpool-pool-ops-lease", Role: "security" },
+      }),
+    ]);
+    // AWS's default encryption and no point-in-time recovery: neither block is set.
+    expect(tables[0]).not.toHaveProperty("server_side_encryption");
+    expect(tables[0]).not.toHaveProperty("point_in_time_recovery");
+  });
+
+  test("the operator may get, put, update and delete the lease item, on the lease table only; no instance role names it", () => {
+    const policies = resourcesOf(json, "aws_iam_role_policy");
+    const statements = parse(policies.find((p) => p.name === "pool-ops")?.policy).Statement;
+    const lease = statements.find((s) => s.Sid === "PoolLease");
+    expect(list(lease?.Action).sort()).toEqual(["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]);
+    expect(list(lease?.Resource)).toEqual([expect.stringMatching(/^\$\{aws_dynamodb_table\.lease_table_[^}]*\.arn\}$/)]);
+    // No other operator statement grants DynamoDB, and no other policy mentions it.
+    expect(statements.filter((s) => s !== lease && list(s.Action).some((a) => a.startsWith("dynamodb:")))).toEqual([]);
+    const others = policies.filter((p) => p.name !== "pool-ops");
+    expect(others.length).toBeGreaterThan(0);
+    expect(others.filter((p) => /dynamodb|aws_dynamodb_table/.test(String(p.policy)))).toEqual([]);
+  });
+
   test("the operator role requires MFA to assume", () => {
     const operator = Object.values(json.resource?.aws_iam_role ?? {}).find((r) => String(r.name) === "testpool-operator");
     expect(parse(operator?.assume_role_policy).Statement[0]).toMatchObject({ Condition: { Bool: { "aws:MultiFactorAuthPresent": true } } });

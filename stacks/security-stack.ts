@@ -1,6 +1,6 @@
 /**
  * Keys and access: the pool's KMS key, the key secrets (containers only), instance roles per tier, the operator role
- * pool-ops runs as, and the audit log group.
+ * pool-ops runs as, the pool-wide lease pool-ops takes before changing anything, and the audit log group.
  */
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { TerraformOutput } from "cdktf";
@@ -10,6 +10,7 @@ import type { NetworkStack } from "./network-stack";
 import { PoolStack } from "./pool-stack";
 import { OperatorRole } from "./constructs/operator-role";
 import { PoolKey } from "./constructs/pool-key";
+import { PoolLeaseTable } from "./constructs/pool-lease-table";
 import { PoolSecrets } from "./constructs/pool-secrets";
 import { poolParameterNames } from "../config/names";
 import { TierRoles } from "./constructs/tier-roles";
@@ -23,6 +24,7 @@ export class SecurityStack extends PoolStack {
   readonly roles: TierRoles;
   readonly operator: OperatorRole;
   readonly auditLogGroup: CloudwatchLogGroup;
+  readonly lease: PoolLeaseTable;
 
   constructor(scope: Construct, id: string, config: PoolConfig, network: NetworkStack) {
     super(scope, id, { config });
@@ -55,15 +57,19 @@ export class SecurityStack extends PoolStack {
       kmsKeyId: this.key.keyArn,
       tags: { Name: `${config.name}-pool-ops-audit`, Role: "security" },
     });
+    // Only the operator takes the lease: no instance role is granted anything on it.
+    this.lease = new PoolLeaseTable(this, "lease", { poolName: config.name });
     this.operator.grant({
       kmsKeyArn: this.key.keyArn,
       coldSigningKeyArn: this.secrets.secrets.coldSigningKey.arn,
       counterArn: this.secrets.secrets.opcertCounter.arn,
       hotSecretArns: this.secrets.arnsOf("hot"),
       auditLogGroupArn: this.auditLogGroup.arn,
+      leaseTableArn: this.lease.tableArn,
     });
 
     new TerraformOutput(this, "operator_role_arn", { value: this.operator.role.arn });
     new TerraformOutput(this, "audit_log_group", { value: this.auditLogGroup.name });
+    new TerraformOutput(this, "lease_table", { value: this.lease.table.name });
   }
 }

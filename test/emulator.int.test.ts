@@ -7,7 +7,12 @@
  * `--skip-provider-lock`: cdktf otherwise runs `terraform providers lock`, which needs the public registry; this
  * machine installs the provider from its filesystem mirror (README, "Deploying").
  */
+import { DynamoDBClient, UpdateTableCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { loadPoolConfigFile } from "../config/load";
+import { poolLeaseTable } from "../config/names";
+import type { PoolConfig } from "../config/schema";
+import { awsClientSettings } from "../ops/aws/client-config";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { emulatorAvailable, startAwsEmulator, type AwsEmulator } from "../lab/aws-emulator";
@@ -23,6 +28,7 @@ describe.runIf(canRun)("cdktf deploy of every stack on the AWS emulator, then no
   let outdir: string;
   let stacks: SynthesisedStack[] = [];
   let deployed = false;
+  let poolConfig: PoolConfig;
 
   beforeAll(async () => {
     emulator = await startAwsEmulator();
@@ -31,12 +37,17 @@ describe.runIf(canRun)("cdktf deploy of every stack on the AWS emulator, then no
       emulator: { endpoint: emulator.endpoint },
       backend: { type: "local", directory: join(dir, "state") },
     });
+    poolConfig = loadPoolConfigFile(config);
     outdir = join(dir, "cdktf.out");
     env = { ...terraformEnv(dir), POOL_CONFIG: config };
   }, 60_000);
 
   afterAll(async () => {
     if (deployed) {
+      // As an operator destroying the pool must: lift the lease table's deletion protection first.
+      const dynamodb = new DynamoDBClient(awsClientSettings({ region: poolConfig.region, endpoint: emulator.endpoint }));
+      await dynamodb.send(new UpdateTableCommand({ TableName: poolLeaseTable(poolConfig.name).name, DeletionProtectionEnabled: false })).catch((error: Error) => console.error(`lifting the lease table's deletion protection failed: ${error.message}`));
+      dynamodb.destroy();
       for (const stack of [...stacks].reverse()) {
         const destroyed = await terraform(stack, ["destroy", "-auto-approve", "-input=false", "-no-color"], env);
         if (destroyed.code !== 0) console.error(`destroy of ${stack.name} failed:\n${destroyed.stderr}`);

@@ -1,7 +1,8 @@
 /**
  * The lab's quick stand-in for `cdktf deploy` (which takes minutes on the emulator: the AWS provider's fixed
  * waiters): it makes, through the same EC2, Secrets Manager and SSM APIs, what the hosts need from the synthesised
- * stacks — the VPC and its subnets, the secrets' empty containers, the pool's parameters, and each instance with its
+ * stacks — the VPC and its subnets, the secrets' empty containers, the pool's parameters, the pool-wide lease's
+ * DynamoDB table (every changing pool-ops command takes the lease there), and each instance with its
  * chain volume — taking every instance's user data, type, address, tags and metadata options from the synthesised
  * Terraform (`cdktf.out`), so a lab machine boots from exactly the bytes a real instance would get. A test that needs
  * the real thing runs `cdktf deploy` itself (image-rollout); the lab's hypervisor boots whatever the emulator launches.
@@ -15,7 +16,7 @@ import type { PoolConfig } from "../../config/schema";
 import { awsClientSettings } from "../../ops/aws/client-config";
 import { evaluateTerraformString } from "./terraform-string";
 
-interface TerraformJson {
+export interface TerraformJson {
   resource?: Record<string, Record<string, Record<string, unknown>>>;
 }
 
@@ -41,6 +42,40 @@ function stackJson(synthDir: string, stack: string): TerraformJson {
 
 function resources(json: TerraformJson, type: string): [string, Record<string, unknown>][] {
   return Object.entries(json.resource?.[type] ?? {});
+}
+
+/**
+ * The DynamoDB tables of a synthesised stack, as Terraform makes them (`aws_dynamodb_table`: CreateTable with its key,
+ * billing mode and deletion protection, then UpdateTimeToLive). Tests that need the lease table make it here too, so
+ * theirs has the stack's schema.
+ */
+export async function createDynamodbTables(settings: ReturnType<typeof awsClientSettings>, json: TerraformJson): Promise<string[]> {
+  const { DynamoDBClient, CreateTableCommand, UpdateTimeToLiveCommand } = await import("@aws-sdk/client-dynamodb");
+  const dynamodb = new DynamoDBClient(settings);
+  const made: string[] = [];
+  try {
+    for (const [, table] of resources(json, "aws_dynamodb_table")) {
+      const name = String(table.name);
+      const attributes = (table.attribute ?? []) as { name: string; type: "S" | "N" | "B" }[];
+      await dynamodb.send(
+        new CreateTableCommand({
+          TableName: name,
+          BillingMode: table.billing_mode === "PAY_PER_REQUEST" ? "PAY_PER_REQUEST" : "PROVISIONED",
+          KeySchema: [{ AttributeName: String(table.hash_key), KeyType: "HASH" }],
+          AttributeDefinitions: attributes.map((a) => ({ AttributeName: a.name, AttributeType: a.type })),
+          DeletionProtectionEnabled: table.deletion_protection_enabled === true,
+        }),
+      );
+      const ttl = table.ttl as { attribute_name?: string; enabled?: boolean } | undefined;
+      if (ttl?.enabled && ttl.attribute_name) {
+        await dynamodb.send(new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { AttributeName: ttl.attribute_name, Enabled: true } }));
+      }
+      made.push(name);
+    }
+    return made;
+  } finally {
+    dynamodb.destroy();
+  }
 }
 
 /** The foundation every instance needs: VPC and subnets as the network stack plans them, secrets, parameters. */
@@ -72,6 +107,7 @@ export async function deployFoundation(endpoint: string, config: PoolConfig, syn
       const key = keyOf(name);
       if (key) secrets[key] = made.ARN!;
     }
+    await createDynamodbTables(settings, stackJson(synthDir, "security"));
     // The monitoring stack's alert topic, published in SSM for the monitoring host's boot.
     const { SNSClient, CreateTopicCommand } = await import("@aws-sdk/client-sns");
     const sns = new SNSClient(settings);

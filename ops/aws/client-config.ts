@@ -20,7 +20,7 @@ export interface AwsTarget {
 }
 
 /** The AWS services pool-ops calls, as they appear in endpoint DNS names. */
-export const AWS_SERVICES = ["ec2", "ssm", "secretsmanager", "logs", "sts"] as const;
+export const AWS_SERVICES = ["ec2", "ssm", "secretsmanager", "logs", "sts", "dynamodb"] as const;
 export type AwsService = (typeof AWS_SERVICES)[number];
 
 export interface AwsClientSettings {

@@ -24,6 +24,7 @@ import { describeStep, rolloutSteps, type RolloutStep } from "../image/rollout-p
 import { nodeHealth, waitHealthy } from "../pool/health";
 import { forgingState } from "../pool/producer-role";
 import { Interrupted, StepControl } from "../pool/step-control";
+import { NO_LEASE, type LeaseGuard } from "../lease/lease-guard";
 import type { Connection } from "../remote/connection";
 import type { InventoryHost } from "../remote/inventory";
 import { GroupResult, OpsError, type Result } from "../remote/result";
@@ -107,7 +108,8 @@ function tail(text: string, lines = 25): string {
   return text.trim().split("\n").slice(-lines).join("\n");
 }
 
-export async function rollout(ctx: OpsContext, options: RolloutOptions): Promise<number> {
+/** `lease`: the pool's lease the command holds (withPoolLease); every step, and the promotions it runs, check it. */
+export async function rollout(ctx: OpsContext, options: RolloutOptions, lease: LeaseGuard = NO_LEASE): Promise<number> {
   const started = Date.now();
   const config = ctx.config;
   const inventory = await ctx.inventory();
@@ -118,7 +120,7 @@ export async function rollout(ctx: OpsContext, options: RolloutOptions): Promise
   const hostByName = new Map(inventory.hosts.map((h) => [h.name, h]));
   const images = new GoldenImages(target);
   const leaderParameter = inventory.parameters.leader ? new LeaderParameter(target, inventory.parameters.leader, producers.map((p) => p.name)) : undefined;
-  const control = new StepControl();
+  const control = new StepControl(lease);
   const results: Result[] = [];
   let journal: RolloutJournal | undefined;
   try {
@@ -250,7 +252,8 @@ export async function rollout(ctx: OpsContext, options: RolloutOptions): Promise
           await ctx.resetFleet();
           const promoteCtx = new OpsContext({ ...ctx.options, yes: true, dryRun: false, json: ctx.out.json }, `${ctx.commandLine} (promote ${step.to})`);
           try {
-            const code = await promote(promoteCtx, {});
+            // Under the rollout's own lease: the promotion takes none of its own.
+            const code = await promote(promoteCtx, {}, lease);
             if (code !== EXIT_OK) throw new OpsError(step.to, "promote", `promote to ${step.to} ended with exit ${code}`, "see above; run the rollout again to resume here");
           } finally {
             await promoteCtx.close();

@@ -37,6 +37,9 @@ import {
   type InstalledVersions,
 } from "../image/sandbox-steps";
 import { Interrupted, StepControl } from "../pool/step-control";
+import { NO_LEASE, type LeaseGuard } from "../lease/lease-guard";
+import { leaseWaitOption, type LeaseOptions } from "../lease/wait-option";
+import { withPoolLease } from "../lease/with-lease";
 import { rollout, type RolloutOptions } from "./image-rollout";
 import type { Connection } from "../remote/connection";
 import { connectToNewInstance } from "../image/connect-new-instance";
@@ -101,7 +104,8 @@ function imageName(pool: string, nodeVersion: string, at: Date): string {
   return `${pool}-node-${nodeVersion}-${stamp}`;
 }
 
-export async function bake(ctx: OpsContext, options: BakeOptions): Promise<number> {
+/** `lease`: the pool's lease the command holds (withPoolLease); every step checks it is still held. */
+export async function bake(ctx: OpsContext, options: BakeOptions, lease: LeaseGuard = NO_LEASE): Promise<number> {
   const started = Date.now();
   const config = ctx.config;
   const plan = await planBake(ctx, options);
@@ -109,7 +113,7 @@ export async function bake(ctx: OpsContext, options: BakeOptions): Promise<numbe
   const images = new GoldenImages(ctx.awsTarget);
   const timeoutMs = config.image.timeoutSeconds * 1000;
   let sandboxConnection: Connection | undefined;
-  const control = new StepControl();
+  const control = new StepControl(lease);
   try {
     const state = await images.instanceState(plan.sandbox.instanceId).catch((error: Error) => {
       throw new OpsError(plan.sandbox.name, "preflight", error.message, "check the inventory's sandbox instance id, AWS credentials and region");
@@ -227,7 +231,8 @@ export function imageCommand(): Command {
     .description("install and check a cardano-node release on the sandbox, search it for keys, image it, record the AMI in SSM")
     .requiredOption("--node-version <version>", "cardano-node version to bake (listed in image.nodeReleases)", version)
     .option("--keep-sandbox", "leave the sandbox running when the bake fails (to look at it)")
-    .action(opsAction(async (ctx, options: BakeOptions) => bake(ctx, options)));
+    .addOption(leaseWaitOption())
+    .action(opsAction(async (ctx, options: BakeOptions & LeaseOptions) => withPoolLease(ctx, "image bake", options, (lease) => bake(ctx, options, lease))));
   image
     .command("rollout")
     .description("replace relays, then the standby, promote, then the old leader with the golden image: one node at a time, health-gated, resumable")
@@ -235,6 +240,7 @@ export function imageCommand(): Command {
     .option("--stacks <dir>", "cdktf's output directory with the synthesised stacks (default cdktf.out)")
     .option("--promote-back", "promote the old leader back once it runs the new image")
     .option("--restart", "discard an unfinished rollout's journal of another image and start over")
-    .action(opsAction(async (ctx, options: RolloutOptions) => rollout(ctx, options)));
+    .addOption(leaseWaitOption())
+    .action(opsAction(async (ctx, options: RolloutOptions & LeaseOptions) => withPoolLease(ctx, "image rollout", options, (lease) => rollout(ctx, options, lease))));
   return image;
 }

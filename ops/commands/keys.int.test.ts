@@ -8,10 +8,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { emulatorAvailable, startAwsEmulator, type AwsEmulator } from "../../lab/aws-emulator";
+import { createLeaseTable } from "../../test/lease-table";
 import { requireTool } from "../../test/support";
 import { awsClientSettings } from "../aws/client-config";
 import { SecretsManagerSecretStore } from "../aws/secret-store";
 import { poolSecretNames } from "../../config/names";
+import { LeaseTable } from "../lease/lease-table";
+import { takeLease } from "../lease/take";
 import { generateKeySet, keysCommand, nodeKeysIo, type KeySummary } from "./keys";
 
 const REGION = "us-east-1";
@@ -29,6 +32,8 @@ describe.skipIf(!available)("keys import / show on the Secrets Manager emulator"
     // As the security stack does: the secrets exist, without a value.
     for (const id of Object.values(names)) await client.send(new CreateSecretCommand({ Name: id }));
     client.destroy();
+    // And the pool-wide lease's table, which import takes before its puts.
+    await createLeaseTable(emulator.endpoint, REGION, POOL);
     dir = join(mkdtempSync(join(tmpdir(), "pool-ops-keys-int-")), "keys");
     await generateKeySet({ network: "preview", outDir: dir }, { io: nodeKeysIo, now: () => new Date() });
   });
@@ -65,6 +70,21 @@ describe.skipIf(!available)("keys import / show on the Secrets Manager emulator"
     await expect(store.get(names.coldSigningKey)).rejects.toThrow(/no value yet/);
   });
 
+  it("import while another operator holds the pool's lease: refused with exit 4 naming the holder, nothing put", async () => {
+    const table = new LeaseTable({ region: REGION, endpoint: emulator.endpoint }, POOL);
+    const other = await takeLease(table, { command: "rotate-kes", holder: { user: "bob", host: "desk", pid: 777 } });
+    try {
+      const r = await run(["import", "--dir", dir, "--pool", POOL, "--region", REGION, "--endpoint", emulator.endpoint, "--network", "preview"]);
+      expect(r.exitCode).toBe(4);
+      expect(r.err).toMatch(/^error: take the pool's lease: the pool's lease \(DynamoDB sandstone-pool-ops-lease\) is held by bob@desk pid 777 running rotate-kes since .*; nothing was changed\n  remedy: /);
+      const store = new SecretsManagerSecretStore({ region: REGION, endpoint: emulator.endpoint });
+      await expect(store.get(names.coldSigningKey)).rejects.toThrow(/no value yet/);
+    } finally {
+      await table.deleteIfHeldBy(other.token);
+      table.close();
+    }
+  });
+
   it("import puts the five secrets and show reads the same summary as from the files", async () => {
     const r = await run(["import", "--dir", dir, "--pool", POOL, "--region", REGION, "--endpoint", emulator.endpoint, "--network", "preview", "--json"]);
     expect(r.err).toBe("");
@@ -75,6 +95,10 @@ describe.skipIf(!available)("keys import / show on the Secrets Manager emulator"
     ]);
     expect(result.entries.every((e) => e.versionId.length > 0)).toBe(true);
     expect(result.reminder).toMatch(/shred -u/);
+    // It held the pool's lease while it put them, and released it.
+    const table = new LeaseTable({ region: REGION, endpoint: emulator.endpoint }, POOL);
+    expect(await table.read()).toBeUndefined();
+    table.close();
 
     const store = new SecretsManagerSecretStore({ region: REGION, endpoint: emulator.endpoint });
     expect((await store.get(names.kesSigningKey)).value).toBe(readFileSync(join(dir, "kes.skey"), "utf8"));

@@ -50,6 +50,12 @@ import {
   type OperationalCertificate,
   type OpcertCounter,
 } from "../cardano";
+import { EXIT_LEASE_HELD } from "../context";
+import { LeaseHeldError } from "../lease/lease-errors";
+import { NO_LEASE, type LeaseGuard } from "../lease/lease-guard";
+import { leaseWaitOption } from "../lease/wait-option";
+import { withLease } from "../lease/with-lease";
+import { OpsError } from "../remote/result";
 
 /** A usage or state error of a keys command (not about the bytes of a key): message says what to do. */
 export class KeysCommandError extends Error {
@@ -401,7 +407,13 @@ export interface ImportResult {
  */
 export async function importKeys(
   options: ImportOptions,
-  deps: { io: KeysIo; store: SecretStore; now: () => Date },
+  deps: {
+    io: KeysIo;
+    store: SecretStore;
+    now: () => Date;
+    /** Runs the puts under the pool's lease, once the key set is validated (withLease). @default no lease */
+    holdLease?: (run: (lease: LeaseGuard) => Promise<void>) => Promise<void>;
+  },
 ): Promise<ImportResult> {
   const { files, pool } = options;
   const names = poolSecretNames(pool);
@@ -474,23 +486,30 @@ export async function importKeys(
     };
     const order: (keyof ImportFiles)[] = ["opcertCounter", "coldSigningKey", "kesSigningKey", "vrfSigningKey", "opcert"];
     const entries: ImportEntry[] = [];
-    for (const secret of order) {
-      const v = values[secret];
-      const base = { secret, secretId: names[secret], tier: v.tier, from: files[secret], envelopeType: v.type };
-      if (options.dryRun) {
-        entries.push(base);
-        continue;
+    const putAll = async (lease: LeaseGuard) => {
+      for (const secret of order) {
+        const v = values[secret];
+        const base = { secret, secretId: names[secret], tier: v.tier, from: files[secret], envelopeType: v.type };
+        if (options.dryRun) {
+          entries.push(base);
+          continue;
+        }
+        try {
+          // Each put only while the pool's lease is still this command's.
+          lease.assertHeld();
+          const { versionId } = await deps.store.put(names[secret], v.value);
+          entries.push({ ...base, versionId });
+        } catch (err) {
+          const done = entries.map((e) => e.secretId);
+          const doneText = done.length > 0 ? `already put: ${done.join(", ")}` : "nothing was put";
+          const message = err instanceof Error ? err.message : String(err);
+          throw new KeysCommandError(`import stopped at ${names[secret]}: ${message} (${doneText}; fix and re-run)`);
+        }
       }
-      try {
-        const { versionId } = await deps.store.put(names[secret], v.value);
-        entries.push({ ...base, versionId });
-      } catch (err) {
-        const done = entries.map((e) => e.secretId);
-        const doneText = done.length > 0 ? `already put: ${done.join(", ")}` : "nothing was put";
-        const message = err instanceof Error ? err.message : String(err);
-        throw new KeysCommandError(`import stopped at ${names[secret]}: ${message} (${doneText}; fix and re-run)`);
-      }
-    }
+    };
+    // The key set is valid: only now is the pool's lease taken (a dry run takes none), and the puts made under it.
+    if (options.dryRun || !deps.holdLease) await putAll(NO_LEASE);
+    else await deps.holdLease(putAll);
     const list = Object.values(files).join(" ");
     return {
       pool,
@@ -687,7 +706,7 @@ function networkOption(required: boolean): Option {
 }
 
 function isExpected(err: unknown): err is Error {
-  return err instanceof KeyMaterialError || err instanceof KeysCommandError || err instanceof SecretStoreError;
+  return err instanceof KeyMaterialError || err instanceof KeysCommandError || err instanceof SecretStoreError || err instanceof OpsError;
 }
 
 function resolveRegion(region: string | undefined): string {
@@ -706,8 +725,8 @@ export function keysCommand(overrides: Partial<KeysCommandDeps> = {}): Command {
         await fn(...args);
       } catch (err) {
         if (!isExpected(err)) throw err;
-        deps.stderr(`error: ${err.message}\n`);
-        process.exitCode = 1;
+        deps.stderr(err instanceof OpsError ? `error: ${err.step}: ${err.message}\n  remedy: ${err.remedy}\n` : `error: ${err.message}\n`);
+        process.exitCode = err instanceof LeaseHeldError ? EXIT_LEASE_HELD : 1;
       }
     };
   const print = (json: boolean | undefined, value: unknown, human: string) =>
@@ -796,6 +815,7 @@ export function keysCommand(overrides: Partial<KeysCommandDeps> = {}): Command {
     .addOption(networkOption(false))
     .option("--dry-run", "only validate and show what would be put")
     .option("--json", "machine-readable output")
+    .addOption(leaseWaitOption())
     .action(
       run(
         async (opts: {
@@ -811,6 +831,7 @@ export function keysCommand(overrides: Partial<KeysCommandDeps> = {}): Command {
           network?: CardanoNetwork;
           dryRun?: boolean;
           json?: boolean;
+          wait?: number;
         }) => {
           const fromDir = opts.dir ? importFilesIn(opts.dir) : undefined;
           const pick = (flag: string | undefined, key: keyof ImportFiles, name: string): string => {
@@ -826,10 +847,12 @@ export function keysCommand(overrides: Partial<KeysCommandDeps> = {}): Command {
             opcert: pick(opts.opcert, "opcert", "opcert"),
           };
           const dryRun = opts.dryRun === true;
-          const store = dryRun
-            ? new MemorySecretStore()
-            : deps.secretStore({ region: resolveRegion(opts.region), endpoint: opts.endpoint });
-          const result = await importKeys({ files, pool: opts.pool, dryRun, network: opts.network }, { ...deps, store });
+          const region = dryRun ? undefined : resolveRegion(opts.region);
+          const store = region === undefined ? new MemorySecretStore() : deps.secretStore({ region, endpoint: opts.endpoint });
+          // The pool's lease (its table in the same region and endpoint as the secrets): no other operator changes the
+          // pool while its keys are replaced. A dry run takes none.
+          const lease = { target: { region: region ?? "", endpoint: opts.endpoint }, pool: opts.pool, command: "keys import", wait: opts.wait, dryRun, warn: (t: string) => deps.stderr(`${t}\n`) };
+          const result = await importKeys({ files, pool: opts.pool, dryRun, network: opts.network }, { ...deps, store, holdLease: (puts) => withLease(lease, puts) });
           const human =
             `${dryRun ? "would put" : "put"} the key set of ${result.poolIdBech32} (op cert counter ` +
             `${result.opcertCounter}, KES period ${result.opcertKesPeriod}):\n` +

@@ -30,6 +30,9 @@ import { metricValue, readNodeMetrics } from "../pool/node-metrics";
 import { fenceByStoppingInstance, fenceOverSsh, forgingState, promoteOverSsh } from "../pool/producer-role";
 import { reissueOpcert } from "../pool/reissue-opcert";
 import { Interrupted, StepControl } from "../pool/step-control";
+import { NO_LEASE, type LeaseGuard } from "../lease/lease-guard";
+import { leaseWaitOption, type LeaseOptions } from "../lease/wait-option";
+import { withPoolLease } from "../lease/with-lease";
 import { SecretsManagerSecretStore } from "../aws/secret-store";
 import type { Connection } from "../remote/connection";
 import { GroupResult, OpsError, type Result } from "../remote/result";
@@ -109,7 +112,8 @@ async function checkStandbyCredentials(ctx: OpsContext, c: Connection, leaderCon
   return problems;
 }
 
-export async function promote(ctx: OpsContext, options: PromoteOptions): Promise<number> {
+/** `lease`: the pool's lease the command (or the image rollout calling it) holds; every step checks it is still held. */
+export async function promote(ctx: OpsContext, options: PromoteOptions, lease: LeaseGuard = NO_LEASE): Promise<number> {
   const started = Date.now();
   const config = ctx.config;
   const inventory = await ctx.inventory();
@@ -158,7 +162,7 @@ export async function promote(ctx: OpsContext, options: PromoteOptions): Promise
     await ctx.confirm(`make ${standby.name} the block producer (${oldLeader.name} is fenced first)?`);
 
     // ---- fence --------------------------------------------------------------------------------------------------
-    const control = new StepControl().install();
+    const control = new StepControl(lease).install();
     const results: Result[] = [];
     let fencedBy: "ssh" | "ec2" | "unfenced" = "unfenced";
     try {
@@ -318,7 +322,8 @@ export function promoteCommand(): Command {
     .option("--force-unfenced", "promote even if the old leader cannot be confirmed fenced (risk: both forge, forks)")
     .option("--new-opcert", "issue the promoted producer a cert with the next counter (needs kes.onChainCounterCommand)")
     .option("--max-lag <slots>", "how far behind the relays' best tip the standby may be (default 60)", slots)
-    .action(opsAction(async (ctx, options: PromoteOptions) => promote(ctx, options)));
+    .addOption(leaseWaitOption())
+    .action(opsAction(async (ctx, options: PromoteOptions & LeaseOptions) => withPoolLease(ctx, options.back ? "promote --back" : "promote", options, (lease) => promote(ctx, options, lease))));
 }
 
 export function leaderCommand(): Command {

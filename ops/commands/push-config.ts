@@ -17,6 +17,10 @@ import { LeaderParameter, LeaderParameterError } from "../aws/leader-parameter";
 import { EXIT_ABORTED, EXIT_HOST_FAILURE, EXIT_OK, EXIT_USAGE, opsAction, type OpsContext } from "../context";
 import { waitHealthy, type NodeHealth } from "../pool/health";
 import { Interrupted, StepControl } from "../pool/step-control";
+import { LeaseLost } from "../lease/lease-errors";
+import { NO_LEASE, type LeaseGuard } from "../lease/lease-guard";
+import { leaseWaitOption, type LeaseOptions } from "../lease/wait-option";
+import { withPoolLease } from "../lease/with-lease";
 import type { Connection } from "../remote/connection";
 import type { InventoryHost } from "../remote/inventory";
 import { GroupResult, OpsError, type Result } from "../remote/result";
@@ -109,7 +113,8 @@ async function restoreHost(config: PoolConfig, c: Connection, plan: HostPlan, ba
   }
 }
 
-export async function pushConfig(ctx: OpsContext, options: PushOptions): Promise<number> {
+/** `lease`: the pool's lease the command holds (withPoolLease); every host's step checks it is still held. */
+export async function pushConfig(ctx: OpsContext, options: PushOptions, lease: LeaseGuard = NO_LEASE): Promise<number> {
   const config = ctx.config;
   const inventory = await ctx.inventory();
   const nodes = inventory.hosts.filter((h) => h.role === "relay" || h.role === "producer");
@@ -205,7 +210,7 @@ export async function pushConfig(ctx: OpsContext, options: PushOptions): Promise
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const backupDir = `${hostLayout(config).backupDir}/${stamp}-push-config`;
   const results: Result[] = [];
-  const control = new StepControl().install();
+  const control = new StepControl(lease).install();
   let stopped: string | undefined;
   try {
     for (const batch of batches) {
@@ -241,7 +246,8 @@ export async function pushConfig(ctx: OpsContext, options: PushOptions): Promise
       }
     }
   } catch (error) {
-    if (!(error instanceof Interrupted)) throw error;
+    // Ctrl-C, or the pool's lease lost: the roll stops between hosts, as after a failed one.
+    if (!(error instanceof Interrupted || error instanceof LeaseLost)) throw error;
     stopped = `${error.message}: hosts before it are done, the rest untouched`;
   } finally {
     control.uninstall();
@@ -261,5 +267,6 @@ export function pushConfigCommand(): Command {
     .description("render node config, topology, unit and extra files; diff; write atomically; reload/restart one host at a time, health-gated")
     .option("--no-reload", "write the files but neither reload nor restart the nodes")
     .option("--leader <producer>", "the forging producer, when the SSM leader parameter cannot be read")
-    .action(opsAction(async (ctx, options: PushOptions) => pushConfig(ctx, options)));
+    .addOption(leaseWaitOption())
+    .action(opsAction(async (ctx, options: PushOptions & LeaseOptions) => withPoolLease(ctx, "push-config", options, (lease) => pushConfig(ctx, options, lease))));
 }

@@ -41,6 +41,9 @@ import { confirmForging } from "../pool/forging";
 import { describe as describeReading } from "../pool/producer-role";
 import { backupScript, leaderView, reloadNode, rollBack, waitFor, type Journal, type Target } from "../pool/kes-rotation";
 import { Interrupted, StepControl } from "../pool/step-control";
+import { NO_LEASE, type LeaseGuard } from "../lease/lease-guard";
+import { leaseWaitOption, type LeaseOptions } from "../lease/wait-option";
+import { withPoolLease } from "../lease/with-lease";
 import type { Inventory } from "../remote/inventory";
 import { GroupResult, OpsError, type Result } from "../remote/result";
 
@@ -80,7 +83,8 @@ function secretError(error: unknown, step: string): never {
   throw error;
 }
 
-export async function rotateKes(ctx: OpsContext, options: RotateKesOptions): Promise<number> {
+/** `lease`: the pool's lease the command holds (withPoolLease); every step checks it is still held. */
+export async function rotateKes(ctx: OpsContext, options: RotateKesOptions, lease: LeaseGuard = NO_LEASE): Promise<number> {
   const config = ctx.config;
   const inventory = await ctx.inventory();
   const layout = hostLayout(config);
@@ -206,7 +210,7 @@ export async function rotateKes(ctx: OpsContext, options: RotateKesOptions): Pro
   await ctx.confirm(`rotate the KES key of pool ${poolBech32} on ${targets.map((t) => t.name).join(" and ")}?`);
 
   // ---- change --------------------------------------------------------------------------------------------------
-  const control = new StepControl().install();
+  const control = new StepControl(lease).install();
   const stamp = now.toISOString().replace(/[:.]/g, "-");
   const journal: Journal = { pool: inventory.pool, startedAt: now.toISOString(), step: "sign", backupDir: `${layout.backupDir}/${stamp}-rotate-kes`, pushed: [], secretsUpdated: false, leaderReloaded: false };
   const previousSecrets: Partial<Record<"kesSigningKey" | "opcert" | "opcertCounter", string>> = {};
@@ -329,6 +333,7 @@ export function rotateKesCommand(): Command {
     .option("--counter <n>", "issue number of the new cert (checked against the chain's bounds)", counterArg)
     .addOption(new Option("--only <producer>", "rotate one producer only, when the other is down: the leader (primary) or the standby").choices(["primary", "standby"]))
     .option("--force", "rotate even when the cert already starts at the current KES period")
-    .action(opsAction(async (ctx, options: RotateKesOptions) => rotateKes(ctx, options)));
+    .addOption(leaseWaitOption())
+    .action(opsAction(async (ctx, options: RotateKesOptions & LeaseOptions) => withPoolLease(ctx, "rotate-kes", options, (lease) => rotateKes(ctx, options, lease))));
 }
 

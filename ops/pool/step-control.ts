@@ -3,7 +3,11 @@
  * the current atomic step finishes, and the next checkpoint throws `Interrupted`, so the command rolls back from a
  * known state. Fault drills can hold a command at a named checkpoint: with `POOL_OPS_PAUSE_AT=<step>` it stops there,
  * says so on stderr, and continues on SIGUSR2 (used by the tests to cut a link or press Ctrl-C at an exact step).
+ * A command holding the pool's lease gives it here: each checkpoint also refuses to go on once the lease is lost
+ * (LeaseLost), so the command rolls back as after a failed step.
  */
+import { NO_LEASE, type LeaseGuard } from "../lease/lease-guard";
+
 export class Interrupted extends Error {
   override name = "Interrupted";
   constructor(readonly step: string) {
@@ -13,6 +17,10 @@ export class Interrupted extends Error {
 
 export class StepControl {
   private interrupted = false;
+
+  /** @param lease the pool's lease the command holds; checked at every checkpoint. @default none (dry runs, tests) */
+  constructor(private readonly lease: LeaseGuard = NO_LEASE) {}
+
   private readonly onSigint = () => {
     if (this.interrupted) return;
     this.interrupted = true;
@@ -37,7 +45,7 @@ export class StepControl {
     return this.interrupted;
   }
 
-  /** Between steps: pause if asked to, then stop if Ctrl-C was pressed. */
+  /** Between steps: pause if asked to, then stop if Ctrl-C was pressed or the pool's lease is no longer held. */
   async checkpoint(step: string): Promise<void> {
     if (process.env.POOL_OPS_PAUSE_AT === step) {
       process.stderr.write(`pool-ops: paused at ${step} (POOL_OPS_PAUSE_AT; send SIGUSR2 to continue)\n`);
@@ -48,5 +56,6 @@ export class StepControl {
       clearInterval(hold);
     }
     if (this.interrupted) throw new Interrupted(step);
+    this.lease.assertHeld();
   }
 }

@@ -1,6 +1,6 @@
 /**
  * The role pool-ops runs as: read and write the key secrets, start, stop, image and describe the pool's instances,
- * read and write the pool's SSM parameters, write the audit log. A human assumes it only with MFA.
+ * read and write the pool's SSM parameters, take and release the pool-wide lease, write the audit log. A human assumes it only with MFA.
  */
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
@@ -24,6 +24,8 @@ export interface OperatorGrants {
   readonly counterArn: string;
   readonly hotSecretArns: string[];
   readonly auditLogGroupArn: string;
+  /** The pool-wide lease's DynamoDB table (constructs/pool-lease-table.ts). */
+  readonly leaseTableArn: string;
 }
 
 export class OperatorRole extends Construct {
@@ -134,6 +136,14 @@ export class OperatorRole extends Construct {
           Effect: "Allow",
           Action: ["ssm:GetParameter", "ssm:PutParameter"],
           Resource: `arn:aws:ssm:${region}:${accountId}:parameter/${poolName}/*`,
+        },
+        {
+          // The pool-wide lease every changing command takes, renews and releases (conditional writes on the one item;
+          // `lock status` reads it, `lock break` deletes it). Exactly these four item calls, on this table only.
+          Sid: "PoolLease",
+          Effect: "Allow",
+          Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+          Resource: grants.leaseTableArn,
         },
         {
           Sid: "AuditLog",

@@ -140,6 +140,20 @@ describe("IAM evaluated for every actor against every call", () => {
     expect(await mismatches(w.actors.operator, touch, w.policies)).toEqual([]);
   });
 
+  test("the pool-wide lease: the operator takes, renews, releases and reads it; no instance role can do any of it", async () => {
+    const calls = sdkCallsIn("ops").map((c) => c.action);
+    const leaseCalls = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"];
+    expect(calls.filter((c) => c.startsWith("dynamodb:")).sort()).toEqual([...leaseCalls].sort());
+    const onLease = leaseCalls.map((action): AwsRequest => ({ action, resource: w.facts.leaseTableArn }));
+    expect(await mismatches(w.actors.operator, onLease, w.policies)).toEqual([]);
+    const failures: string[] = [];
+    for (const tier of INSTANCE_TIERS) failures.push(...(await mismatches(w.actors.instanceRole(tier), onLease, w.policies, "Denied")));
+    expect(failures).toEqual([]);
+    // Only that table: the operator's grant does not reach another table of the account.
+    const elsewhere = leaseCalls.map((action): AwsRequest => ({ action, resource: `arn:aws:dynamodb:${defaults.region}:${w.facts.account}:table/otherpool-pool-ops-lease` }));
+    expect(await mismatches(w.actors.operator, elsewhere, w.policies, "Denied")).toEqual([]);
+  });
+
   test("an administrator's rights do not reach the values: the explicit deny of the secret policy decides", async () => {
     const { decision, detail } = await evaluate(w.actors.unrelatedAdmin, { action: "secretsmanager:GetSecretValue", resource: w.facts.secretArn.kesSigningKey }, w.policies);
     expect(decision).toBe("ExplicitlyDenied");
@@ -214,6 +228,13 @@ describe("the evaluation fails when the policies are wrong", () => {
     const actor = { ...w.actors.operator, identityPolicies: without.identity.get(`${defaults.name}-operator`)! };
     const failures = await mismatches(actor, poolOpsRequests(w.facts), without);
     expect(failures).toEqual([expect.stringContaining("kms:CreateGrant"), expect.stringContaining("kms:CreateGrant")]);
+  });
+
+  test("the PoolLease statement removed: the operator can no longer take, renew, release or read the lease", async () => {
+    const without = withOperatorPolicy((statements) => statements.filter((s) => s.Sid !== "PoolLease"));
+    const actor = { ...w.actors.operator, identityPolicies: without.identity.get(`${defaults.name}-operator`)! };
+    const failures = await mismatches(actor, poolOpsRequests(w.facts), without);
+    expect(failures.map((f) => /(dynamodb:\w+)/.exec(f)?.[1]).sort()).toEqual(["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]);
   });
 
   test("a secret policy denying the deployer's DescribeSecret (the old policy's mistake) fails the Terraform table", async () => {

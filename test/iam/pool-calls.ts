@@ -85,6 +85,22 @@ export const POOL_OPS_CALLS: Readonly<Record<string, CallRow>> = {
     why: "promote writes the leader record; image bake the golden-AMI ids",
     requests: (f) => [f.parameters.leader, f.parameters.goldenAmi("relay"), f.parameters.goldenAmi("producer")].map((p) => ({ action: "ssm:PutParameter", resource: f.parameterArn(p) })),
   },
+  "dynamodb:GetItem": {
+    why: "the pool-wide lease: who holds it (a refused take names the holder; lock status, lock break)",
+    requests: (f) => [{ action: "dynamodb:GetItem", resource: f.leaseTableArn }],
+  },
+  "dynamodb:PutItem": {
+    why: "every changing command takes the pool-wide lease (a conditional put: free or expired)",
+    requests: (f) => [{ action: "dynamodb:PutItem", resource: f.leaseTableArn }],
+  },
+  "dynamodb:UpdateItem": {
+    why: "the holder renews the lease while its command runs (conditional on its token)",
+    requests: (f) => [{ action: "dynamodb:UpdateItem", resource: f.leaseTableArn }],
+  },
+  "dynamodb:DeleteItem": {
+    why: "the holder releases the lease at the end (conditional on its token); lock break removes it",
+    requests: (f) => [{ action: "dynamodb:DeleteItem", resource: f.leaseTableArn }],
+  },
   "logs:CreateLogStream": {
     why: "the audit log's stream (POOL_OPS_AUDIT_LOG_GROUP)",
     requests: (f) => [{ action: "logs:CreateLogStream", resource: `${f.auditLogGroupArn}:log-stream:alice-host` }],

@@ -1,5 +1,5 @@
 /** The concrete ARNs and ids of one synthesised pool that the call tables name, and the actors that call. */
-import { poolParameterNames, poolSecretNames, resourceName, type PoolSecretKey } from "../../config/names";
+import { poolLeaseTable, poolParameterNames, poolSecretNames, resourceName, type PoolSecretKey } from "../../config/names";
 import type { InterfaceEndpointService } from "../../config/schema";
 import type { Actor } from "./evaluate";
 import { ACCOUNT, managedPolicy, type PoolPolicies, type SynthesisedPool } from "./synthesised-pool";
@@ -15,6 +15,8 @@ export interface PoolFacts {
   readonly auditLogGroupArn: string;
   readonly flowLogGroupArn: string;
   readonly alertTopicArn: string;
+  /** The pool-wide lease's DynamoDB table. */
+  readonly leaseTableArn: string;
   readonly endpointId: (service: InterfaceEndpointService) => string;
   /** A made-up instance of a pool host, tagged as the stacks tag it. */
   readonly instanceArn: (host: string) => string;
@@ -47,6 +49,7 @@ export function poolFacts(pool: SynthesisedPool): PoolFacts {
     auditLogGroupArn: arnOf("aws_cloudwatch_log_group", (c) => c.name === `/${config.name}/pool-ops-audit`),
     flowLogGroupArn: arnOf("aws_cloudwatch_log_group", (c) => c.name === `/${config.name}/vpc-flow-logs`),
     alertTopicArn: arnOf("aws_sns_topic", () => true),
+    leaseTableArn: arnOf("aws_dynamodb_table", (c) => c.name === poolLeaseTable(config.name).name),
     endpointId: (service) => {
       const endpoint = pool.resourcesOf("aws_vpc_endpoint").find((r) => String(r.config.service_name).endsWith(`.${service}`));
       if (!endpoint) throw new Error(`the pool has no ${service} endpoint`);

@@ -17,6 +17,7 @@ export const IAM_PREFIX_OF_CLIENT: Readonly<Record<string, string>> = {
   "client-secrets-manager": "secretsmanager",
   "client-cloudwatch-logs": "logs",
   "client-service-quotas": "servicequotas",
+  "client-dynamodb": "dynamodb",
 };
 
 /** The IAM service prefix of each AWS CLI service name the boot scripts use. */

@@ -102,6 +102,7 @@ export class SynthesisedPool {
       aws_cloudwatch_log_group: () => `arn:aws:logs:${region}:${ACCOUNT}:log-group:${resourceName}`,
       aws_sns_topic: () => `arn:aws:sns:${region}:${ACCOUNT}:${resourceName}`,
       aws_ssm_parameter: () => `arn:aws:ssm:${region}:${ACCOUNT}:parameter${resourceName}`,
+      aws_dynamodb_table: () => `arn:aws:dynamodb:${region}:${ACCOUNT}:table/${resourceName}`,
     };
     const ids: Record<string, () => string | undefined> = {
       aws_iam_role: () => resourceName,

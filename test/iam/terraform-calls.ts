@@ -254,6 +254,13 @@ export const TERRAFORM_CALLS: Readonly<Record<string, ResourceTypeCalls>> = {
     update: ["cloudwatch:PutMetricAlarm", "cloudwatch:TagResource", "cloudwatch:UntagResource"],
     delete: ["cloudwatch:DeleteAlarms"],
   },
+  aws_dynamodb_table: {
+    source: "internal/service/dynamodb/table.go: resourceTableCreate (CreateTable with tags and deletion protection, waitTableActive, updateTimeToLive then waitTTLUpdated; UpdateContinuousBackups only with point-in-time recovery), resourceTableRead (DescribeTable, DescribeContinuousBackups, DescribeTimeToLive, listTags: ListTagsOfResource), resourceTableUpdate (UpdateTable, UpdateTimeToLive, updateTags), resourceTableDelete (DeleteTable, waitTableDeleted)",
+    create: ["dynamodb:CreateTable", "dynamodb:TagResource", "dynamodb:DescribeTable", "dynamodb:UpdateTimeToLive", "dynamodb:DescribeTimeToLive"],
+    read: ["dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups", "dynamodb:DescribeTimeToLive", "dynamodb:ListTagsOfResource"],
+    update: ["dynamodb:UpdateTable", "dynamodb:UpdateTimeToLive", "dynamodb:UpdateContinuousBackups", "dynamodb:TagResource", "dynamodb:UntagResource"],
+    delete: ["dynamodb:DeleteTable", "dynamodb:DescribeTable"],
+  },
   "data.aws_caller_identity": {
     source: "internal/service/sts/caller_identity_data_source.go: GetCallerIdentity (needs no permission: AWS always answers it)",
     create: [],

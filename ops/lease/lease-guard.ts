@@ -1,0 +1,13 @@
+/**
+ * What a command holding the pool's lease sees of it: `assertHeld()` before each irreversible step (StepControl's
+ * checkpoints call it), and a signal that aborts once the lease is lost for good.
+ */
+export interface LeaseGuard {
+  /** Throws LeaseLost when the lease is not, or no longer surely, this command's. */
+  assertHeld(): void;
+  /** Aborted when the lease was taken over, broken or released. */
+  readonly signal: AbortSignal;
+}
+
+/** For what runs without the lease: dry runs and read-only commands. */
+export const NO_LEASE: LeaseGuard = { assertHeld: () => undefined, signal: new AbortController().signal };
