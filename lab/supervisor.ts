@@ -12,7 +12,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { connect as connectTcp, createServer, type Socket } from "node:net";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startAwsEmulator } from "./aws-emulator";
 import { Hypervisor } from "./machines/hypervisor";
@@ -115,7 +115,9 @@ async function main(labDir: string): Promise<void> {
   for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => void shutdown(signal));
 
   const status: SupervisorStatus = { pid: process.pid, awsEndpoint: `http://127.0.0.1:${operatorPort}`, controlSocket: files.control };
-  writeFileSync(files.status, `${JSON.stringify(status)}\n`);
+  // Written whole, by rename: lab up reads it as soon as it exists.
+  writeFileSync(`${files.status}.tmp`, `${JSON.stringify(status)}\n`);
+  renameSync(`${files.status}.tmp`, files.status);
   log(`lab ${config.labId}: AWS emulator at ${emulator.endpoint}; hypervisor ready`);
 }
 

@@ -18,7 +18,10 @@ import { releaseNetworkDir } from "../pool/release-facts";
 const skip = LAB_SKIP;
 const NODES = ["relay-1", "relay-2", "relay-3", "relay-4", "producer-1", "producer-2"];
 
-describe.skipIf(skip)(`push-config on the lab${LAB_SKIP_NOTE}`, () => {
+// A push rolls over six nodes, each restarted and health-gated in turn (the pushes' own bound: PUSH_DEADLINE_MS).
+const PUSH_DEADLINE_MS = 120_000;
+
+describe.skipIf(skip)(`push-config on the lab${LAB_SKIP_NOTE}`, { timeout: PUSH_DEADLINE_MS + 10_000 }, () => {
   const lab = useLab();
   let pool: ProvisionedPool;
   let baseConfig: string;
@@ -32,7 +35,7 @@ describe.skipIf(skip)(`push-config on the lab${LAB_SKIP_NOTE}`, () => {
     await pool?.fleet.close();
   });
 
-  const push = (args: string[] = []) => runPoolOps(lab(), ["push-config", "--yes", "--aws-endpoint", lab().awsEndpoint, ...args], { timeoutMs: 120_000 });
+  const push = (args: string[] = []) => runPoolOps(lab(), ["push-config", "--yes", "--aws-endpoint", lab().awsEndpoint, ...args], { timeoutMs: PUSH_DEADLINE_MS });
   const layoutOf = () => hostLayout(pool.config);
   const mtimes = () => Object.fromEntries(NODES.map((h) => [h, [layoutOf().topology, layoutOf().nodeConfig, layoutOf().environmentFile].map((p) => statSync(hostPath(lab(), h, p)).mtimeMs)]));
   async function nodeFacts(host: string) {
