@@ -49,8 +49,11 @@ function usePool(extraConfig = ""): Harness {
   return { lab, pool: () => pool, stateDir, reconnect };
 }
 
+/** A rotation's own bound: one that fails verification waits for the node's verdict, then rolls both producers back. */
+const ROTATION_DEADLINE_MS = 90_000;
+
 function rotate(h: Harness, args: string[] = [], env: Record<string, string> = {}) {
-  return runPoolOps(h.lab(), ["rotate-kes", "--yes", "--aws-endpoint", h.lab().awsEndpoint, ...args], { env: { POOL_OPS_STATE_DIR: h.stateDir, ...env }, timeoutMs: 90_000 });
+  return runPoolOps(h.lab(), ["rotate-kes", "--yes", "--aws-endpoint", h.lab().awsEndpoint, ...args], { env: { POOL_OPS_STATE_DIR: h.stateDir, ...env }, timeoutMs: ROTATION_DEADLINE_MS });
 }
 
 async function leaderState(h: Harness) {
@@ -114,7 +117,7 @@ function filesUnder(dir: string, since = 0, out: string[] = []): string[] {
   return out;
 }
 
-describe.skipIf(skip)(`rotate-kes on the lab${LAB_SKIP_NOTE}`, () => {
+describe.skipIf(skip)(`rotate-kes on the lab${LAB_SKIP_NOTE}`, { timeout: ROTATION_DEADLINE_MS + 10_000 }, () => {
   const h = usePool();
   const started = Date.now();
   let output = "";
@@ -197,7 +200,7 @@ describe.skipIf(skip)(`rotate-kes on the lab${LAB_SKIP_NOTE}`, () => {
   });
 });
 
-describe.skipIf(skip)(`rotate-kes faults: every one ends on the old pair${LAB_SKIP_NOTE}`, () => {
+describe.skipIf(skip)(`rotate-kes faults: every one ends on the old pair${LAB_SKIP_NOTE}`, { timeout: ROTATION_DEADLINE_MS + 10_000 }, () => {
   const h = usePool();
 
   it("the leader's node refuses the new cert: backups back, reloaded, forging on the old pair, secrets restored", async () => {
@@ -260,7 +263,7 @@ describe.skipIf(skip)(`rotate-kes faults: every one ends on the old pair${LAB_SK
   }, 60_000);
 });
 
-describe.skipIf(skip)(`rotate-kes with the chain's counter known${LAB_SKIP_NOTE}`, () => {
+describe.skipIf(skip)(`rotate-kes with the chain's counter known${LAB_SKIP_NOTE}`, { timeout: ROTATION_DEADLINE_MS + 10_000 }, () => {
   // The chain last saw counter 4 (a block was made with the current cert): the new cert takes 5, the next is 6.
   const h = usePool("kes:\n  onChainCounterCommand: echo 4\n");
 
@@ -273,7 +276,7 @@ describe.skipIf(skip)(`rotate-kes with the chain's counter known${LAB_SKIP_NOTE}
   });
 });
 
-describe.skipIf(skip)(`rotate-kes on a leader that is still starting${LAB_SKIP_NOTE}`, () => {
+describe.skipIf(skip)(`rotate-kes on a leader that is still starting${LAB_SKIP_NOTE}`, { timeout: ROTATION_DEADLINE_MS + 10_000 }, () => {
   const h = usePool();
 
   it("restarts it instead of a SIGHUP (which its node would ignore), and never signals the standby", async () => {
