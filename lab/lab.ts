@@ -623,7 +623,15 @@ async function waitForBoots(state: LabState, hosts: readonly DeployedHost[]): Pr
   }
   const failed = hosts.map((h) => ({ host: h.name, errors: cloudInitResult(state, h.name).errors })).filter((r) => r.errors.length > 0);
   if (failed.length > 0) {
-    throw new LabError(`cloud-init reported errors (as it would on EC2):\n${failed.map((f) => `  ${f.host}: ${f.errors.join("; ")}`).join("\n")}`);
+    // What the failed commands printed (cloud-init's output log, which EC2 also shows on the console).
+    const outputTail = (host: string) => {
+      try {
+        return readFileSync(machinePath(state, host, "/var/log/cloud-init-output.log"), "utf8").trim().split("\n").slice(-15).map((l) => `      ${l}`).join("\n");
+      } catch {
+        return "      (no cloud-init output log)";
+      }
+    };
+    throw new LabError(`cloud-init reported errors (as it would on EC2):\n${failed.map((f) => `  ${f.host}: ${f.errors.join("; ")}\n${outputTail(f.host)}`).join("\n")}`);
   }
 }
 
