@@ -48,12 +48,19 @@ export function setLink(lab: LabState, hostName: string, up: boolean): void {
     host.role === "bastion"
       ? [["route", up ? "del" : "replace", "blackhole", operatorNet, "table", "main"], ["rule", up ? "del" : "add", "iif", "op", "blackhole", "pref", "90"]]
       : [["route", up ? "del" : "replace", "blackhole", `${record.privateIp}/32`], ["rule", up ? "del" : "add", "iif", record.routerDevice, "blackhole", "pref", "90"]];
+  routerIp(lab, commands, up, `${hostName}'s link`);
+}
+
+/**
+ * Runs `ip` commands in the VPC router's namespace that cut something (`mending` false) or mend it: mending what was
+ * not cut is not an error, a cut that fails is.
+ */
+function routerIp(lab: LabState, commands: readonly string[][], mending: boolean, what: string): void {
   for (const args of commands) {
     try {
       execFileSync("ip", ["-n", lab.vpcNamespace, ...args], { stdio: "pipe" });
     } catch (error) {
-      // Mending a link that was not cut is not an error.
-      if (!up) throw new LabError(`cutting ${hostName}'s link: ip ${args.join(" ")}: ${String((error as { stderr?: Buffer }).stderr ?? "").trim()}`);
+      if (!mending) throw new LabError(`cutting ${what}: ip ${args.join(" ")}: ${String((error as { stderr?: Buffer }).stderr ?? "").trim()}`);
     }
   }
 }
@@ -66,14 +73,7 @@ export function setLink(lab: LabState, hostName: string, up: boolean): void {
 export function setEndpointReachable(lab: LabState, service: string, reachable: boolean): void {
   const addresses = poolAddressPlan(loadPoolConfigFile(lab.files.poolConfig)).endpoints.filter((e) => e.service === service).map((e) => e.privateIp);
   if (addresses.length === 0) throw new LabError(`the lab's VPC has no ${service} endpoint`);
-  for (const address of addresses) {
-    const args = ["rule", reachable ? "del" : "add", "from", `${address}/32`, "blackhole", "pref", "80"];
-    try {
-      execFileSync("ip", ["-n", lab.vpcNamespace, ...args], { stdio: "pipe" });
-    } catch (error) {
-      if (!reachable) throw new LabError(`cutting the ${service} endpoint: ip ${args.join(" ")}: ${String((error as { stderr?: Buffer }).stderr ?? "").trim()}`);
-    }
-  }
+  routerIp(lab, addresses.map((address) => ["rule", reachable ? "del" : "add", "from", `${address}/32`, "blackhole", "pref", "80"]), reachable, `the ${service} endpoint`);
 }
 
 function setDelay(namespace: string | null, device: string, oneWayMs: number): void {

@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -13,21 +12,13 @@ import { generateColdKey, generateKesKey, generateVrfKey, issueOperationalCertif
 import { parseMetrics, metricValue } from "../ops/pool/node-metrics";
 import { composeNodeFile, type JsonObject } from "../render/json-merge";
 import { writeReleaseShare, type ShareFilesOptions } from "./release-fixtures";
+import { freePort } from "../test/support";
 
 const STANDIN = join(import.meta.dirname, "node-standin.ts");
 const TSX = import.meta.resolve("tsx/esm");
 const roots: string[] = [];
 const children: ChildProcess[] = [];
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface HostOptions {
   readonly version?: string;

@@ -5,25 +5,16 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { composeNodeFile, type JsonObject } from "../render/json-merge";
 import { cardanoNodeRelease } from "./release-fixtures";
+import { freePort } from "../test/support";
 
 const root = mkdtempSync(join(tmpdir(), "lab-release-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe("the lab's cardano-node release archive", () => {
   it("is named and laid out like the real one, and its node runs from it with an empty environment", async () => {

@@ -1,16 +1,10 @@
 /** The files through which the lab and its supervisor (lab/supervisor.ts) talk, and the supervisor's config. */
 import { join } from "node:path";
-import type { VpcNetwork } from "./network/vpc";
+import type { HypervisorOptions } from "./machines/hypervisor";
 import type { VpcServicesConfig } from "./services/vpc-services";
 
-export interface SupervisorConfig {
-  readonly labId: string;
-  readonly labDir: string;
-  readonly poolName: string;
-  readonly vpc: VpcNetwork;
-  readonly vpcCidr: string;
-  readonly subnets: readonly { readonly id: string; readonly cidr: string }[];
-  readonly baseLayers: readonly string[];
+/** What the supervisor hands its hypervisor, plus its services'. */
+export interface SupervisorConfig extends Pick<HypervisorOptions, "labId" | "labDir" | "poolName" | "vpc" | "vpcCidr" | "subnets" | "baseLayers"> {
   readonly packageCacheDir: string;
   readonly services: Omit<VpcServicesConfig, "awsSocket" | "packagesSocket" | "machinesFile">;
 }

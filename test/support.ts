@@ -1,5 +1,6 @@
 /** Helpers shared by the integration tests: temp pool configs, synth into a temp dir, required-tool checks. */
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse, stringify } from "yaml";
@@ -41,4 +42,15 @@ export function requireTool(available: boolean, what: string): boolean {
   if (process.env.CI) throw new Error(`${what} is required in CI (.ci/run installs it)`);
   console.warn(`skipped: ${what}`);
   return false;
+}
+
+/** A loopback TCP port nobody listens on at this moment (for a server a test starts). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
 }
