@@ -56,6 +56,8 @@ export function poolLeaseTable(poolName: string) {
     /** The partition key (a string); the lease is the item whose key is `leaseItemKey`. */
     partitionKey: "pk",
     leaseItemKey: "lease",
+    /** The item holding the journal of the change in progress (ops/lease/pool-journal.ts); it has no expiry. */
+    journalItemKey: "journal",
     /** Epoch seconds after which the lease is free; also the table's TTL attribute (DynamoDB removes stale items). */
     expiresAttribute: "expiresAt",
   } as const;

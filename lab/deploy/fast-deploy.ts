@@ -12,6 +12,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { poolAddressPlan, type HostPlan } from "../../config/address-plan";
 import { CHAIN_VOLUME_DEVICE } from "../../config/host-layout";
+import { resourceName } from "../../config/names";
 import type { PoolConfig } from "../../config/schema";
 import { awsClientSettings } from "../../ops/aws/client-config";
 import { evaluateTerraformString } from "./terraform-string";
@@ -108,6 +109,7 @@ export async function deployFoundation(endpoint: string, config: PoolConfig, syn
       if (key) secrets[key] = made.ARN!;
     }
     await createDynamodbTables(settings, stackJson(synthDir, "security"));
+    await createInstanceProfiles(endpoint, config.region, stackJson(synthDir, "security"));
     // The monitoring stack's alert topic, published in SSM for the monitoring host's boot.
     const { SNSClient, CreateTopicCommand } = await import("@aws-sdk/client-sns");
     const sns = new SNSClient(settings);
@@ -136,6 +138,28 @@ export async function deployFoundation(endpoint: string, config: PoolConfig, syn
     secretsManager.destroy();
     ssm.destroy();
   }
+}
+
+/**
+ * The security stack's instance profiles, by name (moto's IAM over its query API: the SDK's IAM client is not a
+ * dependency). Instances launch with their tier's profile as the stacks launch them, so pool-ops's EC2 check of a
+ * producer's identity (ops/aws/producer-identity.ts) sees what it would see on AWS.
+ */
+async function createInstanceProfiles(endpoint: string, region: string, security: TerraformJson): Promise<void> {
+  for (const [, profile] of resources(security, "aws_iam_instance_profile")) {
+    const name = String(profile.name);
+    const response = await fetch(`${endpoint}/`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", authorization: `AWS4-HMAC-SHA256 Credential=test/20240101/${region}/iam/aws4_request, SignedHeaders=host, Signature=0` },
+      body: `Action=CreateInstanceProfile&InstanceProfileName=${encodeURIComponent(name)}&Version=2010-05-08`,
+    });
+    if (response.status !== 200 && !(await response.text()).includes("EntityAlreadyExists")) throw new Error(`lab deploy: CreateInstanceProfile ${name}: HTTP ${response.status}`);
+  }
+}
+
+/** The profile a synthesised instance names (`<pool>-<tier>`, from its Role tag: its reference is to another stack). */
+function instanceProfileOf(config: PoolConfig, tags: Record<string, string>): string | undefined {
+  return tags.Role ? resourceName(config.name, tags.Role) : undefined;
 }
 
 /**
@@ -179,6 +203,7 @@ export async function launchHosts(
         ? Buffer.from(evaluateTerraformString(instance.user_data, refs)).toString("base64")
         : String(instance.user_data_base64 ?? "");
       const tags = Object.entries((instance.tags ?? {}) as Record<string, string>).map(([Key, Value]) => ({ Key, Value }));
+      const profile = instanceProfileOf(config, (instance.tags ?? {}) as Record<string, string>);
       const metadata = (instance.metadata_options ?? {}) as { http_tokens?: string; http_endpoint?: string; http_put_response_hop_limit?: number };
       const run = await ec2.send(
         new RunInstancesCommand({
@@ -196,6 +221,7 @@ export async function launchHosts(
             HttpPutResponseHopLimit: metadata.http_put_response_hop_limit,
           },
           DisableApiTermination: instance.disable_api_termination === true,
+          ...(profile ? { IamInstanceProfile: { Name: profile } } : {}),
         }),
       );
       const instanceId = run.Instances![0]!.InstanceId!;

@@ -15,6 +15,7 @@ import { REPO_DIR } from "../../lab/lab";
 import { createLeaseTable } from "../../test/lease-table";
 import { requireTool, writePoolConfig } from "../../test/support";
 import { LeaseTable } from "../lease/lease-table";
+import { LeaseTableJournal } from "../lease/pool-journal";
 import { takeLease } from "../lease/take";
 
 const available = requireTool(emulatorAvailable(), "moto (the AWS emulator) is not installed for python3, so pool-ops lock cannot be run against it");
@@ -61,15 +62,15 @@ describe.skipIf(!available)("pool-ops lock status / lock break on the emulator",
   it("lock status: free, in words and as JSON", async () => {
     const human = await poolOps(["lock", "status"]);
     expect(human.code, human.stderr).toBe(0);
-    expect(human.stdout).toBe("the pool's lease (sandstone-pool-ops-lease): free\n");
+    expect(human.stdout).toBe("the pool's lease (sandstone-pool-ops-lease): free\nno unfinished change\n");
     const json = await poolOps(["lock", "status", "--json"]);
-    expect(json.json()).toEqual({ pool: "sandstone", table: "sandstone-pool-ops-lease", state: "free" });
+    expect(json.json()).toEqual({ pool: "sandstone", table: "sandstone-pool-ops-lease", state: "free", unfinished: null });
   });
 
   it("another operator's lease: status names them; rotate-kes is refused at once, or after --wait, with exit 4", async () => {
     await takeLease(table, { command: "rotate-kes", holder: { user: "bob", host: "desk", pid: 777 } });
     const human = await poolOps(["lock", "status"]);
-    expect(human.stdout).toMatch(/^the pool's lease \(sandstone-pool-ops-lease\): held by bob@desk pid 777 running rotate-kes since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, expires in 1[12]\d s unless renewed\n$/);
+    expect(human.stdout).toMatch(/^the pool's lease \(sandstone-pool-ops-lease\): held by bob@desk pid 777 running rotate-kes since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, expires in 1[12]\d s unless renewed\nno unfinished change\n$/);
     const json = (await poolOps(["lock", "status", "--json"])).json<Record<string, unknown>>();
     expect(json).toMatchObject({ state: "held", holder: { user: "bob", host: "desk", pid: 777 }, command: "rotate-kes", expiresInSeconds: expect.any(Number) });
     expect(json).not.toHaveProperty("token");
@@ -156,6 +157,26 @@ describe.skipIf(!available)("pool-ops lock status / lock break on the emulator",
       }
     }, 60_000);
   }
+
+  it("an unfinished change beside the lease: lock status names it; a changing command that cannot finish it refuses before changing anything", async () => {
+    const journal = new LeaseTableJournal(table);
+    await journal.write({ command: "rotate-kes-v9", step: "push-producer-2", startedAt: "2026-12-02T03:00:00.000Z", holder: { user: "carol", host: "ops-box", pid: 4711 }, facts: { pushed: ["producer-1"] } });
+    try {
+      const status = await poolOps(["lock", "status"]);
+      expect(status.stdout).toMatch(/\nunfinished change: rotate-kes-v9 by carol@ops-box pid 4711, started 2026-12-02T03:00:00\.000Z, stopped at step push-producer-2 — the next changing command finishes it\n$/);
+      expect((await poolOps(["lock", "status", "--json"])).json()).toMatchObject({ unfinished: { command: "rotate-kes-v9", step: "push-producer-2" } });
+      // promote takes the lease, sees the entry, knows no way to finish it: refuses, and the entry stays.
+      const refused = await poolOps(["promote", "--yes"]);
+      expect(refused.code, refused.stderr).toBe(1);
+      expect(refused.stderr).toMatch(/an unfinished change is recorded beside the lease: rotate-kes-v9 by carol@ops-box pid 4711/);
+      expect(refused.stderr).toMatch(/no pool-ops command here knows how to finish an interrupted rotate-kes-v9\n  remedy: run pool-ops rotate-kes-v9 to finish it/);
+      expect((await journal.read())?.command).toBe("rotate-kes-v9");
+      expect(await table.read()).toBeUndefined();
+    } finally {
+      await journal.clear();
+    }
+    expect(await journal.read()).toBeUndefined();
+  });
 
   it("a changing command that fails still releases the lease it took", async () => {
     // Free lease: rotate-kes takes it, then stops at its preflight (the inventory names no leader parameter).

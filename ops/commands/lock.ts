@@ -1,6 +1,7 @@
 /**
  * `pool-ops lock status`: who holds the pool-wide lease (ops/lease/) — the command, its operator's user, machine and
- * process, since when and until when — or "free". Read-only.
+ * process, since when and until when — or "free" — and the change a killed command left unfinished (the journal beside
+ * the lease), if any. Read-only.
  * `pool-ops lock break`: removes the lease of a command that died holding it (its machine gone), after a confirmation
  * (or `--yes`) and with an audit line. Breaking the lease of a command that still runs lets a second operator change
  * the pool beside it: that command learns it at its next step (its renewal finds another lease) and stops there.
@@ -9,6 +10,7 @@ import { Command } from "commander";
 import { EXIT_OK, opsAction, type OpsContext } from "../context";
 import { breakLease } from "../lease/break";
 import { LeaseTable } from "../lease/lease-table";
+import { describeJournalEntry, LeaseTableJournal } from "../lease/pool-journal";
 import { describeState, readLease, stateAt, stateFacts } from "../lease/read";
 import { GroupResult, OpsError } from "../remote/result";
 
@@ -20,8 +22,12 @@ export async function lockStatus(ctx: OpsContext): Promise<number> {
   const table = leaseTable(ctx);
   try {
     const state = stateAt(await readLease(table), Date.now());
-    if (ctx.out.json) ctx.out.data({ pool: ctx.config.name, table: table.name, ...stateFacts(state, Date.now()) });
-    else ctx.out.info(`the pool's lease (${table.name}): ${describeState(state, Date.now())}`);
+    const journal = await new LeaseTableJournal(table).read();
+    if (ctx.out.json) ctx.out.data({ pool: ctx.config.name, table: table.name, ...stateFacts(state, Date.now()), unfinished: journal ?? null });
+    else {
+      ctx.out.info(`the pool's lease (${table.name}): ${describeState(state, Date.now())}`);
+      ctx.out.info(journal ? `unfinished change: ${describeJournalEntry(journal)} — the next changing command finishes it` : "no unfinished change");
+    }
     return EXIT_OK;
   } finally {
     table.close();

@@ -32,7 +32,10 @@ import { reissueOpcert } from "../pool/reissue-opcert";
 import { Interrupted, StepControl } from "../pool/step-control";
 import { NO_LEASE, type LeaseGuard } from "../lease/lease-guard";
 import { leaseWaitOption, type LeaseOptions } from "../lease/wait-option";
+import { thisProcess } from "../lease/lease-record";
+import { registerRecovery } from "../lease/recoveries";
 import { withPoolLease } from "../lease/with-lease";
+import { finishPromotion } from "./promote-recovery";
 import { SecretsManagerSecretStore } from "../aws/secret-store";
 import type { Connection } from "../remote/connection";
 import { GroupResult, OpsError, type Result } from "../remote/result";
@@ -165,8 +168,12 @@ export async function promote(ctx: OpsContext, options: PromoteOptions, lease: L
     const control = new StepControl(lease).install();
     const results: Result[] = [];
     let fencedBy: "ssh" | "ec2" | "unfenced" = "unfenced";
+    // The journal beside the lease: a promotion killed from here on is finished by the next changing command.
+    const startedAt = new Date(started).toISOString();
+    const journal = (step: string) => lease.journal?.write({ command: "promote", step, startedAt, holder: thisProcess(), facts: { from: oldLeader.name, to: standby.name } });
     try {
       await control.checkpoint("fence");
+      await journal("fence");
       let fenceDetail = "";
       try {
         const fenced = await fenceOverSsh(config, oldC, restartTimeoutMs(config));
@@ -211,6 +218,7 @@ export async function promote(ctx: OpsContext, options: PromoteOptions, lease: L
 
       // ---- promote ------------------------------------------------------------------------------------------------
       await control.checkpoint("promote");
+      await journal("promote");
       let promoted;
       try {
         promoted = await promoteOverSsh(config, newC, restartTimeoutMs(config));
@@ -231,10 +239,12 @@ export async function promote(ctx: OpsContext, options: PromoteOptions, lease: L
 
       // ---- record -------------------------------------------------------------------------------------------------
       await control.checkpoint("record");
+      await journal("record");
       try {
         await parameter.write(standby.name);
+        await lease.journal?.clear();
       } catch (error) {
-        ctx.out.warn(`${standby.name} forges, but the leader record could not be written: ${(error as Error).message}; fix it with: aws ssm put-parameter --name ${inventory.parameters.leader} --value ${standby.name} --overwrite`);
+        ctx.out.warn(`${standby.name} forges, but the leader record could not be written: ${(error as Error).message}; the next changing command records it (or: aws ssm put-parameter --name ${inventory.parameters.leader} --value ${standby.name} --overwrite)`);
       }
       control.uninstall();
       await ctx.audit(new GroupResult(results, Date.now() - started), { from: oldLeader.name, to: standby.name, fencedBy, forgingAfterMs });
@@ -250,6 +260,11 @@ export async function promote(ctx: OpsContext, options: PromoteOptions, lease: L
         note = fencedBy === "ssh" ? await restoreOldLeader(ctx, oldC, newC) : fencedBy === "ec2" ? `${oldLeader.name} is stopped and nothing forges: run pool-ops promote --yes again to finish` : "nothing was changed";
         ctx.out.warn(`pool-ops: promote ${error instanceof Interrupted ? error.message : `failed: ${(error as Error).message}`}: ${note}`);
       }
+      // As before (the old leader forges, the standby does not): the journal is closed; otherwise it stays for the
+      // next changing command, which completes the promotion.
+      const [oldNow, newNow] = await Promise.all([safeForging(ctx, oldC), safeForging(ctx, newC)]);
+      if (oldNow === 1 && newNow !== 1) await lease.journal?.clear().catch(() => undefined);
+      else ctx.out.warn(`pool-ops: the promotion is left unfinished (${oldLeader.name} forging: ${oldNow ?? "unknown"}, ${standby.name}: ${newNow ?? "unknown"}); the next changing command completes it`);
       results.push({ host: standby.name, status: "failed", exitCode: null, stdout: "", stderr: "", durationMs: Date.now() - started, error: { step: error instanceof OpsError ? error.step : "promote", message: (error as Error).message, remedy: note || "see the message" } });
       await ctx.audit(new GroupResult(results, Date.now() - started), { from: oldLeader.name, to: standby.name, fencedBy });
       if (error instanceof Interrupted) return EXIT_ABORTED;
@@ -325,6 +340,8 @@ export function promoteCommand(): Command {
     .addOption(leaseWaitOption())
     .action(opsAction(async (ctx, options: PromoteOptions & LeaseOptions) => withPoolLease(ctx, options.back ? "promote --back" : "promote", options, (lease) => promote(ctx, options, lease))));
 }
+
+registerRecovery("promote", finishPromotion, { ownRunFinishes: false });
 
 export function leaderCommand(): Command {
   return new Command("leader")

@@ -1,12 +1,14 @@
 /**
  * `pool-ops rotate-kes`: a fresh KES key and op cert for the pool, with the cold key in memory only.
  *
- * Preflight (leader from the SSM leader parameter, both producers reachable, the cold key's pool id, the cert on each
- * producer, the node's own KES period) → counter (ops/pool/kes-counter.ts) → sign in memory, wipe the cold key →
+ * Preflight (leader from the SSM leader parameter, both producers reachable and confirmed producers by EC2, the cold
+ * key's pool id, the cert on each producer, the node's own KES period; done only when every copy of the hot pair
+ * agrees, is current and runs on the leader — else an interrupted rotation is finished) → counter (ops/pool/kes-counter.ts) → sign in memory, wipe the cold key →
  * push the new pair to the leader's active credential paths and the standby's held ones (previous pair backed up on
  * each host) → hot-key and counter secrets → the leader re-reads its credentials: a SIGHUP when its node has
  * finished starting, else a restart (a SIGHUP during startup is NotEffective: cardano-node `Run.hs` @11.0.1) → verify
- * on the leader's metrics (the new cert's start period, forging confirmed with the Forge counters). The standby's held
+ * on the leader's metrics (the new cert's start period, forging confirmed with the Forge counters) → the previous
+ * pair retired from the producers. Before each push and the reload the roles are re-read (ops/pool/producer-roles-now.ts). The standby's held
  * pair is replaced with no signal at all: its command line names no credentials (config/host-layout.ts). Any failure or Ctrl-C after the first write puts every backup back, reloads the leader again if
  * it was reloaded, restores the secrets' previous values, and exits non-zero saying what happened.
  */
@@ -14,6 +16,8 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { hostLayout } from "../../config/host-layout";
+import type { PoolConfig } from "../../config/schema";
+import { confirmProducerIdentity, ProducerIdentityError } from "../aws/producer-identity";
 import { NETWORKS } from "../../config/networks";
 import { LeaderParameter, LeaderParameterError } from "../aws/leader-parameter";
 import { SecretsManagerSecretStore, SecretStoreError, type SecretStore } from "../aws/secret-store";
@@ -40,9 +44,14 @@ import { chooseCounter, CounterRuleError, queryOnChainCounter } from "../pool/ke
 import { confirmForging } from "../pool/forging";
 import { describe as describeReading } from "../pool/producer-role";
 import { backupScript, leaderView, reloadNode, rollBack, waitFor, type Journal, type Target } from "../pool/kes-rotation";
+import { comparePairs, hostPairCopy, secretPairCopy, type PairAgreement, type PairCopy } from "../pool/hot-pair";
+import { assertRolesUnchanged, credentialFilesFor, hostModeNow } from "../pool/producer-roles-now";
+import { retirePreviousPairsScript } from "../pool/retire-hot-keys";
 import { Interrupted, StepControl } from "../pool/step-control";
 import { NO_LEASE, type LeaseGuard } from "../lease/lease-guard";
 import { leaseWaitOption, type LeaseOptions } from "../lease/wait-option";
+import { thisProcess } from "../lease/lease-record";
+import { registerRecovery } from "../lease/recoveries";
 import { withPoolLease } from "../lease/with-lease";
 import type { Inventory } from "../remote/inventory";
 import { GroupResult, OpsError, type Result } from "../remote/result";
@@ -52,6 +61,8 @@ export interface RotateKesOptions {
   readonly counter?: number;
   readonly only?: "primary" | "standby";
   readonly force?: boolean;
+  /** Issue counter m + 1 (the chain's last + 1) so every pair with a lower counter stops being valid on chain. */
+  readonly revoke?: boolean;
 }
 
 const SECRET_KEYS = ["coldSigningKey", "opcertCounter", "kesSigningKey", "opcert"] as const;
@@ -60,10 +71,20 @@ function journalPath(pool: string): string {
   return join(stateDir(), `rotate-kes-${pool}.json`);
 }
 
-function saveJournal(journal: Journal): void {
+/**
+ * The run's journal, on this machine (`~/.pool-ops`, for the operator to read) and beside the lease (where the next
+ * changing command, from any machine, finds it: ops/lease/pool-journal.ts). Public facts only.
+ */
+async function saveJournal(journal: Journal, lease: LeaseGuard): Promise<void> {
   const file = journalPath(journal.pool);
   mkdirSync(join(file, ".."), { recursive: true, mode: 0o700 });
   writeFileSync(file, `${JSON.stringify(journal, null, 2)}\n`, { mode: 0o600 });
+  await lease.journal?.write({ command: "rotate-kes", step: journal.step, startedAt: journal.startedAt, holder: thisProcess(), facts: { ...journal } });
+}
+
+async function clearJournal(pool: string, lease: LeaseGuard): Promise<void> {
+  rmSync(journalPath(pool), { force: true });
+  await lease.journal?.clear();
 }
 
 function utc(date: Date): string {
@@ -81,6 +102,36 @@ function secretIds(inventory: Inventory): Record<(typeof SECRET_KEYS)[number], s
 function secretError(error: unknown, step: string): never {
   if (error instanceof SecretStoreError) throw new OpsError("-", step, error.message, "check the operator's AWS credentials, region and the secret (pool-ops keys import)");
   throw error;
+}
+
+/** Whether the leader's active pair, the standby's held pair and the two hot secrets are one and the same pair. */
+async function pairAgreement(targets: readonly Target[], store: SecretStore, ids: Record<(typeof SECRET_KEYS)[number], string>): Promise<PairAgreement> {
+  const copies: PairCopy[] = [];
+  for (const t of targets) copies.push(await hostPairCopy(t.connection, t.files, `${t.name} (${t.isLeader ? "leader, active paths" : "standby, held paths"})`));
+  let kes: string | undefined;
+  let cert: string | undefined;
+  try {
+    kes = (await store.get(ids.kesSigningKey)).value;
+    cert = (await store.get(ids.opcert)).value;
+  } catch (error) {
+    secretError(error, "read the hot secrets");
+  }
+  copies.push(secretPairCopy(kes, cert));
+  return comparePairs(copies);
+}
+
+/**
+ * The targets as a rollback must treat them: each host restored into the paths of the role its node has now (its
+ * environment file), and reloaded only if it leads now. A host whose mode cannot be read keeps its planned role.
+ */
+async function inTheirRolesNow(config: PoolConfig, targets: readonly Target[]): Promise<Target[]> {
+  const now: Target[] = [];
+  for (const t of targets) {
+    const mode = await hostModeNow(config, t.connection).catch(() => undefined);
+    if (mode === undefined || (mode === "leader") === t.isLeader) now.push(t);
+    else now.push({ ...t, isLeader: mode === "leader", files: credentialFilesFor(config, mode) });
+  }
+  return now;
 }
 
 /** `lease`: the pool's lease the command holds (withPoolLease); every step checks it is still held. */
@@ -152,18 +203,57 @@ export async function rotateKes(ctx: OpsContext, options: RotateKesOptions, leas
       throw error;
     }
   }
+  // Hot keys go only to an address EC2 confirms is a running instance of this pool's producer tier.
+  for (const target of targets) {
+    const host = inventory.hosts.find((h) => h.name === target.name)!;
+    try {
+      await confirmProducerIdentity(aws, { name: host.name, privateIp: host.privateIp, instanceId: host.instanceId }, inventory.pool);
+    } catch (error) {
+      if (error instanceof ProducerIdentityError) throw new OpsError(target.name, "preflight", error.message, "check the inventory against EC2 (pool-ops inventory --from-aws) before any key is sent");
+      throw error;
+    }
+  }
   const leaderTarget = targets.find((t) => t.isLeader);
   const view = leaderTarget ? await leaderView(config, leaderTarget.connection) : undefined;
   if (view?.currentKesPeriod !== undefined && view.currentKesPeriod !== period) {
     throw new OpsError(leader, "preflight", `the node is at KES period ${view.currentKesPeriod}, this machine's clock says ${period}`, "fix the clock (here or on the node) before rotating");
   }
   const current = (leaderTarget ?? targets[0]!).cert!;
-  if (current.kesPeriod === period && !options.force) {
+  if (options.revoke && !config.kes.onChainCounterCommand) {
+    throw new OpsError("-", "preflight", "--revoke needs the chain's last op cert counter m to issue m + 1, and kes.onChainCounterCommand is not set", "set kes.onChainCounterCommand (README: kes.onChainCounterCommand) and run it on a synced leader");
+  }
+  // Done only when it is true: every copy of the hot pair the same, at the current period, run by the leader's node.
+  // The node's metrics show its cert's start period, not which key it holds: after an interrupted rotation that
+  // wrote the pair but never reloaded the leader (its journal says so), the node may run the previous pair of the
+  // same period (a --force rotation), so that rotation is finished whatever the files say.
+  const pairs = options.only ? undefined : await pairAgreement(targets, store, ids);
+  const recorded = await lease.journal?.read();
+  const unfinished = recorded?.command === "rotate-kes" ? recorded : undefined;
+  const reloadUnconfirmed = unfinished !== undefined && unfinished.facts.leaderReloaded !== true && (unfinished.facts.pushed as unknown[] | undefined)?.includes(leader) === true;
+  const leaderRuns = view !== undefined && view.certStart === current.kesPeriod && !reloadUnconfirmed;
+  if (current.kesPeriod === period && !options.force && !options.revoke && (pairs === undefined || (pairs.same && leaderRuns))) {
     const validity = opcertValidity(current.kesPeriod, now, network);
-    const message = `nothing to do: the cert already starts at the current KES period ${period} (expires ${utc(validity.expiresAt)}); --force rotates anyway`;
+    const message = `nothing to do: the cert already starts at the current KES period ${period} (expires ${utc(validity.expiresAt)})${pairs ? ", every copy of the pair agrees (leader, standby, secrets) and the leader's node runs it" : ""}; --force rotates anyway`;
     if (ctx.out.json) ctx.out.data({ rotated: false, reason: message, kesPeriod: period, counter: current.counter });
     else ctx.out.info(message);
+    if (pairs && view?.forging !== 1) ctx.out.warn(`  but ${leader}'s node reports forging_enabled ${view?.forging ?? "absent"}: see pool-ops status`);
+    if (pairs && unfinished) {
+      // It got as far as the leader reloading: what it left is the journal and the previous pair's backups.
+      for (const t of targets) await t.connection.runChecked(retirePreviousPairsScript(layout.backupDir, [layout.activeCredentials, layout.heldCredentials]), { step: "retire the previous pair", label: "remove the previous KES key and op cert backups" });
+      await clearJournal(inventory.pool, lease);
+      ctx.out.info("the interrupted rotation had in fact completed: the previous pair is removed from the producers and its journal closed");
+    }
     return EXIT_OK;
+  }
+  if (pairs && !pairs.same) {
+    ctx.out.warn("the pool's copies of the hot pair disagree (an interrupted rotation, a rotation of one producer, or a change by hand):");
+    for (const line of pairs.lines) ctx.out.warn(`  ${line}`);
+    ctx.out.warn("  finishing it: one new pair for the leader, the standby and the secrets");
+  } else if (pairs && current.kesPeriod === period && !leaderRuns && !options.force && !options.revoke) {
+    if (reloadUnconfirmed) ctx.out.warn(`the interrupted rotation wrote the pair but never confirmed ${leader}'s node re-read it: finishing it with a new pair`);
+    else if (view === undefined) {
+      throw new OpsError(leader, "preflight", "every copy of the hot pair agrees and is current, but the leader's node gives no metrics, so whether it runs that pair is unknown", "check the node (pool-ops status); rotate-kes --force rotates anyway");
+    } else ctx.out.warn(`${leader}'s node runs a cert from KES period ${view.certStart ?? "none"}, not the current pair's ${current.kesPeriod} (an interrupted rotation): finishing it with a new pair`);
   }
 
   let onChain: number | undefined;
@@ -171,6 +261,7 @@ export async function rotateKes(ctx: OpsContext, options: RotateKesOptions, leas
     const queryHost = leaderTarget ?? targets[0]!;
     onChain = await queryOnChainCounter(config, queryHost.connection);
   }
+  if (options.revoke && options.counter !== undefined) throw new OpsError("-", "preflight", "--revoke chooses the counter itself (m + 1): drop --counter", "run rotate-kes --revoke alone");
   let choice;
   try {
     choice = chooseCounter({ current: current.counter, onChain, requested: options.counter });
@@ -246,12 +337,13 @@ export async function rotateKes(ctx: OpsContext, options: RotateKesOptions, leas
     // Push, leader first: a failure before the standby leaves the leader untouched once rolled back.
     for (const target of targets) {
       journal.step = `push-${target.name}`;
-      saveJournal(journal);
+      await saveJournal(journal, lease);
       await control.checkpoint(`push-${target.name}`);
+      await assertRolesUnchanged(config, aws, inventory.parameters.leader!, producers, leader, target, `push-${target.name}`);
       const dir = `${journal.backupDir}/${target.name}`;
       await target.connection.runChecked(backupScript(target.files, dir, config.node.user, config.node.group), { step: "back up the current pair", label: "back up the current KES key and op cert" });
       journal.pushed.push(target.name);
-      saveJournal(journal);
+      await saveJournal(journal, lease);
       await target.connection.put(target.files.kesKey, newKesText, { ...owner, step: "write the KES key" });
       await target.connection.put(target.files.opcert, newCertText, { ...owner, step: "write the op cert" });
     }
@@ -263,7 +355,7 @@ export async function rotateKes(ctx: OpsContext, options: RotateKesOptions, leas
       previousSecrets.opcert = (await store.get(ids.opcert)).value;
       previousSecrets.opcertCounter = counterText;
       journal.secretsUpdated = true;
-      saveJournal(journal);
+      await saveJournal(journal, lease);
       await store.put(ids.kesSigningKey, newKesText);
       await store.put(ids.opcert, newCertText);
       await store.put(ids.opcertCounter, writeOpcertCounter({ next: choice.counter + 1, coldVerificationKey: coldVk }));
@@ -274,9 +366,10 @@ export async function rotateKes(ctx: OpsContext, options: RotateKesOptions, leas
     if (leaderTarget) {
       journal.step = "reload";
       await control.checkpoint("reload");
+      await assertRolesUnchanged(config, aws, inventory.parameters.leader!, producers, leader, leaderTarget, "reload");
       const how = await reloadNode(config, leaderTarget.connection, Boolean(options.restart));
       journal.leaderReloaded = true;
-      saveJournal(journal);
+      await saveJournal(journal, lease);
 
       journal.step = "verify";
       await control.checkpoint("verify");
@@ -294,7 +387,7 @@ export async function rotateKes(ctx: OpsContext, options: RotateKesOptions, leas
       }
     }
   } catch (error) {
-    const rolledBack = await rollBack(config, targets, journal, store, ids, previousSecrets);
+    const rolledBack = await rollBack(config, await inTheirRolesNow(config, targets), journal, store, ids, previousSecrets);
     control.uninstall();
     for (const t of targets) {
       results.push({ host: t.name, status: "failed", exitCode: null, stdout: "", stderr: "", durationMs: ctx.elapsedMs, error: { step: journal.step, message: (error as Error).message, remedy: rolledBack.ok ? "previous pair restored" : "see the rollback report" } });
@@ -304,19 +397,30 @@ export async function rotateKes(ctx: OpsContext, options: RotateKesOptions, leas
     if (ctx.out.json) ctx.out.data({ rotated: false, failedAt: journal.step, error: (error as Error).message, rollback: rolledBack });
     ctx.out.warn(`pool-ops: rotate-kes ${what}`);
     for (const line of rolledBack.report) ctx.out.warn(`  ${line}`);
-    if (rolledBack.ok) rmSync(journalPath(inventory.pool), { force: true });
+    if (rolledBack.ok) await clearJournal(inventory.pool, lease).catch((e: Error) => ctx.out.warn(`  the journal beside the lease could not be closed (${e.message}): the next changing command re-checks the pool`));
     else ctx.out.warn(`  journal kept at ${journalPath(inventory.pool)}`);
     return error instanceof Interrupted ? EXIT_ABORTED : EXIT_HOST_FAILURE;
   }
   control.uninstall();
-  rmSync(journalPath(inventory.pool), { force: true });
+  await clearJournal(inventory.pool, lease).catch((e: Error) => ctx.out.warn(`pool-ops: the journal beside the lease could not be closed (${e.message}): the next changing command re-checks the pool and finds nothing to do`));
+
+  // Verified: the previous pair is retired from every producer this run wrote to.
+  const retired: string[] = [];
+  for (const t of targets) {
+    try {
+      await t.connection.runChecked(retirePreviousPairsScript(layout.backupDir, [layout.activeCredentials, layout.heldCredentials]), { step: "retire the previous pair", label: "remove the previous KES key and op cert backups" });
+      retired.push(t.name);
+    } catch (error) {
+      ctx.out.warn(`pool-ops: ${t.name}: the previous pair's backups could not be removed (${(error as Error).message}); remove ${layout.backupDir}/*-rotate-kes by hand`);
+    }
+  }
 
   for (const t of targets) results.push({ host: t.name, status: "changed", exitCode: 0, stdout: "", stderr: "", durationMs: ctx.elapsedMs, detail: { reloaded: t.isLeader } });
-  await ctx.audit(new GroupResult(results, ctx.elapsedMs), { pool: poolBech32, kesPeriod: period, counter: choice.counter, expires: plan.expires, backupDir: journal.backupDir });
-  if (ctx.out.json) ctx.out.data({ rotated: true, ...plan, backupDir: journal.backupDir, durationMs: ctx.elapsedMs });
+  await ctx.audit(new GroupResult(results, ctx.elapsedMs), { pool: poolBech32, kesPeriod: period, counter: choice.counter, expires: plan.expires, previousPairRetiredOn: retired });
+  if (ctx.out.json) ctx.out.data({ rotated: true, ...plan, previousPairRetiredOn: retired, durationMs: ctx.elapsedMs });
   else {
     ctx.out.info(`rotated: ${leaderTarget ? `${leader} forges with` : "installed"} counter ${choice.counter} from KES period ${period}`);
-    ctx.out.info(`expires ${utc(validity.expiresAt)}: ${plan.daysLeft} days left; previous pair kept in ${journal.backupDir} on each host`);
+    ctx.out.info(`expires ${utc(validity.expiresAt)}: ${plan.daysLeft} days left; the previous pair is removed from ${retired.length === targets.length ? "every producer" : retired.join(", ") || "no producer"}`);
   }
   return EXIT_OK;
 }
@@ -326,6 +430,10 @@ function counterArg(value: string): number {
   return Number(value);
 }
 
+// An interrupted rotation, found by another changing command: finished from the pool's state (a new pair everywhere
+// unless every copy already agrees), the same as running rotate-kes again.
+registerRecovery("rotate-kes", (ctx, _entry, lease) => rotateKes(ctx, {}, lease), { ownRunFinishes: true });
+
 export function rotateKesCommand(): Command {
   return new Command("rotate-kes")
     .description("new KES key and op cert for both producers (cold key in memory only), reload the leader, verify, roll back on failure")
@@ -333,6 +441,7 @@ export function rotateKesCommand(): Command {
     .option("--counter <n>", "issue number of the new cert (checked against the chain's bounds)", counterArg)
     .addOption(new Option("--only <producer>", "rotate one producer only, when the other is down: the leader (primary) or the standby").choices(["primary", "standby"]))
     .option("--force", "rotate even when the cert already starts at the current KES period")
+    .option("--revoke", "issue counter m + 1 (the chain's last + 1, needs kes.onChainCounterCommand) so every older pair stops being valid on chain")
     .addOption(leaseWaitOption())
     .action(opsAction(async (ctx, options: RotateKesOptions & LeaseOptions) => withPoolLease(ctx, "rotate-kes", options, (lease) => rotateKes(ctx, options, lease))));
 }

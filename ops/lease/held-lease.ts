@@ -14,6 +14,7 @@ import { LeaseLost } from "./lease-errors";
 import type { LeaseGuard } from "./lease-guard";
 import { epochSeconds, type LeaseRecord } from "./lease-record";
 import type { LeaseTable } from "./lease-table";
+import { LeaseTableJournal, type PoolJournal } from "./pool-journal";
 import { DEFAULT_LEASE_TIMING, SYSTEM_CLOCK, type LeaseClock, type LeaseTiming } from "./lease-timing";
 
 export class HeldLease implements LeaseGuard {
@@ -26,6 +27,7 @@ export class HeldLease implements LeaseGuard {
   private timer: NodeJS.Timeout | undefined;
   private renewing: Promise<void> | undefined;
   private releasing: Promise<boolean> | undefined;
+  readonly journal: PoolJournal;
 
   constructor(
     private readonly table: LeaseTable,
@@ -34,6 +36,7 @@ export class HeldLease implements LeaseGuard {
     private readonly clock: LeaseClock = SYSTEM_CLOCK,
   ) {
     this.confirmedUntilMs = record.expiresAt * 1000;
+    this.journal = new LeaseTableJournal(table);
   }
 
   get signal(): AbortSignal {

@@ -1,3 +1,5 @@
+import type { PoolJournal } from "./pool-journal";
+
 /**
  * What a command holding the pool's lease sees of it: `assertHeld()` before each irreversible step (StepControl's
  * checkpoints call it), and a signal that aborts once the lease is lost for good.
@@ -7,6 +9,8 @@ export interface LeaseGuard {
   assertHeld(): void;
   /** Aborted when the lease was taken over, broken or released. */
   readonly signal: AbortSignal;
+  /** The journal beside the lease; none without a lease (dry runs and read-only commands change nothing). */
+  readonly journal?: PoolJournal;
 }
 
 /** For what runs without the lease: dry runs and read-only commands. */

@@ -129,6 +129,40 @@ export class LeaseTable {
     }
   }
 
+  private get journalKey() {
+    return { [this.schema.partitionKey]: { S: this.schema.journalItemKey } };
+  }
+
+  /** The journal item's text (ops/lease/pool-journal.ts), or undefined when no change is in progress. */
+  async readJournal(): Promise<string | undefined> {
+    try {
+      const { sdk, client } = await this.dynamodb.get();
+      const item = (await client.send(new sdk.GetItemCommand({ TableName: this.name, Key: this.journalKey, ConsistentRead: true }))).Item;
+      const entry = item?.entry;
+      return entry && "S" in entry && typeof entry.S === "string" ? entry.S : undefined;
+    } catch (error) {
+      throw this.failed("read the journal beside", error);
+    }
+  }
+
+  async writeJournal(text: string): Promise<void> {
+    try {
+      const { sdk, client } = await this.dynamodb.get();
+      await client.send(new sdk.PutItemCommand({ TableName: this.name, Item: { ...this.journalKey, entry: { S: text } } }));
+    } catch (error) {
+      throw this.failed("write the journal beside", error);
+    }
+  }
+
+  async deleteJournal(): Promise<void> {
+    try {
+      const { sdk, client } = await this.dynamodb.get();
+      await client.send(new sdk.DeleteItemCommand({ TableName: this.name, Key: this.journalKey }));
+    } catch (error) {
+      throw this.failed("remove the journal beside", error);
+    }
+  }
+
   close(): void {
     this.dynamodb.destroy();
   }

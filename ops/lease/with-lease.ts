@@ -10,12 +10,13 @@
  * have.
  */
 import type { AwsTarget } from "../aws/client-config";
-import type { OpsContext } from "../context";
+import { EXIT_OK, type OpsContext } from "../context";
 import { describeLease } from "./describe-lease";
 import { HeldLease } from "./held-lease";
 import { NO_LEASE, type LeaseGuard } from "./lease-guard";
 import { LeaseTable } from "./lease-table";
 import { DEFAULT_LEASE_TIMING, SYSTEM_CLOCK, type LeaseClock, type LeaseTiming } from "./lease-timing";
+import { recoverUnfinished } from "./recoveries";
 import { takeLease } from "./take";
 import type { LeaseOptions } from "./wait-option";
 
@@ -88,9 +89,12 @@ export async function withLease<T>(settings: LeaseSettings, run: (lease: LeaseGu
  * `withLease` for a command of the CLI: the pool, AWS target (`--aws-endpoint`, …) and dry run from its context. A bad
  * config, inventory or endpoint is refused first, as without the lease, before any request for it.
  */
-export async function withPoolLease<T>(ctx: OpsContext, command: string, options: LeaseOptions, run: (lease: LeaseGuard) => Promise<T>): Promise<T> {
+export async function withPoolLease(ctx: OpsContext, command: string, options: LeaseOptions, run: (lease: LeaseGuard) => Promise<number>): Promise<number> {
   if (ctx.dryRun) return run(NO_LEASE);
   const target = ctx.awsTarget;
   await ctx.inventory();
-  return withLease({ target, pool: ctx.config.name, command, wait: options.wait, warn: (text) => ctx.out.warn(text) }, run);
+  return withLease({ target, pool: ctx.config.name, command, wait: options.wait, warn: (text) => ctx.out.warn(text) }, async (lease) => {
+    if ((await recoverUnfinished(ctx, command, lease)) === "stop") return EXIT_OK;
+    return run(lease);
+  });
 }
