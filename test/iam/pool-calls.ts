@@ -42,7 +42,7 @@ export const POOL_OPS_CALLS: Readonly<Record<string, CallRow>> = {
       { action: "kms:GenerateDataKey", resource: f.poolKeyArn, context: viaSecretsManager(f) },
     ]),
   },
-  "ec2:DescribeInstances": { why: "inventory --from-aws, fencing, image bake and rollout", requests: () => [{ action: "ec2:DescribeInstances", resource: "*" }] },
+  "ec2:DescribeInstances": { why: "inventory --from-aws, fencing, image bake and rollout, rotate-kes confirming each producer before keys are sent", requests: () => [{ action: "ec2:DescribeInstances", resource: "*" }] },
   "ec2:DescribeImages": { why: "image bake waits for the AMI; rollout reads its tags", requests: () => [{ action: "ec2:DescribeImages", resource: "*" }] },
   "ec2:StartInstances": {
     why: "image bake starts the stopped sandbox (CMK-encrypted volumes)",
@@ -86,11 +86,11 @@ export const POOL_OPS_CALLS: Readonly<Record<string, CallRow>> = {
     requests: (f) => [f.parameters.leader, f.parameters.goldenAmi("relay"), f.parameters.goldenAmi("producer")].map((p) => ({ action: "ssm:PutParameter", resource: f.parameterArn(p) })),
   },
   "dynamodb:GetItem": {
-    why: "the pool-wide lease: who holds it (a refused take names the holder; lock status, lock break)",
+    why: "the pool-wide lease: who holds it (a refused take names the holder; lock status, lock break); the journal of an unfinished change beside it",
     requests: (f) => [{ action: "dynamodb:GetItem", resource: f.leaseTableArn }],
   },
   "dynamodb:PutItem": {
-    why: "every changing command takes the pool-wide lease (a conditional put: free or expired)",
+    why: "every changing command takes the pool-wide lease (a conditional put: free or expired); rotate-kes and promote write their journal beside it",
     requests: (f) => [{ action: "dynamodb:PutItem", resource: f.leaseTableArn }],
   },
   "dynamodb:UpdateItem": {
@@ -98,7 +98,7 @@ export const POOL_OPS_CALLS: Readonly<Record<string, CallRow>> = {
     requests: (f) => [{ action: "dynamodb:UpdateItem", resource: f.leaseTableArn }],
   },
   "dynamodb:DeleteItem": {
-    why: "the holder releases the lease at the end (conditional on its token); lock break removes it",
+    why: "the holder releases the lease at the end (conditional on its token); lock break removes it; a finished change removes its journal",
     requests: (f) => [{ action: "dynamodb:DeleteItem", resource: f.leaseTableArn }],
   },
   "logs:CreateLogStream": {
