@@ -13,12 +13,9 @@
  * it was reloaded, restores the secrets' previous values, and exits non-zero saying what happened.
  */
 import { Command, InvalidArgumentError, Option } from "commander";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { hostLayout } from "../../config/host-layout";
-import type { PoolConfig } from "../../config/schema";
-import { confirmProducerIdentity, ProducerIdentityError } from "../aws/producer-identity";
 import { NETWORKS } from "../../config/networks";
+import { confirmProducerIdentity, ProducerIdentityError } from "../aws/producer-identity";
 import { LeaderParameter, LeaderParameterError } from "../aws/leader-parameter";
 import { SecretsManagerSecretStore, SecretStoreError, type SecretStore } from "../aws/secret-store";
 import {
@@ -39,18 +36,17 @@ import {
   writeOperationalCertificate,
   writeOpcertCounter,
 } from "../cardano";
-import { EXIT_ABORTED, EXIT_HOST_FAILURE, EXIT_OK, opsAction, stateDir, type OpsContext } from "../context";
+import { EXIT_ABORTED, EXIT_HOST_FAILURE, EXIT_OK, opsAction, type OpsContext } from "../context";
 import { chooseCounter, CounterRuleError, queryOnChainCounter } from "../pool/kes-counter";
 import { confirmForging } from "../pool/forging";
 import { describe as describeReading } from "../pool/producer-role";
 import { backupScript, leaderView, reloadNode, rollBack, waitFor, type Journal, type Target } from "../pool/kes-rotation";
-import { comparePairs, hostPairCopy, secretPairCopy, type PairAgreement, type PairCopy } from "../pool/hot-pair";
-import { assertRolesUnchanged, credentialFilesFor, hostModeNow } from "../pool/producer-roles-now";
+import { assertRolesUnchanged } from "../pool/producer-roles-now";
+import { clearRotationJournal, inTheirRolesNow, pairAgreement, rotationJournalPath, saveRotationJournal } from "../pool/rotation-state";
 import { retirePreviousPairsScript } from "../pool/retire-hot-keys";
 import { Interrupted, StepControl } from "../pool/step-control";
 import { NO_LEASE, type LeaseGuard } from "../lease/lease-guard";
 import { leaseWaitOption, type LeaseOptions } from "../lease/wait-option";
-import { thisProcess } from "../lease/lease-record";
 import { registerRecovery } from "../lease/recoveries";
 import { withPoolLease } from "../lease/with-lease";
 import type { Inventory } from "../remote/inventory";
@@ -67,26 +63,6 @@ export interface RotateKesOptions {
 
 const SECRET_KEYS = ["coldSigningKey", "opcertCounter", "kesSigningKey", "opcert"] as const;
 
-function journalPath(pool: string): string {
-  return join(stateDir(), `rotate-kes-${pool}.json`);
-}
-
-/**
- * The run's journal, on this machine (`~/.pool-ops`, for the operator to read) and beside the lease (where the next
- * changing command, from any machine, finds it: ops/lease/pool-journal.ts). Public facts only.
- */
-async function saveJournal(journal: Journal, lease: LeaseGuard): Promise<void> {
-  const file = journalPath(journal.pool);
-  mkdirSync(join(file, ".."), { recursive: true, mode: 0o700 });
-  writeFileSync(file, `${JSON.stringify(journal, null, 2)}\n`, { mode: 0o600 });
-  await lease.journal?.write({ command: "rotate-kes", step: journal.step, startedAt: journal.startedAt, holder: thisProcess(), facts: { ...journal } });
-}
-
-async function clearJournal(pool: string, lease: LeaseGuard): Promise<void> {
-  rmSync(journalPath(pool), { force: true });
-  await lease.journal?.clear();
-}
-
 function utc(date: Date): string {
   return `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`;
 }
@@ -102,36 +78,6 @@ function secretIds(inventory: Inventory): Record<(typeof SECRET_KEYS)[number], s
 function secretError(error: unknown, step: string): never {
   if (error instanceof SecretStoreError) throw new OpsError("-", step, error.message, "check the operator's AWS credentials, region and the secret (pool-ops keys import)");
   throw error;
-}
-
-/** Whether the leader's active pair, the standby's held pair and the two hot secrets are one and the same pair. */
-async function pairAgreement(targets: readonly Target[], store: SecretStore, ids: Record<(typeof SECRET_KEYS)[number], string>): Promise<PairAgreement> {
-  const copies: PairCopy[] = [];
-  for (const t of targets) copies.push(await hostPairCopy(t.connection, t.files, `${t.name} (${t.isLeader ? "leader, active paths" : "standby, held paths"})`));
-  let kes: string | undefined;
-  let cert: string | undefined;
-  try {
-    kes = (await store.get(ids.kesSigningKey)).value;
-    cert = (await store.get(ids.opcert)).value;
-  } catch (error) {
-    secretError(error, "read the hot secrets");
-  }
-  copies.push(secretPairCopy(kes, cert));
-  return comparePairs(copies);
-}
-
-/**
- * The targets as a rollback must treat them: each host restored into the paths of the role its node has now (its
- * environment file), and reloaded only if it leads now. A host whose mode cannot be read keeps its planned role.
- */
-async function inTheirRolesNow(config: PoolConfig, targets: readonly Target[]): Promise<Target[]> {
-  const now: Target[] = [];
-  for (const t of targets) {
-    const mode = await hostModeNow(config, t.connection).catch(() => undefined);
-    if (mode === undefined || (mode === "leader") === t.isLeader) now.push(t);
-    else now.push({ ...t, isLeader: mode === "leader", files: credentialFilesFor(config, mode) });
-  }
-  return now;
 }
 
 /** `lease`: the pool's lease the command holds (withPoolLease); every step checks it is still held. */
@@ -240,7 +186,7 @@ export async function rotateKes(ctx: OpsContext, options: RotateKesOptions, leas
     if (pairs && unfinished) {
       // It got as far as the leader reloading: what it left is the journal and the previous pair's backups.
       for (const t of targets) await t.connection.runChecked(retirePreviousPairsScript(layout.backupDir, [layout.activeCredentials, layout.heldCredentials]), { step: "retire the previous pair", label: "remove the previous KES key and op cert backups" });
-      await clearJournal(inventory.pool, lease);
+      await clearRotationJournal(inventory.pool, lease);
       ctx.out.info("the interrupted rotation had in fact completed: the previous pair is removed from the producers and its journal closed");
     }
     return EXIT_OK;
@@ -337,13 +283,13 @@ export async function rotateKes(ctx: OpsContext, options: RotateKesOptions, leas
     // Push, leader first: a failure before the standby leaves the leader untouched once rolled back.
     for (const target of targets) {
       journal.step = `push-${target.name}`;
-      await saveJournal(journal, lease);
+      await saveRotationJournal(journal, lease);
       await control.checkpoint(`push-${target.name}`);
       await assertRolesUnchanged(config, aws, inventory.parameters.leader!, producers, leader, target, `push-${target.name}`);
       const dir = `${journal.backupDir}/${target.name}`;
       await target.connection.runChecked(backupScript(target.files, dir, config.node.user, config.node.group), { step: "back up the current pair", label: "back up the current KES key and op cert" });
       journal.pushed.push(target.name);
-      await saveJournal(journal, lease);
+      await saveRotationJournal(journal, lease);
       await target.connection.put(target.files.kesKey, newKesText, { ...owner, step: "write the KES key" });
       await target.connection.put(target.files.opcert, newCertText, { ...owner, step: "write the op cert" });
     }
@@ -355,7 +301,7 @@ export async function rotateKes(ctx: OpsContext, options: RotateKesOptions, leas
       previousSecrets.opcert = (await store.get(ids.opcert)).value;
       previousSecrets.opcertCounter = counterText;
       journal.secretsUpdated = true;
-      await saveJournal(journal, lease);
+      await saveRotationJournal(journal, lease);
       await store.put(ids.kesSigningKey, newKesText);
       await store.put(ids.opcert, newCertText);
       await store.put(ids.opcertCounter, writeOpcertCounter({ next: choice.counter + 1, coldVerificationKey: coldVk }));
@@ -369,7 +315,7 @@ export async function rotateKes(ctx: OpsContext, options: RotateKesOptions, leas
       await assertRolesUnchanged(config, aws, inventory.parameters.leader!, producers, leader, leaderTarget, "reload");
       const how = await reloadNode(config, leaderTarget.connection, Boolean(options.restart));
       journal.leaderReloaded = true;
-      await saveJournal(journal, lease);
+      await saveRotationJournal(journal, lease);
 
       journal.step = "verify";
       await control.checkpoint("verify");
@@ -397,12 +343,12 @@ export async function rotateKes(ctx: OpsContext, options: RotateKesOptions, leas
     if (ctx.out.json) ctx.out.data({ rotated: false, failedAt: journal.step, error: (error as Error).message, rollback: rolledBack });
     ctx.out.warn(`pool-ops: rotate-kes ${what}`);
     for (const line of rolledBack.report) ctx.out.warn(`  ${line}`);
-    if (rolledBack.ok) await clearJournal(inventory.pool, lease).catch((e: Error) => ctx.out.warn(`  the journal beside the lease could not be closed (${e.message}): the next changing command re-checks the pool`));
-    else ctx.out.warn(`  journal kept at ${journalPath(inventory.pool)}`);
+    if (rolledBack.ok) await clearRotationJournal(inventory.pool, lease).catch((e: Error) => ctx.out.warn(`  the journal beside the lease could not be closed (${e.message}): the next changing command re-checks the pool`));
+    else ctx.out.warn(`  journal kept at ${rotationJournalPath(inventory.pool)}`);
     return error instanceof Interrupted ? EXIT_ABORTED : EXIT_HOST_FAILURE;
   }
   control.uninstall();
-  await clearJournal(inventory.pool, lease).catch((e: Error) => ctx.out.warn(`pool-ops: the journal beside the lease could not be closed (${e.message}): the next changing command re-checks the pool and finds nothing to do`));
+  await clearRotationJournal(inventory.pool, lease).catch((e: Error) => ctx.out.warn(`pool-ops: the journal beside the lease could not be closed (${e.message}): the next changing command re-checks the pool and finds nothing to do`));
 
   // Verified: the previous pair is retired from every producer this run wrote to.
   const retired: string[] = [];
