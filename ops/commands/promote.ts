@@ -172,8 +172,8 @@ export async function promote(ctx: OpsContext, options: PromoteOptions, lease: L
     const startedAt = new Date(started).toISOString();
     const journal = (step: string) => lease.journal?.write({ command: "promote", step, startedAt, holder: thisProcess(), facts: { from: oldLeader.name, to: standby.name } });
     try {
-      await control.checkpoint("fence");
       await journal("fence");
+      await control.checkpoint("fence");
       let fenceDetail = "";
       try {
         const fenced = await fenceOverSsh(config, oldC, restartTimeoutMs(config));
@@ -217,8 +217,8 @@ export async function promote(ctx: OpsContext, options: PromoteOptions, lease: L
       }
 
       // ---- promote ------------------------------------------------------------------------------------------------
-      await control.checkpoint("promote");
       await journal("promote");
+      await control.checkpoint("promote");
       let promoted;
       try {
         promoted = await promoteOverSsh(config, newC, restartTimeoutMs(config));
@@ -238,8 +238,8 @@ export async function promote(ctx: OpsContext, options: PromoteOptions, lease: L
       results.push({ host: standby.name, status: "changed", exitCode: 0, stdout: "", stderr: "", durationMs: forgingAfterMs, detail: { forging: 1 } });
 
       // ---- record -------------------------------------------------------------------------------------------------
-      await control.checkpoint("record");
       await journal("record");
+      await control.checkpoint("record");
       try {
         await parameter.write(standby.name);
         await lease.journal?.clear();
