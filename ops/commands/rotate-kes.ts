@@ -18,23 +18,21 @@ import { NETWORKS } from "../../config/networks";
 import { LeaderParameter, LeaderParameterError } from "../aws/leader-parameter";
 import { SecretsManagerSecretStore, SecretStoreError, type SecretStore } from "../aws/secret-store";
 import {
-  coldVerificationKey,
-  equalBytes,
   generateKesKey,
-  issueOperationalCertificate,
   KeyMaterialError,
   kesPeriodAt,
   opcertValidity,
   poolIdBech32,
   poolIdHex,
-  readColdSigningKey,
   readOpcertCounter,
   readVerifiedOperationalCertificate,
   wipe,
   writeKesSigningKey,
   writeOperationalCertificate,
   writeOpcertCounter,
+  type OperationalCertificate,
 } from "../cardano";
+import { issueOpcertWithColdKeySecret } from "../cold-signer/issue-opcert";
 import { EXIT_ABORTED, EXIT_HOST_FAILURE, EXIT_OK, opsAction, stateDir, type OpsContext } from "../context";
 import { chooseCounter, CounterRuleError, queryOnChainCounter } from "../pool/kes-counter";
 import { confirmForging } from "../pool/forging";
@@ -219,28 +217,21 @@ export async function rotateKes(ctx: OpsContext, options: RotateKesOptions, leas
   let newKesText = "";
   let newCertText = "";
   try {
-    // Sign: the cold key exists only in this block's memory.
+    // Sign: the cold key is read and used only by a child process of its own (ops/cold-signer), never by this one.
     journal.step = "read-cold-key";
     await control.checkpoint("read-cold-key");
-    let coldSk: Uint8Array | undefined;
+    const kes = generateKesKey();
     try {
-      let coldText: string;
+      let cert: OperationalCertificate;
       try {
-        coldText = (await store.get(ids.coldSigningKey)).value;
+        cert = await issueOpcertWithColdKeySecret(aws, { secretId: ids.coldSigningKey, coldVerificationKey: coldVk, kesVerificationKey: kes.verificationKey, counter: choice.counter, kesPeriod: period });
       } catch (error) {
         secretError(error, "read the cold key");
       }
-      coldSk = readColdSigningKey(coldText, "cold signing key secret");
-      if (!equalBytes(coldVerificationKey(coldSk), coldVk)) {
-        throw new OpsError("-", "sign", "the cold key secret does not belong to the counter secret's pool", "re-import the pool's key set (pool-ops keys import)");
-      }
-      const kes = generateKesKey();
-      const cert = issueOperationalCertificate({ kesVerificationKey: kes.verificationKey, coldSigningKey: coldSk, counter: choice.counter, kesPeriod: period });
       newKesText = writeKesSigningKey(kes.signingKey);
-      wipe(kes.signingKey);
       newCertText = writeOperationalCertificate(cert);
     } finally {
-      wipe(coldSk);
+      wipe(kes.signingKey);
     }
 
     // Push, leader first: a failure before the standby leaves the leader untouched once rolled back.
