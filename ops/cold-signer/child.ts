@@ -7,46 +7,15 @@
  * Nothing here writes to stderr or a file; failures are replies the parent words. An error this code did not expect
  * is reported by its name only: its message could quote the secret (JSON.parse's does).
  */
-import { existsSync, readFileSync } from "node:fs";
 import { text } from "node:stream/consumers";
 import { SecretsManagerSecretStore, SecretStoreError } from "../aws/secret-store";
 import { hexToBytesFrom, KeyMaterialError, opcertSignable } from "../cardano";
 import { coldSeedFromEnvelope, ed25519PrivateKey, ed25519PublicKey, ed25519Sign } from "./cold-key-bytes";
+import { becomeNonDumpableAsRoot, CoreDumpsOn, requireNoCoreDumps } from "./process-hardening";
 import { parseSignerRequest, type SignerReply, type SignerRequest } from "./protocol";
 
 /** The name the parent gives this process's failures about the secret's content. */
 const SECRET_SOURCE = "cold signing key secret";
-
-class Refused extends Error {}
-
-/**
- * Core dumps must be off before the key is read: the launcher set RLIMIT_CORE to 0, soft and hard (so nothing in
- * this process can raise it again); /proc/self/limits says whether it holds. Where there is no /proc (not Linux),
- * the shell's `ulimit -c 0` either held or stopped the launch.
- */
-function requireNoCoreDumps(): void {
-  if (!existsSync("/proc/self/limits")) return;
-  const row = readFileSync("/proc/self/limits", "utf8").split("\n").find((line) => line.startsWith("Max core file size"));
-  const [soft, hard] = row?.replace("Max core file size", "").trim().split(/\s+/) ?? [];
-  if (soft !== "0" || hard !== "0") throw new Refused(`core dumps are not off (core file size limit ${soft ?? "?"}/${hard ?? "?"}): the cold key is not read`);
-}
-
-/**
- * As root, one change of the effective group id and back makes the kernel set this process non-dumpable (prctl(2),
- * PR_SET_DUMPABLE: "the process's effective user or group ID is changed" sets it to fs.suid_dumpable, 0 by default):
- * no core dump through any core_pattern, no ptrace or /proc/<pid>/mem for processes without CAP_SYS_PTRACE. Node has
- * no prctl; as any other user the process stays dumpable (README, Security).
- */
-function becomeNonDumpableAsRoot(): void {
-  if (process.geteuid?.() !== 0 || !process.setegid || !process.getegid) return;
-  const egid = process.getegid();
-  try {
-    process.setegid(egid === 0 ? 65534 : 0);
-    process.setegid(egid);
-  } catch {
-    // Without CAP_SETGID (a container that dropped it) nothing changed: the process stays as it was.
-  }
-}
 
 async function sign(request: SignerRequest): Promise<SignerReply> {
   const { aws } = request;
@@ -79,10 +48,10 @@ async function main(): Promise<SignerReply> {
     requireNoCoreDumps();
     becomeNonDumpableAsRoot();
     const request = parseSignerRequest(await text(process.stdin));
-    if (typeof request === "string") throw new Refused(request);
+    if (typeof request === "string") return { ok: false, failure: "refused", message: request };
     return await sign(request);
   } catch (error) {
-    if (error instanceof Refused) return { ok: false, failure: "refused", message: error.message };
+    if (error instanceof CoreDumpsOn) return { ok: false, failure: "refused", message: error.message };
     return { ok: false, failure: "refused", message: `the signer failed unexpectedly (${error instanceof Error ? error.name : typeof error})` };
   }
 }
