@@ -1,8 +1,11 @@
 /**
  * The signer child's handling of the cold key, from the secret's text to a signature, in buffers it owns and wipes.
  *
- * Every buffer that holds the seed is allocated with Buffer.allocUnsafeSlow: memory of its own, never a slice of
- * Node's shared pool (Buffer.from/allocUnsafe), so a wipe covers all of it and no pooled neighbour outlives it. The
+ * Every buffer that holds the seed is a view of an ArrayBuffer of its own (`secretBuffer`): its bytes live in a backing
+ * store outside V8's heap, which the garbage collector never moves, so the one wipe covers the only copy. Neither
+ * Node's pool (Buffer.from, allocUnsafe: shared with other buffers) nor Buffer.allocUnsafeSlow would do: a typed array
+ * of up to 64 bytes made by length keeps its bytes inside the heap (V8's typed_array_max_size_in_heap), where the
+ * scavenger copies them and leaves the old copy behind, unwiped. The
  * Ed25519 work is OpenSSL's (node:crypto), not @noble/curves': noble keeps the SHA-512 expansion of the seed in
  * arrays and bigints it never clears, while OpenSSL derives it on its own stack and cleanses it (crypto/ec/curve25519.c,
  * ossl_ed25519_sign: OPENSSL_cleanse(az)). What no code here can wipe: the secret's text as the SDK returns it and the
@@ -15,6 +18,11 @@ import { ENVELOPE_TYPES, KeyMaterialError, parseTextEnvelope } from "../cardano"
 /** A cold signing key's CBOR: a byte string of 32 bytes (major type 2, one length byte: 0x58 0x20). */
 const CBOR_HEAD = [0x58, 0x20] as const;
 const SEED_BYTES = 32;
+
+/** Zeroed bytes outside V8's heap (an ArrayBuffer's backing store): never moved, so never left behind by a move. */
+function secretBuffer(size: number): Buffer {
+  return Buffer.from(new ArrayBuffer(size));
+}
 
 /**
  * RFC 8410 §7 OneAsymmetricKey for Ed25519 with the seed as its CurvePrivateKey: `30 2e 02 01 00 30 05 06 03 2b 65
@@ -31,13 +39,13 @@ export function coldSeedFromEnvelope(text: string, source: string): Buffer {
   if (cborHex.length !== (CBOR_HEAD.length + SEED_BYTES) * 2 || !/^[0-9a-fA-F]*$/.test(cborHex)) {
     throw new KeyMaterialError(source, `cold signing key must be a CBOR byte string of ${SEED_BYTES} bytes (cborHex of ${(CBOR_HEAD.length + SEED_BYTES) * 2} hex digits)`);
   }
-  const cbor = Buffer.allocUnsafeSlow(CBOR_HEAD.length + SEED_BYTES);
+  const cbor = secretBuffer(CBOR_HEAD.length + SEED_BYTES);
   try {
     cbor.write(cborHex, "hex");
     if (cbor[0] !== CBOR_HEAD[0] || cbor[1] !== CBOR_HEAD[1]) {
       throw new KeyMaterialError(source, `cold signing key must be a CBOR byte string of ${SEED_BYTES} bytes`);
     }
-    const seed = Buffer.allocUnsafeSlow(SEED_BYTES);
+    const seed = secretBuffer(SEED_BYTES);
     cbor.copy(seed, 0, CBOR_HEAD.length);
     return seed;
   } finally {
@@ -47,7 +55,7 @@ export function coldSeedFromEnvelope(text: string, source: string): Buffer {
 
 /** An OpenSSL Ed25519 private key of the seed; the DER it is read from is wiped (the seed stays the caller's). */
 export function ed25519PrivateKey(seed: Buffer): KeyObject {
-  const der = Buffer.allocUnsafeSlow(PKCS8_PREFIX.length + SEED_BYTES);
+  const der = secretBuffer(PKCS8_PREFIX.length + SEED_BYTES);
   try {
     der.set(PKCS8_PREFIX, 0);
     seed.copy(der, PKCS8_PREFIX.length);
