@@ -1,8 +1,9 @@
-// The pool-ops CLI as one pre-built file. Transpiling and resolving ~150 modules with tsx on every run costs a few
-// hundred milliseconds, paid by each command an operator types; an esbuild bundle of the same sources starts in a
-// fraction of that. It lives in node_modules/.cache/pool-ops/ and is rebuilt (in ~0.5 s) whenever one of its input
-// files changed, so it never runs code older than the checkout. Plain JavaScript: it must run before any TypeScript
-// can. Anything unusual (no esbuild, read-only node_modules) returns undefined and the caller falls back to tsx.
+// The pool-ops CLI as one pre-built file (and its cold-key signer as another). Transpiling and resolving ~150
+// modules with tsx on every run costs a few hundred milliseconds, paid by each command an operator types; an esbuild
+// bundle of the same sources starts in a fraction of that. It lives in node_modules/.cache/pool-ops/ and is rebuilt
+// (in ~0.5 s) whenever one of its input files changed, so it never runs code older than the checkout. Plain
+// JavaScript: it must run before any TypeScript can. Anything unusual (no esbuild, read-only node_modules) returns
+// undefined and the caller falls back to tsx.
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -10,6 +11,9 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const CACHE = join(ROOT, "node_modules", ".cache", "pool-ops");
 const OUT = join(CACHE, "cli.mjs");
+// The cold-key signer (ops/cold-signer/child.ts), a process of its own: built beside the CLI, from the same sources
+// in the same build, and named to the CLI's launcher through `define` (ops/cold-signer/launch.ts).
+const SIGNER_OUT = join(CACHE, "cold-signer.mjs");
 const MANIFEST = join(CACHE, "manifest.json");
 
 // Left to Node's own loader: ssh2 carries optional native addons, and the AWS SDK clients load lazily (first use).
@@ -25,6 +29,7 @@ function isFresh() {
     const manifest = JSON.parse(readFileSync(MANIFEST, "utf8"));
     if (manifest.root !== ROOT || manifest.node !== process.version) return false;
     statSync(OUT);
+    statSync(SIGNER_OUT);
     return Object.entries(manifest.inputs).every(([file, was]) => stamp(join(ROOT, file)) === was);
   } catch {
     return false;
@@ -46,7 +51,10 @@ const ownImportMetaUrl = {
 async function build() {
   const esbuild = await import("esbuild");
   const result = await esbuild.build({
-    entryPoints: [join(ROOT, "ops", "cli.ts")],
+    entryPoints: { cli: join(ROOT, "ops", "cli.ts"), "cold-signer": join(ROOT, "ops", "cold-signer", "child.ts") },
+    outdir: CACHE,
+    outExtension: { ".js": ".mjs" },
+    define: { __POOL_OPS_COLD_SIGNER_BUNDLE__: JSON.stringify(SIGNER_OUT) },
     bundle: true,
     platform: "node",
     format: "esm",
@@ -63,9 +71,11 @@ async function build() {
   const inputs = {};
   for (const file of Object.keys(result.metafile.inputs)) inputs[relative(ROOT, join(ROOT, file))] = stamp(join(ROOT, file));
   // Written aside then renamed: two commands building at once each leave a whole file.
-  const tmp = `${OUT}.${process.pid}.tmp`;
-  writeFileSync(tmp, result.outputFiles[0].contents);
-  renameSync(tmp, OUT);
+  for (const output of result.outputFiles) {
+    const tmp = `${output.path}.${process.pid}.tmp`;
+    writeFileSync(tmp, output.contents);
+    renameSync(tmp, output.path);
+  }
   const tmpManifest = `${MANIFEST}.${process.pid}.tmp`;
   writeFileSync(tmpManifest, JSON.stringify({ root: ROOT, node: process.version, inputs }));
   renameSync(tmpManifest, MANIFEST);

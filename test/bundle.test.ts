@@ -3,6 +3,7 @@
  * source changes (never older code than the checkout), it starts without loading the AWS SDK or ssh2 (they load on
  * first use), and files read beside a module (the embedded default pool) still resolve from the bundle. Started by
  * an unsupported Node (Debian's Node 20 on this kind of machine, reached through `npm link`), it runs on the project's.
+ * The cold-key signer child is bundled with it, and the bundled CLI starts the bundled signer.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, statSync, utimesSync } from "node:fs";
@@ -52,6 +53,16 @@ describe("the bundled pool-ops", () => {
     expect(run.status, run.stderr).toBe(2);
     expect(run.stderr).toContain(`${join(ROOT, "config", "default-pool.yaml")}: invalid pool config`);
     expect(run.stderr).toMatch(/image\.nodeReleases has no entry for cardano-node 0\.0\.1/);
+  });
+
+  it("builds the cold-key signer beside the CLI, and the CLI starts that one", async () => {
+    const url = (await bundledCli()) as string;
+    const signer = join(ROOT, "node_modules", ".cache", "pool-ops", "cold-signer.mjs");
+    expect(readFileSync(fileURLToPath(url), "utf8")).toContain(JSON.stringify(signer));
+    // It runs from the bundle: core dumps off, it reads its request (malformed here) and replies on stdout.
+    const run = spawnSync("/bin/sh", ["-c", 'ulimit -c 0 && exec "$0" "$@"', process.execPath, signer], { input: "{}", encoding: "utf8", env: { PATH: process.env.PATH ?? "" } });
+    expect(run.status, run.stderr).toBe(1);
+    expect(JSON.parse(run.stdout)).toEqual({ ok: false, failure: "refused", message: "the request names no AWS region" });
   });
 
   // Node 20 is what this kind of machine has as /usr/bin/node; elsewhere there may be no older Node to start it with.

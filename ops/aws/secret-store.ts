@@ -3,7 +3,7 @@
  * the emulator or AWS. Values are text-envelope JSON strings. Secrets are created (empty) by the security stack;
  * pool-ops only puts values: PutSecretValue on a missing secret is an error, never a create.
  */
-import { awsClientSettings } from "./client-config";
+import { awsClientSettings, type AwsTarget } from "./client-config";
 import { lazySdk } from "./lazy-sdk";
 
 export interface SecretStore {
@@ -24,10 +24,13 @@ export class SecretStoreError extends Error {
   }
 }
 
-export interface SecretsManagerStoreOptions {
-  readonly region: string;
-  /** Loopback emulator endpoint (moto); absent for AWS. */
-  readonly endpoint?: string | undefined;
+/** Region, emulator endpoint (moto) or a `--aws-private-endpoint` for secretsmanager: awsClientSettings. */
+export interface SecretsManagerStoreOptions extends AwsTarget {
+  /**
+   * Credentials to sign with instead of the SDK's default chain (the cold-key signer child gets the operator's from
+   * pool-ops over a pipe). @default the SDK's chain (environment, profile, SSO, …); the emulator's fixed ones
+   */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string | undefined } | undefined;
 }
 
 function errorName(err: unknown): string {
@@ -37,11 +40,20 @@ function errorName(err: unknown): string {
 export class SecretsManagerSecretStore implements SecretStore {
   private readonly secrets;
   private readonly where: string;
+  /** Where its secrets are (region, endpoints): the cold-key signer child reads the cold key from the same place. */
+  readonly target: AwsTarget;
 
   constructor(options: SecretsManagerStoreOptions) {
-    const settings = awsClientSettings({ region: options.region, endpoint: options.endpoint });
+    this.target = { region: options.region, endpoint: options.endpoint, privateEndpoints: options.privateEndpoints };
+    // Named for its service, so that a --aws-private-endpoint for secretsmanager carries the secrets there.
+    const settings = { ...awsClientSettings(options, "secretsmanager"), ...(options.credentials ? { credentials: options.credentials } : {}) };
     this.secrets = lazySdk(() => import("@aws-sdk/client-secrets-manager"), (sdk) => new sdk.SecretsManagerClient(settings));
     this.where = options.endpoint ? `the emulator at ${options.endpoint}` : `Secrets Manager in ${options.region}`;
+  }
+
+  /** Ends the client's connections (a short-lived process exits without waiting for them to idle). */
+  close(): void {
+    this.secrets.destroy();
   }
 
   async get(id: string): Promise<{ value: string; versionId: string }> {

@@ -25,10 +25,18 @@ export function encodeCborBytes(bytes: Uint8Array): Uint8Array {
   return encode(bytes);
 }
 
-/** Decode a CBOR byte string of exactly `length` bytes; returns a fresh copy. */
+/**
+ * Decode a CBOR byte string of exactly `length` bytes; returns a fresh copy. cborg decodes into a buffer of its own,
+ * which is zeroed here once copied: for a signing key, the copy returned (and `cbor`, the caller's) are the only ones
+ * left to wipe.
+ */
 export function decodeCborBytes(cbor: Uint8Array, source: string, what: string, length: number): Uint8Array {
   const value = decodeCbor(cbor, source, what);
-  return expectCborBytes(value, source, what, length);
+  try {
+    return expectCborBytes(value, source, what, length);
+  } finally {
+    if (value instanceof Uint8Array && value.buffer !== cbor.buffer) value.fill(0);
+  }
 }
 
 /** Require a decoded value to be a byte string of `length` bytes; returns a fresh copy. */

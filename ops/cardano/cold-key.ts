@@ -3,7 +3,7 @@
  * the 32-byte RFC 8032 seed, the verification key file the 32-byte public key, each as a CBOR byte string.
  */
 import { ed25519 } from "@noble/curves/ed25519.js";
-import { randomBytes } from "node:crypto";
+import { randomFillSync } from "node:crypto";
 import { decodeCborBytes, encodeCborBytes } from "./cbor";
 import { ENVELOPE_TYPES, readTextEnvelope, writeTextEnvelope } from "./envelope";
 import { expectLength } from "./bytes";
@@ -20,9 +20,12 @@ export interface ColdKeyPair {
   readonly verificationKey: Uint8Array;
 }
 
-/** New cold key pair from the OS CSPRNG (or from a given 32-byte seed, which is copied). */
+/**
+ * New cold key pair from the OS CSPRNG (or from a given 32-byte seed, which is copied). The CSPRNG fills the returned
+ * array itself: no second buffer (randomBytes' own, copied from) is left holding the seed.
+ */
 export function generateColdKey(seed?: Uint8Array): ColdKeyPair {
-  const signingKey = seed ? expectLength(seed, 32, "seed", "cold key seed").slice() : new Uint8Array(randomBytes(32));
+  const signingKey = seed ? expectLength(seed, 32, "seed", "cold key seed").slice() : randomFillSync(new Uint8Array(32));
   return { signingKey, verificationKey: coldVerificationKey(signingKey) };
 }
 
@@ -37,7 +40,11 @@ export function writeColdSigningKey(signingKey: Uint8Array): string {
 
 export function readColdSigningKey(text: string, source: string): Uint8Array {
   const { cbor } = readTextEnvelope(text, source, ENVELOPE_TYPES.coldSigningKey);
-  return decodeCborBytes(cbor, source, "cold signing key", COLD_SIGNING_KEY_BYTES);
+  try {
+    return decodeCborBytes(cbor, source, "cold signing key", COLD_SIGNING_KEY_BYTES);
+  } finally {
+    cbor.fill(0);
+  }
 }
 
 export function writeColdVerificationKey(verificationKey: Uint8Array): string {

@@ -38,18 +38,15 @@ export function formatTextEnvelope(envelope: TextEnvelope): string {
 }
 
 /**
- * Parse a text envelope from `text`, requiring `expectedType`. `source` names the file or secret in
- * every error. Returns the envelope and its decoded CBOR bytes.
+ * Parse a text envelope from `text`, requiring `expectedType`. `source` names the file or secret in every error.
+ * Returns the envelope's fields, `cborHex` still text (for a reader that decodes it into memory it wipes).
  */
-export function readTextEnvelope(
-  text: string,
-  source: string,
-  expectedType: string,
-): { envelope: TextEnvelope; cbor: Uint8Array } {
+export function parseTextEnvelope(text: string, source: string, expectedType: string): TextEnvelope {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
+    // Never JSON.parse's own message: it quotes the text, which may be a secret.
     throw new KeyMaterialError(source, `expected a text envelope of type ${expectedType}, got text that is not JSON`);
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
@@ -66,9 +63,18 @@ export function readTextEnvelope(
   if (type !== expectedType) {
     throw new KeyMaterialError(source, `expected a text envelope of type ${expectedType}, got ${type}`);
   }
-  const cbor = hexToBytesFrom(cborHex, `${source} (cborHex)`);
-  return {
-    envelope: { type, description: typeof description === "string" ? description : "", cborHex },
-    cbor,
-  };
+  return { type, description: typeof description === "string" ? description : "", cborHex };
+}
+
+/**
+ * Parse a text envelope from `text`, requiring `expectedType`. `source` names the file or secret in
+ * every error. Returns the envelope and its decoded CBOR bytes (a signing key's: wipe them after use).
+ */
+export function readTextEnvelope(
+  text: string,
+  source: string,
+  expectedType: string,
+): { envelope: TextEnvelope; cbor: Uint8Array } {
+  const envelope = parseTextEnvelope(text, source, expectedType);
+  return { envelope, cbor: hexToBytesFrom(envelope.cborHex, `${source} (cborHex)`) };
 }

@@ -15,7 +15,7 @@
  */
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { blake2b } from "@noble/hashes/blake2.js";
-import { randomBytes } from "node:crypto";
+import { randomFillSync } from "node:crypto";
 import { concatBytes, equalBytes, expectLength, wipe } from "./bytes";
 import { decodeCborBytes, encodeCborBytes } from "./cbor";
 import { ENVELOPE_TYPES, readTextEnvelope, writeTextEnvelope } from "./envelope";
@@ -66,7 +66,7 @@ function genKey(depth: number, seed: Uint8Array): { sk: Uint8Array; vk: Uint8Arr
  * or from 32 bytes of the OS CSPRNG when no seed is given.
  */
 export function generateKesKey(seed?: Uint8Array): KesKeyPair {
-  const s = seed ? expectLength(seed, KES_SEED_BYTES, "seed", "KES seed").slice() : new Uint8Array(randomBytes(32));
+  const s = seed ? expectLength(seed, KES_SEED_BYTES, "seed", "KES seed").slice() : randomFillSync(new Uint8Array(32));
   const { sk, vk } = genKey(KES_DEPTH, s);
   wipe(s);
   return { signingKey: sk, verificationKey: vk };
@@ -197,7 +197,11 @@ export function writeKesSigningKey(signingKey: Uint8Array): string {
 /** Read a 608-byte KES signing key (a truncated or padded key is an error naming `source`). */
 export function readKesSigningKey(text: string, source: string): Uint8Array {
   const { cbor } = readTextEnvelope(text, source, ENVELOPE_TYPES.kesSigningKey);
-  return decodeCborBytes(cbor, source, "KES signing key", KES_SIGNING_KEY_BYTES);
+  try {
+    return decodeCborBytes(cbor, source, "KES signing key", KES_SIGNING_KEY_BYTES);
+  } finally {
+    cbor.fill(0);
+  }
 }
 
 export function writeKesVerificationKey(verificationKey: Uint8Array): string {

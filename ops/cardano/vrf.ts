@@ -4,7 +4,7 @@
  * public key of the seed (`crypto_vrf_ietfdraft03_keypair_from_seed`).
  */
 import { ed25519 } from "@noble/curves/ed25519.js";
-import { randomBytes } from "node:crypto";
+import { randomFillSync } from "node:crypto";
 import { decodeCborBytes, encodeCborBytes } from "./cbor";
 import { ENVELOPE_TYPES, readTextEnvelope, writeTextEnvelope } from "./envelope";
 import { concatBytes, equalBytes, expectLength, wipe } from "./bytes";
@@ -23,7 +23,7 @@ export interface VrfKeyPair {
 
 /** New VRF key pair from the OS CSPRNG (or a given 32-byte seed, which is not modified). */
 export function generateVrfKey(seed?: Uint8Array): VrfKeyPair {
-  const s = seed ? expectLength(seed, 32, "seed", "VRF seed").slice() : new Uint8Array(randomBytes(32));
+  const s = seed ? expectLength(seed, 32, "seed", "VRF seed").slice() : randomFillSync(new Uint8Array(32));
   const verificationKey = ed25519.getPublicKey(s);
   const signingKey = concatBytes(s, verificationKey);
   wipe(s);
@@ -49,8 +49,18 @@ export function writeVrfSigningKey(signingKey: Uint8Array): string {
 /** Read a VRF signing key; checks the 64-byte layout (seed ‖ matching public key). */
 export function readVrfSigningKey(text: string, source: string): Uint8Array {
   const { cbor } = readTextEnvelope(text, source, ENVELOPE_TYPES.vrfSigningKey);
-  const signingKey = decodeCborBytes(cbor, source, "VRF signing key", VRF_SIGNING_KEY_BYTES);
-  vrfVerificationKey(signingKey, source);
+  let signingKey: Uint8Array;
+  try {
+    signingKey = decodeCborBytes(cbor, source, "VRF signing key", VRF_SIGNING_KEY_BYTES);
+  } finally {
+    cbor.fill(0);
+  }
+  try {
+    vrfVerificationKey(signingKey, source);
+  } catch (err) {
+    signingKey.fill(0);
+    throw err;
+  }
   return signingKey;
 }
 

@@ -1,9 +1,10 @@
 /**
- * `pool-ops rotate-kes`: a fresh KES key and op cert for the pool, with the cold key in memory only.
+ * `pool-ops rotate-kes`: a fresh KES key and op cert for the pool, signed by a short-lived child that alone reads the
+ * cold key (ops/cold-signer).
  *
  * Preflight (leader from the SSM leader parameter, both producers reachable and confirmed producers by EC2, the cold
  * key's pool id, the cert on each producer, the node's own KES period; done only when every copy of the hot pair
- * agrees, is current and runs on the leader — else an interrupted rotation is finished) → counter (ops/pool/kes-counter.ts) → sign in memory, wipe the cold key →
+ * agrees, is current and runs on the leader — else an interrupted rotation is finished) → counter (ops/pool/kes-counter.ts) → sign in the cold-key child (this process never holds the cold key) →
  * push the new pair to the leader's active credential paths and the standby's held ones (previous pair backed up on
  * each host) → hot-key and counter secrets → the leader re-reads its credentials: a SIGHUP when its node has
  * finished starting, else a restart (a SIGHUP during startup is NotEffective: cardano-node `Run.hs` @11.0.1) → verify
@@ -19,23 +20,21 @@ import { confirmProducerIdentity, ProducerIdentityError } from "../aws/producer-
 import { LeaderParameter, LeaderParameterError } from "../aws/leader-parameter";
 import { SecretsManagerSecretStore, SecretStoreError, type SecretStore } from "../aws/secret-store";
 import {
-  coldVerificationKey,
-  equalBytes,
   generateKesKey,
-  issueOperationalCertificate,
   KeyMaterialError,
   kesPeriodAt,
   opcertValidity,
   poolIdBech32,
   poolIdHex,
-  readColdSigningKey,
   readOpcertCounter,
   readVerifiedOperationalCertificate,
   wipe,
   writeKesSigningKey,
   writeOperationalCertificate,
   writeOpcertCounter,
+  type OperationalCertificate,
 } from "../cardano";
+import { issueOpcertWithColdKeySecret } from "../cold-signer/issue-opcert";
 import { EXIT_ABORTED, EXIT_HOST_FAILURE, EXIT_OK, opsAction, type OpsContext } from "../context";
 import { chooseCounter, CounterRuleError, queryOnChainCounter } from "../pool/kes-counter";
 import { confirmForging } from "../pool/forging";
@@ -256,28 +255,21 @@ export async function rotateKes(ctx: OpsContext, options: RotateKesOptions, leas
   let newKesText = "";
   let newCertText = "";
   try {
-    // Sign: the cold key exists only in this block's memory.
+    // Sign: the cold key is read and used only by a child process of its own (ops/cold-signer), never by this one.
     journal.step = "read-cold-key";
     await control.checkpoint("read-cold-key");
-    let coldSk: Uint8Array | undefined;
+    const kes = generateKesKey();
     try {
-      let coldText: string;
+      let cert: OperationalCertificate;
       try {
-        coldText = (await store.get(ids.coldSigningKey)).value;
+        cert = await issueOpcertWithColdKeySecret(aws, { secretId: ids.coldSigningKey, coldVerificationKey: coldVk, kesVerificationKey: kes.verificationKey, counter: choice.counter, kesPeriod: period });
       } catch (error) {
         secretError(error, "read the cold key");
       }
-      coldSk = readColdSigningKey(coldText, "cold signing key secret");
-      if (!equalBytes(coldVerificationKey(coldSk), coldVk)) {
-        throw new OpsError("-", "sign", "the cold key secret does not belong to the counter secret's pool", "re-import the pool's key set (pool-ops keys import)");
-      }
-      const kes = generateKesKey();
-      const cert = issueOperationalCertificate({ kesVerificationKey: kes.verificationKey, coldSigningKey: coldSk, counter: choice.counter, kesPeriod: period });
       newKesText = writeKesSigningKey(kes.signingKey);
-      wipe(kes.signingKey);
       newCertText = writeOperationalCertificate(cert);
     } finally {
-      wipe(coldSk);
+      wipe(kes.signingKey);
     }
 
     // Push, leader first: a failure before the standby leaves the leader untouched once rolled back.
@@ -382,7 +374,7 @@ registerRecovery("rotate-kes", (ctx, _entry, lease) => rotateKes(ctx, {}, lease)
 
 export function rotateKesCommand(): Command {
   return new Command("rotate-kes")
-    .description("new KES key and op cert for both producers (cold key in memory only), reload the leader, verify, roll back on failure")
+    .description("new KES key and op cert for both producers (the cold key read only by a short-lived signer child), reload the leader, verify, roll back on failure")
     .option("--restart", "restart the leader's node instead of a SIGHUP (a node that has not finished starting is always restarted)")
     .option("--counter <n>", "issue number of the new cert (checked against the chain's bounds)", counterArg)
     .addOption(new Option("--only <producer>", "rotate one producer only, when the other is down: the leader (primary) or the standby").choices(["primary", "standby"]))

@@ -2,22 +2,14 @@
  * `promote --new-opcert`: the promoted producer gets a cert for its current KES key with the next counter, so its
  * blocks win a same-slot tie against anything made with the older cert. Safe only when the chain's last counter m is
  * known (n = m + 1 is always accepted; c + 1 without knowing m may be m + 2, refused by the chain): it needs
- * `kes.onChainCounterCommand`. The cold key is read into memory and wiped, as in rotate-kes.
+ * `kes.onChainCounterCommand`. The cold key is read and used by the signer child only (ops/cold-signer), as in
+ * rotate-kes: never by this process.
  */
 import { hostLayout } from "../../config/host-layout";
 import type { PoolConfig } from "../../config/schema";
-import type { SecretStore } from "../aws/secret-store";
-import {
-  coldVerificationKey,
-  equalBytes,
-  issueOperationalCertificate,
-  readColdSigningKey,
-  readOpcertCounter,
-  readVerifiedOperationalCertificate,
-  wipe,
-  writeOperationalCertificate,
-  writeOpcertCounter,
-} from "../cardano";
+import type { SecretsManagerSecretStore } from "../aws/secret-store";
+import { readOpcertCounter, readVerifiedOperationalCertificate, writeOperationalCertificate, writeOpcertCounter } from "../cardano";
+import { issueOpcertWithColdKeySecret } from "../cold-signer/issue-opcert";
 import type { Connection } from "../remote/connection";
 import { OpsError } from "../remote/result";
 import { chooseCounter, queryOnChainCounter } from "./kes-counter";
@@ -31,7 +23,7 @@ export interface ReissueResult {
 export async function reissueOpcert(
   config: PoolConfig,
   target: Connection,
-  store: SecretStore,
+  store: SecretsManagerSecretStore,
   ids: { coldSigningKey: string; opcertCounter: string; opcert: string },
 ): Promise<ReissueResult> {
   if (!config.kes.onChainCounterCommand) {
@@ -45,17 +37,10 @@ export async function reissueOpcert(
   const current = readVerifiedOperationalCertificate(certText, `${target.name} op cert`, coldVk);
   // The standby is synced and running (promote's preflight checked): the query runs there, never on the fenced host.
   const choice = chooseCounter({ current: current.counter, onChain: await queryOnChainCounter(config, target) });
-  let coldSk: Uint8Array | undefined;
-  try {
-    coldSk = readColdSigningKey((await store.get(ids.coldSigningKey)).value, "cold signing key secret");
-    if (!equalBytes(coldVerificationKey(coldSk), coldVk)) throw new OpsError("-", "new op cert", "the cold key secret does not belong to the counter secret's pool", "re-import the key set");
-    const cert = issueOperationalCertificate({ kesVerificationKey: current.kesVerificationKey, coldSigningKey: coldSk, counter: choice.counter, kesPeriod: current.kesPeriod });
-    const text = writeOperationalCertificate(cert);
-    await target.put(layout.heldCredentials.opcert, text, { owner: config.node.user, group: config.node.group, mode: 0o600, backup: true, step: "write the new op cert" });
-    await store.put(ids.opcert, text);
-    await store.put(ids.opcertCounter, writeOpcertCounter({ next: choice.counter + 1, coldVerificationKey: coldVk }));
-    return { counter: choice.counter, previous: current.counter, certText: text };
-  } finally {
-    wipe(coldSk);
-  }
+  const cert = await issueOpcertWithColdKeySecret(store.target, { secretId: ids.coldSigningKey, coldVerificationKey: coldVk, kesVerificationKey: current.kesVerificationKey, counter: choice.counter, kesPeriod: current.kesPeriod });
+  const text = writeOperationalCertificate(cert);
+  await target.put(layout.heldCredentials.opcert, text, { owner: config.node.user, group: config.node.group, mode: 0o600, backup: true, step: "write the new op cert" });
+  await store.put(ids.opcert, text);
+  await store.put(ids.opcertCounter, writeOpcertCounter({ next: choice.counter + 1, coldVerificationKey: coldVk }));
+  return { counter: choice.counter, previous: current.counter, certText: text };
 }
