@@ -6,11 +6,20 @@
 import { awsClientSettings, type AwsTarget } from "./client-config";
 import { lazySdk } from "./lazy-sdk";
 
+export interface PutOptions {
+  /**
+   * The new version's id (Secrets Manager's ClientRequestToken, 32–64 characters). The KES key and op cert secrets
+   * are always written with one id for both (ops/aws/hot-pair-secrets.ts), so a reader can fetch a pair that belongs
+   * together. @default an id Secrets Manager chooses
+   */
+  readonly versionId?: string;
+}
+
 export interface SecretStore {
   /** Current value of a secret. Rejects with SecretStoreError when missing or without a string value. */
   get(id: string): Promise<{ value: string; versionId: string }>;
   /** Store a new current version of an existing secret. */
-  put(id: string, value: string): Promise<{ versionId: string }>;
+  put(id: string, value: string, options?: PutOptions): Promise<{ versionId: string }>;
 }
 
 /** An expected failure talking to the secret store; the message names the secret and the remedy. */
@@ -69,10 +78,10 @@ export class SecretsManagerSecretStore implements SecretStore {
     }
   }
 
-  async put(id: string, value: string): Promise<{ versionId: string }> {
+  async put(id: string, value: string, options: PutOptions = {}): Promise<{ versionId: string }> {
     try {
       const { sdk, client } = await this.secrets.get();
-      const out = await client.send(new sdk.PutSecretValueCommand({ SecretId: id, SecretString: value }));
+      const out = await client.send(new sdk.PutSecretValueCommand({ SecretId: id, SecretString: value, ...(options.versionId ? { ClientRequestToken: options.versionId } : {}) }));
       return { versionId: out.VersionId ?? "" };
     } catch (err) {
       throw this.translate(id, err, "write");
@@ -118,9 +127,9 @@ export class MemorySecretStore implements SecretStore {
     return { ...entry };
   }
 
-  async put(id: string, value: string): Promise<{ versionId: string }> {
+  async put(id: string, value: string, options: PutOptions = {}): Promise<{ versionId: string }> {
     if (!this.secrets.has(id)) throw new SecretStoreError(id, "does not exist: deploy the security stack first");
-    const versionId = `v${++this.version}`;
+    const versionId = options.versionId ?? `v${++this.version}`;
     this.secrets.set(id, { value, versionId });
     return { versionId };
   }

@@ -205,10 +205,10 @@ export async function promote(ctx: OpsContext, options: PromoteOptions, lease: L
       // ---- new op cert (optional) ---------------------------------------------------------------------------------
       if (options.newOpcert) {
         await control.checkpoint("new-opcert");
-        const ids = { coldSigningKey: inventory.secrets.coldSigningKey, opcertCounter: inventory.secrets.opcertCounter, opcert: inventory.secrets.opcert };
-        if (!ids.coldSigningKey || !ids.opcertCounter || !ids.opcert) throw new OpsError("-", "new op cert", "the inventory names no cold key, counter or op cert secret", "use the nodes stack's inventory output");
+        const ids = { coldSigningKey: inventory.secrets.coldSigningKey, opcertCounter: inventory.secrets.opcertCounter, opcert: inventory.secrets.opcert, kesSigningKey: inventory.secrets.kesSigningKey };
+        if (!ids.coldSigningKey || !ids.opcertCounter || !ids.opcert || !ids.kesSigningKey) throw new OpsError("-", "new op cert", "the inventory names no cold key, counter, op cert or KES key secret", "use the nodes stack's inventory output");
         const store = new SecretsManagerSecretStore(ctx.awsTarget);
-        const issued = await reissueOpcert(config, newC, store, ids as { coldSigningKey: string; opcertCounter: string; opcert: string });
+        const issued = await reissueOpcert(config, newC, store, ids as { coldSigningKey: string; opcertCounter: string; opcert: string; kesSigningKey: string });
         ctx.out.info(`${standby.name}: new op cert, counter ${issued.previous} → ${issued.counter}`);
         // The fenced producer must hold the same cert, or promoting it back later would use a counter the chain passed.
         if (fencedBy === "ssh") {

@@ -18,6 +18,7 @@ import { hostLayout } from "../../config/host-layout";
 import { NETWORKS } from "../../config/networks";
 import { confirmProducerIdentity, ProducerIdentityError } from "../aws/producer-identity";
 import { LeaderParameter, LeaderParameterError } from "../aws/leader-parameter";
+import { putHotPair } from "../aws/hot-pair-secrets";
 import { SecretsManagerSecretStore, SecretStoreError, type SecretStore } from "../aws/secret-store";
 import {
   generateKesKey,
@@ -294,8 +295,7 @@ export async function rotateKes(ctx: OpsContext, options: RotateKesOptions, leas
       previousSecrets.opcertCounter = counterText;
       journal.secretsUpdated = true;
       await saveRotationJournal(journal, lease);
-      await store.put(ids.kesSigningKey, newKesText);
-      await store.put(ids.opcert, newCertText);
+      await putHotPair(store, ids, newKesText, newCertText);
       await store.put(ids.opcertCounter, writeOpcertCounter({ next: choice.counter + 1, coldVerificationKey: coldVk }));
     } catch (error) {
       secretError(error, "update the secrets");

@@ -6,6 +6,7 @@
  */
 import { hostLayout, type CredentialFiles } from "../../config/host-layout";
 import type { PoolConfig } from "../../config/schema";
+import { putHotPair } from "../aws/hot-pair-secrets";
 import type { SecretStore } from "../aws/secret-store";
 import type { OperationalCertificate } from "../cardano";
 import type { Connection } from "../remote/connection";
@@ -119,17 +120,18 @@ export async function rollBack(
     report.push(`${leader.name}: never reloaded, so it kept forging with the previous cert throughout`);
   }
   if (journal.secretsUpdated) {
-    const keys = ["kesSigningKey", "opcert", "opcertCounter"] as const;
-    for (const key of keys) {
-      const value = previous[key];
-      if (value === undefined) continue;
+    // The pair as one unit again (one version id for both: ops/aws/hot-pair-secrets.ts), then the counter.
+    const restore = async (what: string, write: () => Promise<unknown>) => {
       try {
-        await store.put(ids[key], value);
+        await write();
       } catch (error) {
         ok = false;
-        report.push(`secret ${ids[key]}: could NOT restore the previous value (${(error as Error).message}); its previous version is AWSPREVIOUS`);
+        report.push(`secret ${what}: could NOT restore the previous value (${(error as Error).message}); its previous version is AWSPREVIOUS`);
       }
-    }
+    };
+    const { kesSigningKey, opcert, opcertCounter } = previous;
+    if (kesSigningKey !== undefined && opcert !== undefined) await restore(`${ids.kesSigningKey} and ${ids.opcert}`, () => putHotPair(store, ids, kesSigningKey, opcert));
+    if (opcertCounter !== undefined) await restore(ids.opcertCounter, () => store.put(ids.opcertCounter, opcertCounter));
     if (ok) report.push("secrets: previous KES key, op cert and counter restored");
   }
   if (journal.pushed.length === 0 && !journal.secretsUpdated) report.push("nothing had been changed");

@@ -7,6 +7,7 @@
  */
 import { hostLayout } from "../../config/host-layout";
 import type { PoolConfig } from "../../config/schema";
+import { putHotPair } from "../aws/hot-pair-secrets";
 import type { SecretsManagerSecretStore } from "../aws/secret-store";
 import { readOpcertCounter, readVerifiedOperationalCertificate, writeOperationalCertificate, writeOpcertCounter } from "../cardano";
 import { issueOpcertWithColdKeySecret } from "../cold-signer/issue-opcert";
@@ -24,7 +25,7 @@ export async function reissueOpcert(
   config: PoolConfig,
   target: Connection,
   store: SecretsManagerSecretStore,
-  ids: { coldSigningKey: string; opcertCounter: string; opcert: string },
+  ids: { coldSigningKey: string; opcertCounter: string; opcert: string; kesSigningKey: string },
 ): Promise<ReissueResult> {
   if (!config.kes.onChainCounterCommand) {
     throw new OpsError(target.name, "new op cert", "--new-opcert needs the chain's last counter, and kes.onChainCounterCommand is not set", "set kes.onChainCounterCommand, or promote without --new-opcert");
@@ -40,7 +41,8 @@ export async function reissueOpcert(
   const cert = await issueOpcertWithColdKeySecret(store.target, { secretId: ids.coldSigningKey, coldVerificationKey: coldVk, kesVerificationKey: current.kesVerificationKey, counter: choice.counter, kesPeriod: current.kesPeriod });
   const text = writeOperationalCertificate(cert);
   await target.put(layout.heldCredentials.opcert, text, { owner: config.node.user, group: config.node.group, mode: 0o600, backup: true, step: "write the new op cert" });
-  await store.put(ids.opcert, text);
+  // The KES key is unchanged, but the pair is written as one unit (one version id) so the boot path's pairing holds.
+  await putHotPair(store, ids, (await store.get(ids.kesSigningKey)).value, text);
   await store.put(ids.opcertCounter, writeOpcertCounter({ next: choice.counter + 1, coldVerificationKey: coldVk }));
   return { counter: choice.counter, previous: current.counter, certText: text };
 }

@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import type { CardanoNetwork } from "../../../config/networks";
 import { poolSecretNames } from "../../../config/names";
+import { newPairVersionId } from "../../aws/hot-pair-secrets";
 import type { SecretStore } from "../../aws/secret-store";
 import {
   coldVerificationKey,
@@ -171,6 +172,9 @@ export async function importKeys(
     };
     const order: (keyof ImportFiles)[] = ["opcertCounter", "coldSigningKey", "kesSigningKey", "vrfSigningKey", "opcert"];
     const entries: ImportEntry[] = [];
+    // The KES key and op cert get one version id (KES first in `order`): a producer booting during the import fetches
+    // a pair that belongs together (ops/aws/hot-pair-secrets.ts).
+    const pairVersionId = newPairVersionId();
     const putAll = async (lease: LeaseGuard) => {
       for (const secret of order) {
         const v = values[secret];
@@ -182,7 +186,7 @@ export async function importKeys(
         try {
           // Each put only while the pool's lease is still this command's.
           lease.assertHeld();
-          const { versionId } = await deps.store.put(names[secret], v.value);
+          const { versionId } = await deps.store.put(names[secret], v.value, secret === "kesSigningKey" || secret === "opcert" ? { versionId: pairVersionId } : {});
           entries.push({ ...base, versionId });
         } catch (err) {
           const done = entries.map((e) => e.secretId);
