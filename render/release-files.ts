@@ -37,6 +37,17 @@ export function expectedGenesisHashes(config: Pick<PoolConfig, "network" | "node
   return config.node.genesisHashes ?? NETWORK_NODE_DATA[config.network].genesisHashes;
 }
 
+/**
+ * The files a release document names by a relative path in its top-level `…File` keys — the same keys
+ * render/json-merge.ts rebases onto the release's directory: the genesis files, `CheckpointsFile` (mainnet and preview;
+ * cardano-node `Protocol/Checkpoints.hs` `readCheckpointsMap` reads it at startup and stops when it cannot),
+ * `peerSnapshotFile`. Absolute paths point outside the release and are not its to ship.
+ */
+function namedFiles(document: Record<string, unknown> | null): string[] {
+  if (!document) return [];
+  return Object.entries(document).flatMap(([key, value]) => (/File$/.test(key) && typeof value === "string" && value !== "" && !value.startsWith("/") ? [value] : []));
+}
+
 /** Every reason this release cannot run the pool (empty when it can). */
 export function releaseProblems(config: Pick<PoolConfig, "network" | "node">, facts: ReleaseFacts): string[] {
   const problems = [...facts.errors];
@@ -48,6 +59,8 @@ export function releaseProblems(config: Pick<PoolConfig, "network" | "node">, fa
   }
   const missing = line.shareFiles.filter((f) => !facts.present.includes(f));
   if (missing.length > 0) problems.push(`${facts.dir} lacks ${missing.join(", ")} (cardano-node ${line.line}.x ships them)`);
+  const named = [...namedFiles(facts.config), ...namedFiles(facts.topology)].filter((f) => !line.shareFiles.includes(f) && !facts.present.includes(f));
+  if (named.length > 0) problems.push(`${facts.dir} lacks ${[...new Set(named)].join(", ")}, which its own config.json or topology.json names (the node reads it at startup)`);
   const expected = expectedGenesisHashes(config);
   for (const era of GENESIS_ERAS) {
     const named = facts.config?.[`${era}GenesisHash`];
