@@ -12,16 +12,33 @@ import { NETWORK_NODE_DATA, type GenesisHashes } from "./network-data";
 
 export const GENESIS_ERAS = ["Byron", "Shelley", "Alonzo", "Conway"] as const;
 
+const GenesisHashesSeenSchema = z.object({ Byron: z.string().optional(), Shelley: z.string().optional(), Alonzo: z.string().optional(), Conway: z.string().optional() });
+
+/** The host's installed config.json, when release-facts.py was asked for it (`pool-ops status`). */
+export const InstalledConfigFactsSchema = z.object({
+  path: z.string(),
+  config: z.record(z.string(), z.unknown()).nullable(),
+  /** The genesis files the installed config names, hashed as the node checks them. */
+  hashes: GenesisHashesSeenSchema,
+  errors: z.array(z.string()),
+  /** Seconds since the epoch (file mtime); null when unreadable. */
+  modifiedAt: z.number().nullable(),
+  /** Wall-clock start, in seconds since the epoch, of the running node given this file; null when none runs. */
+  nodeStartedAt: z.number().nullable(),
+});
+export type InstalledConfigFacts = z.infer<typeof InstalledConfigFactsSchema>;
+
 /** What ops/pool/release-facts.py prints. */
 export const ReleaseFactsSchema = z.object({
   dir: z.string(),
   present: z.array(z.string()),
   config: z.record(z.string(), z.unknown()).nullable(),
   topology: z.record(z.string(), z.unknown()).nullable(),
-  hashes: z.object({ Byron: z.string().optional(), Shelley: z.string().optional(), Alonzo: z.string().optional(), Conway: z.string().optional() }),
+  hashes: GenesisHashesSeenSchema,
   errors: z.array(z.string()),
   /** What `<binDir>/cardano-node --version` reports; null without the binary (nothing to compare). */
   nodeVersion: z.string().nullable().optional(),
+  installed: InstalledConfigFactsSchema.optional(),
 });
 export type ReleaseFacts = z.infer<typeof ReleaseFactsSchema>;
 
