@@ -4,10 +4,18 @@
  * under `share/<network>/`). Every fact cites the upstream file at the tag it was read at.
  *
  * Sources (IntersectMBO/cardano-node unless said otherwise):
- * - 11.0.x: tag 11.0.1 (commit of 2026-05-04).
- * - 11.1.x: no 11.1 tag is in the stored copy read for this table; its facts were read at the release-preparation
- *   branch `f-f/prepare-11.1` (head bd10b9115, 2026-07-24) and must be re-checked at the tag of the release baked.
- *   11.1.3 is the newest release listed (field notes, "The real cardano-node").
+ * - 11.0.x: tag 11.0.1 (of 2026-05-04, commit 97036a66b).
+ * - 11.1.x: NO 11.1 TAG EXISTS in the stored copy of the repository read for this table (re-checked for node 11.1.3,
+ *   the default): its release tags end at 11.0.0 and 11.0.1 (before them 10.7.1, 10.7.0, 10.6.4 … 10.0.0-pre), its
+ *   newest commit is of 2026-07-24, and even the release-preparation branch `f-f/prepare-11.1` (head bd10b9115,
+ *   2026-07-24; 202 commits after 11.0.1) still says `version: 11.0.1` in `cardano-node/cardano-node.cabal`. Every
+ *   11.1 fact below was re-read at that branch head: `Protocol/Cardano.hs` `mkSomeConsensusProtocolCardano`,
+ *   `Parsers.hs` (`parseProtocolFiles`, `parseStartAsNonProducingNode`), `Configuration/POM.hs` (`parseByronProtocol`,
+ *   `parseAlonzoProtocol`, `parseConwayProtocol`, the `LedgerDB` parser, no `TurnOnLogMetrics`/`UseTraceDispatcher`),
+ *   `Run.hs` `handleNodeWithTracers` (the legacy tracing branch removed), `.github/workflows/release-upload.yaml`,
+ *   `nix/binary-release.nix` `writeConfig`. The releases themselves were cut later from commits not in the stored copy
+ *   (11.1.1 from c2ebdc87d, per IntersectMBO/cardano-haskell-packages#1455 of 2026-09-04; 11.1.2 and 11.1.3 with no
+ *   commit named in the stored material), so every 11.1 row must still be re-checked at the tag of the release baked.
  * - 10.5.x and older are not supported: they cannot follow protocol version 11 (see `RETIRED_LINES`).
  */
 
@@ -52,9 +60,11 @@ export interface NodeVersionLine {
   /** Release archive name for Linux x86-64 (`.github/workflows/release-upload.yaml`, `linux-amd64`). */
   readonly archiveName: (version: string) => string;
   /**
-   * What the release ships per network under `share/<network>/` (`nix/binary-release.nix`, `writeConfig`): config,
-   * topology (its `peerSnapshotFile` set to the snapshot beside it), the peer snapshot, the genesis files and, where the
-   * network has one, checkpoints.json.
+   * The files of `share/<network>/` the pool needs, which the release ships for every network (`nix/binary-release.nix`,
+   * `writeConfig`): config, topology (its `peerSnapshotFile` set to the snapshot beside it), the peer snapshot and the
+   * four genesis files. The release also ships `submit-api-config.json` and `tracer-config.json` (the pool runs neither
+   * service) and, where the network's iohk-nix config names a `CheckpointsFile` (mainnet and preview at iohk-nix
+   * 9de0011), `checkpoints.json`; that one is required through the config naming it (render/release-files.ts).
    */
   readonly shareFiles: readonly string[];
   /** Metric names (new tracing, prefix `cardano.node.metrics.`, PrometheusSimple `suffix`): what the pool reads. */
@@ -77,19 +87,20 @@ const linuxAmd64 = (version: string) => `cardano-node-${version}-linux-amd64.tar
 export const NODE_VERSION_LINES: readonly NodeVersionLine[] = [
   {
     line: "11.1",
-    readAt: "branch f-f/prepare-11.1 @bd10b9115 (no 11.1 tag in the stored copy)",
+    readAt: "branch f-f/prepare-11.1 @bd10b9115 (the stored copy has no 11.1 tag: its newest are 11.0.0 and 11.0.1)",
     // Protocol/Cardano.hs: ProtVer 11 0 unless ExperimentalHardForksEnabled (then 12, not for mainnet).
     protocol: { maxMajor: 11, source: "cardano-node/src/Cardano/Node/Protocol/Cardano.hs mkSomeConsensusProtocolCardano @f-f/prepare-11.1" },
     nonProducingFlag: "--start-as-non-producing-node",
     credentialFlags: CREDENTIAL_FLAGS,
     kesAgentSocketFlag: "--shelley-kes-agent-socket",
-    // POM.hs @f-f/prepare-11.1: TurnOnLogMetrics and UseTraceDispatcher are no longer read.
+    // POM.hs @f-f/prepare-11.1: TurnOnLogMetrics and UseTraceDispatcher are no longer read (Run.hs
+    // handleNodeWithTracers has only the trace-dispatcher path; cardano-node/src/Cardano/Tracing/ is gone).
     requiredConfigKeys: BASE_REQUIRED_KEYS,
     tracing: "trace-dispatcher",
     // POM.hs @f-f/prepare-11.1: "V2InMemory" | "V2LSM" (V1LMDB removed: commit 7acde74ca "nix: remove lmdb").
     ledgerBackends: ["V2InMemory", "V2LSM"],
     archiveName: linuxAmd64,
-    // nix/binary-release.nix @f-f/prepare-11.1: config-legacy.json no longer shipped.
+    // nix/binary-release.nix @f-f/prepare-11.1: config-legacy.json no longer shipped (its nodeConfigLegacy is gone).
     shareFiles: ["config.json", "topology.json", ...GENESIS_AND_PEERS],
     metrics: METRICS,
   },

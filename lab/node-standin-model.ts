@@ -5,6 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
+import { blake2b } from "@noble/hashes/blake2.js";
 import { parse as parseYaml } from "yaml";
 import { NETWORKS, type CardanoNetwork } from "../config/networks";
 import { nodeVersionLine, type NodeVersionLine } from "../config/node-versions";
@@ -86,11 +87,41 @@ export function readStandinConfig(path: string, version: string): StandinConfig 
     }
     if (era === "Shelley") magic = (JSON.parse(bytes.toString("utf8")) as { networkMagic?: number }).networkMagic;
   }
+  checkCheckpoints(path, raw);
   const network = (Object.keys(NETWORKS) as CardanoNetwork[]).find((n) => NETWORKS[n].networkMagic === magic);
   if (!network) throw new NodeRefusal(`the stand-in knows no network of magic ${String(magic)} (mainnet, preprod, preview)`);
   const backends = JSON.stringify(((raw.TraceOptions as Record<string, { backends?: unknown }> | undefined)?.[""]?.backends) ?? []);
   const simple = /PrometheusSimple( suffix)? ([0-9.]+) (\d+)/.exec(backends);
   return { path, raw, network, line, ...(simple ? { prometheus: { host: simple[2]!, port: Number(simple[3]), suffix: Boolean(simple[1]) } } : {}) };
+}
+
+/**
+ * A `CheckpointsFile` the config names is read at startup (`Protocol/Cardano.hs` `mkSomeConsensusProtocolCardano` →
+ * `Protocol/Checkpoints.hs` `readCheckpointsMap`): unreadable, a Blake2b-256 of its bytes other than
+ * `CheckpointsFileHash`, or not `{"checkpoints": [{blockNo, hash}]}` — the node stops.
+ */
+function checkCheckpoints(configPath: string, raw: Record<string, unknown>): void {
+  if (typeof raw.CheckpointsFile !== "string") return;
+  const file = resolveFrom(configPath, raw.CheckpointsFile);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (error) {
+    throw new NodeRefusal(`There was an error reading the checkpoints file: "${file}" Error: ${(error as Error).message}`);
+  }
+  const actual = bytesToHex(blake2b(bytes, { dkLen: 32 }));
+  if (typeof raw.CheckpointsFileHash === "string" && raw.CheckpointsFileHash !== actual) {
+    throw new NodeRefusal(`Hash mismatch for checkpoints file "${file}": the actual hash is ${actual}, but the expected hash given in the node configuration file is ${raw.CheckpointsFileHash}`);
+  }
+  let list: unknown;
+  try {
+    list = (JSON.parse(bytes.toString("utf8")) as { checkpoints?: unknown }).checkpoints;
+  } catch (error) {
+    list = (error as Error).message;
+  }
+  if (!Array.isArray(list) || !list.every((c) => typeof (c as { blockNo?: unknown }).blockNo === "number" && typeof (c as { hash?: unknown }).hash === "string")) {
+    throw new NodeRefusal(`There was an error parsing the checkpoints file: "${file}" Error: expected {"checkpoints": [{"blockNo": …, "hash": …}]}`);
+  }
 }
 
 /** Peers of a P2P topology; refused without a trustable source (`TopologyP2P.hs` `readTopologyFile`). */

@@ -8,6 +8,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import type { CardanoNetwork } from "../config/networks";
 import { generateColdKey, generateKesKey, generateVrfKey, issueOperationalCertificate, kesPeriodAt, writeKesSigningKey, writeOperationalCertificate, writeVrfSigningKey } from "../ops/cardano";
 import { parseMetrics, metricValue } from "../ops/pool/node-metrics";
 import { composeNodeFile, type JsonObject } from "../render/json-merge";
@@ -22,6 +23,8 @@ const children: ChildProcess[] = [];
 
 interface HostOptions {
   readonly version?: string;
+  /** @default "preprod" */
+  readonly network?: CardanoNetwork;
   readonly share?: ShareFilesOptions;
   readonly backends?: string[] | ((port: number) => string[]);
   readonly topology?: JsonObject;
@@ -34,7 +37,8 @@ async function host(options: HostOptions = {}) {
   const root = mkdtempSync(join(tmpdir(), "standin-"));
   roots.push(root);
   const version = options.version ?? "11.1.3";
-  const share = writeReleaseShare(join(root, "share"), "preprod", version, options.share);
+  const network = options.network ?? "preprod";
+  const share = writeReleaseShare(join(root, "share"), network, version, options.share);
   const port = await freePort();
   const backends = typeof options.backends === "function" ? options.backends(port) : (options.backends ?? [`PrometheusSimple suffix 127.0.0.1 ${port}`]);
   const release = JSON.parse(readFileSync(join(share, "config.json"), "utf8")) as JsonObject;
@@ -49,7 +53,7 @@ async function host(options: HostOptions = {}) {
   const cold = generateColdKey();
   const vrf = generateVrfKey();
   const kes = generateKesKey();
-  const kesPeriod = kesPeriodAt(new Date(), "preprod") + (options.kesPeriodOffset ?? 0);
+  const kesPeriod = kesPeriodAt(new Date(), network) + (options.kesPeriodOffset ?? 0);
   const cert = issueOperationalCertificate({ kesVerificationKey: kes.verificationKey, coldSigningKey: cold.signingKey, counter: 3, kesPeriod });
   writeFileSync(join(keys, "kes.skey"), writeKesSigningKey(kes.signingKey), { mode: 0o600 });
   writeFileSync(join(keys, "vrf.skey"), writeVrfSigningKey(vrf.signingKey), { mode: 0o600 });
@@ -139,6 +143,25 @@ describe("the node stand-in refuses what cardano-node refuses at startup", { tim
     const wrong = start(h2, h2.base);
     expect(await wrong.exit).toBe(1);
     expect(wrong.output()).toMatch(/Wrong Conway genesis file: the actual hash is [0-9a-f]{64}, but the expected Conway genesis hash given in the node configuration file is/);
+  });
+
+  it("a missing checkpoints file, and one whose hash is not the config's (Checkpoints.hs readCheckpointsMap)", async () => {
+    const h = await host({ network: "preview" });
+    rmSync(join(h.share, "checkpoints.json"));
+    const missing = start(h, h.base);
+    expect(await missing.exit).toBe(1);
+    expect(missing.output()).toMatch(/There was an error reading the checkpoints file: ".*checkpoints\.json"/);
+    const h2 = await host({ network: "preview" });
+    writeFileSync(join(h2.share, "checkpoints.json"), '{"checkpoints": []}\n');
+    const wrong = start(h2, h2.base);
+    expect(await wrong.exit).toBe(1);
+    expect(wrong.output()).toMatch(/Hash mismatch for checkpoints file ".*checkpoints\.json": the actual hash is [0-9a-f]{64}/);
+    // The release's own file, untouched: the node starts.
+    const h3 = await host({ network: "preview" });
+    const ok = start(h3, h3.base);
+    await ok.started;
+    ok.child.kill("SIGTERM");
+    expect(await ok.exit).toBe(0);
   });
 
   it("a database directory with a foreign file and no protocolMagicId (DbMarker.hs checkDbMarker)", async () => {

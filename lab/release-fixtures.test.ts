@@ -24,7 +24,7 @@ describe("the lab's cardano-node release archive", () => {
     mkdirSync(tree);
     execFileSync("tar", ["-xzf", archive.file, "-C", tree]);
     expect(readdirSync(join(tree, "bin")).sort()).toEqual(["cardano-cli", "cardano-node"]);
-    expect(readdirSync(join(tree, "share", "preprod")).sort()).toEqual(["alonzo-genesis.json", "byron-genesis.json", "config.json", "conway-genesis.json", "peer-snapshot.json", "shelley-genesis.json", "topology.json"]);
+    expect(readdirSync(join(tree, "share", "preprod")).sort()).toEqual(["alonzo-genesis.json", "byron-genesis.json", "config.json", "conway-genesis.json", "peer-snapshot.json", "shelley-genesis.json", "submit-api-config.json", "topology.json", "tracer-config.json"]);
     const bare = { PATH: "/usr/bin:/bin" };
     expect(execFileSync(join(tree, "bin", "cardano-node"), ["--version"], { env: bare, cwd: "/", encoding: "utf8" })).toMatch(/^cardano-node 11\.1\.3 /);
     expect(execFileSync(join(tree, "bin", "cardano-cli"), ["--version"], { env: bare, cwd: "/", encoding: "utf8" })).toMatch(/^cardano-cli 11\.1\.0\.0 /);

@@ -1,8 +1,11 @@
 /**
  * Test tooling: release archives shaped like the real ones. cardano-node's `cardano-node-<v>-linux-amd64.tar.gz`
  * holds bin/cardano-node and bin/cardano-cli and, per network, share/<network>/ with the files the release ships
- * (cardano-node `nix/binary-release.nix` `writeConfig`: config.json, topology.json with its peerSnapshotFile beside it,
- * peer-snapshot.json, the four genesis files); node_exporter's `…linux-amd64.tar.gz`.
+ * (cardano-node `nix/binary-release.nix` `writeConfig` at 11.0.1 and at branch `f-f/prepare-11.1` — no 11.1 tag is in
+ * the stored copy, see config/node-versions.ts: config.json, topology.json with its peerSnapshotFile beside it,
+ * peer-snapshot.json, the four genesis files, submit-api-config.json, tracer-config.json and, on the networks whose
+ * config names a `CheckpointsFile` (mainnet, preview), checkpoints.json; config-legacy.json on 11.0 only);
+ * node_exporter's `…linux-amd64.tar.gz`.
  *
  * bin/cardano-node and bin/cardano-cli are small sh wrappers running esbuild bundles of the lab's stand-ins
  * (lab/node-standin.ts, lab/cardano-cli-standin.ts) with a Node binary shipped inside the archive
@@ -22,6 +25,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { NETWORKS, type CardanoNetwork } from "../config/networks";
 import { nodeVersionLine } from "../config/node-versions";
+import { blake2b } from "@noble/hashes/blake2.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
 import { genesisFileHash } from "../render/genesis-hash";
 import type { GenesisHashes } from "../render/network-data";
 
@@ -76,6 +81,23 @@ export function labGenesisHashes(network: CardanoNetwork): GenesisHashes {
   };
 }
 
+/**
+ * Networks whose release config names a checkpoints file (iohk-nix 9de0011 `cardano-lib/mainnet-config.nix`,
+ * `preview-config.nix`: `CheckpointsFile` and `CheckpointsFileHash`; preprod has none).
+ */
+const CHECKPOINTED: readonly CardanoNetwork[] = ["mainnet", "preview"];
+
+/** The lab's checkpoints file (the shape of `Protocol/Checkpoints.hs`: `{"checkpoints": [{blockNo, hash}]}`), synthetic. */
+function labCheckpoints(network: CardanoNetwork): string {
+  const hash = bytesToHex(blake2b(new TextEncoder().encode(`lab checkpoint of ${network}`), { dkLen: 32 }));
+  return json({ checkpoints: [{ blockNo: 3, hash }] });
+}
+
+/** `CheckpointsFileHash`: Blake2b-256 of the file's bytes (`Protocol/Checkpoints.hs` `readCheckpointsMap`). */
+export function checkpointsFileHash(bytes: Uint8Array | string): string {
+  return bytesToHex(blake2b(typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes, { dkLen: 32 }));
+}
+
 export interface ShareFilesOptions {
   /** Leave keys out of config.json (to show what refuses it). */
   readonly omitConfigKeys?: readonly string[];
@@ -99,6 +121,7 @@ export function releaseShareFiles(network: CardanoNetwork, version: string, opti
     AlonzoGenesisHash: hashes.Alonzo,
     ConwayGenesisFile: "conway-genesis.json",
     ConwayGenesisHash: hashes.Conway,
+    ...(CHECKPOINTED.includes(network) ? { CheckpointsFile: "checkpoints.json", CheckpointsFileHash: checkpointsFileHash(labCheckpoints(network)) } : {}),
     ConsensusMode: network === "mainnet" ? "PraosMode" : "GenesisMode",
     "LastKnownBlockVersion-Major": lastKnown[0],
     "LastKnownBlockVersion-Minor": lastKnown[1],
@@ -124,6 +147,10 @@ export function releaseShareFiles(network: CardanoNetwork, version: string, opti
     }),
     "peer-snapshot.json": json({ version: 2, slotNo: 1_000_000, bigLedgerPools: [] }),
     ...labGenesisFiles(network),
+    // Shipped beside the node's files; the pool runs neither cardano-submit-api nor cardano-tracer.
+    "submit-api-config.json": json({ EnableLogging: true, labNote: "synthetic" }),
+    "tracer-config.json": json({ networkMagic: NETWORKS[network].networkMagic, labNote: "synthetic" }),
+    ...(CHECKPOINTED.includes(network) ? { "checkpoints.json": labCheckpoints(network) } : {}),
   };
   if (line.shareFiles.includes("config-legacy.json")) files["config-legacy.json"] = json({ ...config, UseTraceDispatcher: false });
   for (const name of options.omitFiles ?? []) delete files[name];

@@ -36,6 +36,13 @@ describe("the installed release's node files", () => {
     rmSync(root, { recursive: true, force: true });
   });
 
+  test("a release lacking a file its own config names (checkpoints.json on preview) is refused; preprod names none", () => {
+    const preview = testPool({ network: "preview", node: { genesisHashes: labGenesisHashes("preview") } });
+    expect(releaseProblems(preview, labReleaseFacts("preview", "11.1.3"))).toEqual([]);
+    expect(releaseProblems(preview, labReleaseFacts("preview", "11.1.3", { omitFiles: ["checkpoints.json"] })).join("\n")).toMatch(/lacks checkpoints\.json, which its own config\.json or topology\.json names/);
+    expect(labReleaseFacts("preprod", "11.1.3").present).not.toContain("checkpoints.json");
+  });
+
   test("the hashes computed on hosts (Python) are the node's: Byron over canonical JSON, the others over the bytes", () => {
     const files = releaseShareFiles("preview", "11.1.3");
     const facts = labReleaseFacts("preview", "11.1.3");

@@ -12,16 +12,33 @@ import { NETWORK_NODE_DATA, type GenesisHashes } from "./network-data";
 
 export const GENESIS_ERAS = ["Byron", "Shelley", "Alonzo", "Conway"] as const;
 
+const GenesisHashesSeenSchema = z.object({ Byron: z.string().optional(), Shelley: z.string().optional(), Alonzo: z.string().optional(), Conway: z.string().optional() });
+
+/** The host's installed config.json, when release-facts.py was asked for it (`pool-ops status`). */
+export const InstalledConfigFactsSchema = z.object({
+  path: z.string(),
+  config: z.record(z.string(), z.unknown()).nullable(),
+  /** The genesis files the installed config names, hashed as the node checks them. */
+  hashes: GenesisHashesSeenSchema,
+  errors: z.array(z.string()),
+  /** Seconds since the epoch (file mtime); null when unreadable. */
+  modifiedAt: z.number().nullable(),
+  /** Wall-clock start, in seconds since the epoch, of the running node given this file; null when none runs. */
+  nodeStartedAt: z.number().nullable(),
+});
+export type InstalledConfigFacts = z.infer<typeof InstalledConfigFactsSchema>;
+
 /** What ops/pool/release-facts.py prints. */
 export const ReleaseFactsSchema = z.object({
   dir: z.string(),
   present: z.array(z.string()),
   config: z.record(z.string(), z.unknown()).nullable(),
   topology: z.record(z.string(), z.unknown()).nullable(),
-  hashes: z.object({ Byron: z.string().optional(), Shelley: z.string().optional(), Alonzo: z.string().optional(), Conway: z.string().optional() }),
+  hashes: GenesisHashesSeenSchema,
   errors: z.array(z.string()),
   /** What `<binDir>/cardano-node --version` reports; null without the binary (nothing to compare). */
   nodeVersion: z.string().nullable().optional(),
+  installed: InstalledConfigFactsSchema.optional(),
 });
 export type ReleaseFacts = z.infer<typeof ReleaseFactsSchema>;
 
@@ -37,6 +54,17 @@ export function expectedGenesisHashes(config: Pick<PoolConfig, "network" | "node
   return config.node.genesisHashes ?? NETWORK_NODE_DATA[config.network].genesisHashes;
 }
 
+/**
+ * The files a release document names by a relative path in its top-level `…File` keys — the same keys
+ * render/json-merge.ts rebases onto the release's directory: the genesis files, `CheckpointsFile` (mainnet and preview;
+ * cardano-node `Protocol/Checkpoints.hs` `readCheckpointsMap` reads it at startup and stops when it cannot),
+ * `peerSnapshotFile`. Absolute paths point outside the release and are not its to ship.
+ */
+function namedFiles(document: Record<string, unknown> | null): string[] {
+  if (!document) return [];
+  return Object.entries(document).flatMap(([key, value]) => (/File$/.test(key) && typeof value === "string" && value !== "" && !value.startsWith("/") ? [value] : []));
+}
+
 /** Every reason this release cannot run the pool (empty when it can). */
 export function releaseProblems(config: Pick<PoolConfig, "network" | "node">, facts: ReleaseFacts): string[] {
   const problems = [...facts.errors];
@@ -48,6 +76,8 @@ export function releaseProblems(config: Pick<PoolConfig, "network" | "node">, fa
   }
   const missing = line.shareFiles.filter((f) => !facts.present.includes(f));
   if (missing.length > 0) problems.push(`${facts.dir} lacks ${missing.join(", ")} (cardano-node ${line.line}.x ships them)`);
+  const named = [...namedFiles(facts.config), ...namedFiles(facts.topology)].filter((f) => !line.shareFiles.includes(f) && !facts.present.includes(f));
+  if (named.length > 0) problems.push(`${facts.dir} lacks ${[...new Set(named)].join(", ")}, which its own config.json or topology.json names (the node reads it at startup)`);
   const expected = expectedGenesisHashes(config);
   for (const era of GENESIS_ERAS) {
     const named = facts.config?.[`${era}GenesisHash`];

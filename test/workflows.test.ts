@@ -9,15 +9,17 @@ import { parse as parseYaml } from "yaml";
 import { PROJECT_ROOT } from "./support";
 
 interface Step {
+  name?: string;
   uses?: string;
   run?: string;
+  if?: string | boolean;
   with?: Record<string, unknown>;
 }
 interface Workflow {
   name: string;
   on: unknown;
   env?: Record<string, string>;
-  jobs: Record<string, { steps: Step[]; permissions?: Record<string, string>; environment?: string }>;
+  jobs: Record<string, { steps: Step[]; permissions?: Record<string, string>; environment?: string; needs?: string | string[] }>;
 }
 
 const dir = join(PROJECT_ROOT, ".github", "workflows");
@@ -84,5 +86,31 @@ describe("GitHub workflows", () => {
     const deploy = workflows.find((w) => w.file === "deploy.yml")!.workflow;
     expect(Object.keys(deploy.on as object)).toEqual(["workflow_dispatch"]);
     expect(deploy.jobs.deploy!.environment).toBe("production");
+  });
+
+  test("deploy: the preflight and a plan of every stack come before the approval, and the preflight again before cdktf deploy", () => {
+    const deploy = workflows.find((w) => w.file === "deploy.yml")!.workflow;
+    const index = (steps: Step[], pattern: RegExp) => steps.findIndex((s) => commandLines(s.run ?? "").some((l) => pattern.test(l)));
+    // The review job: no environment (it runs before the approval), the read-only plan role, the same plan as a PR's.
+    const review = deploy.jobs.review!;
+    expect(review.environment).toBeUndefined();
+    expect(review.steps.find((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials"))?.with?.["role-to-assume"]).toBe("${{ vars.AWS_PLAN_ROLE_ARN }}");
+    const plan = review.steps[index(review.steps, /^npm run plan -- --summary plan-summary\.md$/)];
+    expect(plan?.if).toBe("inputs.plan");
+    // Without a plan (a first deploy) the preflight still runs.
+    const preflightOnly = review.steps[index(review.steps, /^npm run plan -- --preflight-only$/)];
+    expect(preflightOnly?.if).toBe("${{ !inputs.plan }}");
+    expect(review.steps.some((s) => s.run?.includes('>> "$GITHUB_STEP_SUMMARY"'))).toBe(true);
+    // The deploy job waits for the review, and runs the preflight itself, after its credentials and before cdktf deploy.
+    const job = deploy.jobs.deploy!;
+    expect(job.needs).toBe("review");
+    const credentials = job.steps.findIndex((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials"));
+    const preflight = index(job.steps, /^npm run plan -- --preflight-only$/);
+    const apply = index(job.steps, /^npx cdktf deploy /);
+    expect(credentials, "deploy: credentials").toBeGreaterThanOrEqual(0);
+    expect(preflight, "deploy: a step running npm run plan -- --preflight-only").toBeGreaterThan(credentials);
+    expect(apply, "deploy: the cdktf deploy step").toBeGreaterThan(preflight);
+    expect(job.steps[preflight]!.if, "the deploy's preflight is unconditional").toBeUndefined();
+    expect(pkg.scripts.predeploy).toBe("tsx tools/plan.ts --preflight-only");
   });
 });

@@ -1,6 +1,7 @@
 /**
- * `pool-ops status` on the lab, as an operator types it: every node with the leader forging and KES days left, exit 0;
- * with one relay's node stopped, that relay shows down and the exit is non-zero.
+ * `pool-ops status` on the lab, as an operator types it: every node with the leader forging and KES days left, running
+ * the release's config plus the pool's overlay with genesis files whose hashes match, exit 0; with one relay's node
+ * stopped, that relay shows down and the exit is non-zero.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LAB_SKIP, LAB_SKIP_NOTE, runPoolOps, useLab } from "../../lab/harness";
@@ -29,7 +30,14 @@ describe.skipIf(LAB_SKIP)(`status on the lab${LAB_SKIP_NOTE}`, () => {
     expect(leader.kes?.daysLeft).toBeGreaterThan(90);
     expect(view.nodes.find((n) => n.host === "producer-2")!.forging).toBe(0);
     expect(view.problems).toEqual([]);
+    // Every node runs the installed release's config plus the overlay (read on the host, composed by pool-ops) and the
+    // genesis files it names hash to the pool's network data.
+    for (const n of view.nodes) {
+      expect(n.nodeVersion, n.host).toBe(pool.config.node.version);
+      expect(n.nodeFiles, n.host).toEqual({ configMatches: true, differingKeys: [], restartPending: false, genesisMatches: true });
+    }
     const text = await runPoolOps(lab(), ["status"]);
+    for (const n of view.nodes) expect(text.stdout).toMatch(new RegExp(`^${n.host}\\s.*\\srelease\\+overlay\\s+match$`, "m"));
     // Lag is measured against the highest tip seen; hosts are sampled one after another, so a slot may pass between them.
     expect(text.stdout).toMatch(/producer-1\s+producer\s+yes\s+\d+\s+[01]\s+4\s+FORGING\s+9\d(\.\d)? d \(62 periods\)/);
     expect(text.stdout).toContain("no problems");

@@ -1,6 +1,7 @@
 /**
  * `pool-ops status`: the whole pool on one screen, through the bastion — per node: reachable, role, slot and lag
- * behind the relays' best tip, peers, forging, KES (start, remaining, expiry), disk and memory — with problems
+ * behind the relays' best tip, peers, forging, KES (start, remaining, expiry), disk and memory, whether it runs the
+ * release's config plus the pool's overlay and genesis files whose hashes match the pool's network — with problems
  * flagged by the same thresholds as the alert rules (monitoring/thresholds.ts). Exit 1 when any alert condition
  * holds; `--json` for scripts; `--watch [seconds]` refreshes until Ctrl-C.
  */
@@ -10,8 +11,13 @@ import { NETWORKS } from "../../config/networks";
 import { THRESHOLDS } from "../../monitoring/thresholds";
 import { kesPeriodStart } from "../cardano";
 import { EXIT_HOST_FAILURE, EXIT_OK, opsAction, type OpsContext } from "../context";
+import { nodeFilesState, type NodeFilesState } from "../pool/node-files-state";
 import { metricValue, readNodeMetrics } from "../pool/node-metrics";
+import { readReleaseFacts } from "../pool/release-facts";
+import type { PoolConfig } from "../../config/schema";
 import type { Connection } from "../remote/connection";
+import type { InventoryHost } from "../remote/inventory";
+import { OpsError } from "../remote/result";
 
 export interface NodeStatus {
   host: string;
@@ -27,6 +33,10 @@ export interface NodeStatus {
   memoryAvailable?: number;
   /** A producer's leader guard, its last word this boot (stacks/boot/leader-guard.sh): leading, or why it stands by. */
   guard?: string;
+  /** What `<binDir>/cardano-node --version` reports. */
+  nodeVersion?: string;
+  /** Its config.json against the release's config plus the overlay, and its genesis files (ops/pool/node-files-state.ts). */
+  nodeFiles?: Omit<NodeFilesState, "problems">;
   problems: string[];
 }
 
@@ -61,6 +71,17 @@ async function readResources(c: Connection, database: string): Promise<{ diskFre
   return { ...(diskFree !== undefined ? { diskFree } : {}), ...(memoryAvailable !== undefined ? { memoryAvailable } : {}) };
 }
 
+/** The node's files against the pool's (one command: ops/pool/release-facts.py with the installed config). */
+async function readNodeFiles(c: Connection, config: PoolConfig, host: InventoryHost, installedConfig: string): Promise<{ state?: NodeFilesState; nodeVersion?: string; problem?: string }> {
+  try {
+    const facts = await readReleaseFacts(c, config, { installedConfig });
+    return { state: nodeFilesState(config, host, facts), ...(facts.nodeVersion ? { nodeVersion: facts.nodeVersion } : {}) };
+  } catch (error) {
+    if (error instanceof OpsError) return { problem: `node files not checked: ${error.message}` };
+    throw error;
+  }
+}
+
 export async function collectStatus(ctx: OpsContext): Promise<{ nodes: NodeStatus[]; others: NodeStatus[]; problems: string[] }> {
   const config = ctx.config;
   const inventory = await ctx.inventory();
@@ -74,11 +95,20 @@ export async function collectStatus(ctx: OpsContext): Promise<{ nodes: NodeStatu
       try {
         const m = await readNodeMetrics(c, layout.nodeConfig, config.node.metricsPort);
         s.reachable = true;
-        Object.assign(s, await readResources(c, layout.database));
-        if (h.role === "producer") {
-          const guard = await readGuardDecision(c);
-          if (guard !== undefined) s.guard = guard;
-        }
+        // Independent reads, each one command: in parallel on the host's connection.
+        const [resources, guard, files] = await Promise.all([
+          readResources(c, layout.database),
+          h.role === "producer" ? readGuardDecision(c) : undefined,
+          readNodeFiles(c, config, h, layout.nodeConfig),
+        ]);
+        Object.assign(s, resources);
+        if (guard !== undefined) s.guard = guard;
+        if (files.nodeVersion) s.nodeVersion = files.nodeVersion;
+        if (files.state) {
+          const { problems, ...state } = files.state;
+          s.nodeFiles = state;
+          s.problems.push(...problems);
+        } else s.problems.push(files.problem!);
         if (!m) {
           s.problems.push("node down: no metrics");
           return s;
@@ -139,7 +169,9 @@ export async function collectStatus(ctx: OpsContext): Promise<{ nodes: NodeStatu
 
 function render(ctx: OpsContext, view: Awaited<ReturnType<typeof collectStatus>>): void {
   const pct = (v?: number) => (v === undefined ? "-" : `${Math.round(v * 100)}%`);
-  const header = ["host", "role", "up", "slot", "lag", "peers", "forging", "KES left", "expires (UTC)", "disk free", "mem avail"];
+  const header = ["host", "role", "up", "slot", "lag", "peers", "forging", "KES left", "expires (UTC)", "disk free", "mem avail", "config", "genesis"];
+  // "release+overlay": config.json is the installed release's config plus the pool's overlay, and the node runs it.
+  const configCell = (f: NodeStatus["nodeFiles"]) => (!f ? "-" : !f.configMatches ? "DIFFERS" : f.restartPending ? "RESTART PENDING" : "release+overlay");
   const rows = view.nodes.map((s) => [
     s.host,
     s.role,
@@ -152,6 +184,8 @@ function render(ctx: OpsContext, view: Awaited<ReturnType<typeof collectStatus>>
     s.kes?.expires ? s.kes.expires.slice(0, 16).replace("T", " ") : "",
     pct(s.diskFree),
     pct(s.memoryAvailable),
+    configCell(s.nodeFiles),
+    !s.nodeFiles ? "-" : s.nodeFiles.genesisMatches ? "match" : "MISMATCH",
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
@@ -187,7 +221,7 @@ function seconds(value: string): number {
 
 export function statusCommand(): Command {
   return new Command("status")
-    .description("one screen for the whole pool: sync, peers, forging, KES, disk, memory; exit 1 when any alert condition holds")
+    .description("one screen for the whole pool: sync, peers, forging, KES, disk, memory, node config and genesis; exit 1 when any alert condition holds")
     .option("--watch [seconds]", "refresh every N seconds (default 10) until Ctrl-C", seconds)
     .action(opsAction(async (ctx, options: { watch?: number | boolean }) => status(ctx, options)));
 }

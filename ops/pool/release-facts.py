@@ -5,13 +5,17 @@
 # (sorted keys, no whitespace: what cardano-node checks ByronGenesisHash against). Python 3 and its standard library
 # only: every Debian cloud image has them (cloud-init is Python).
 # With a second argument, the cardano-node binary: the version it reports (`--version`), or null when there is none.
-#   release-facts SHARE_DIR/NETWORK [CARDANO_NODE]
+# With a third, the host's installed config.json (what `pool-ops status` compares with the release's config plus the
+# pool's overlay): its JSON, the hashes of the genesis files *it* names, when it last changed, and when the running
+# cardano-node that was given it (`--config PATH`) started — a node started before the file changed runs an older one.
+#   release-facts SHARE_DIR/NETWORK [CARDANO_NODE [INSTALLED_CONFIG]]
 import hashlib
 import json
 import os
 import re
 import subprocess
 import sys
+import time
 
 GENESIS = {"Byron": "ByronGenesisFile", "Shelley": "ShelleyGenesisFile", "Alonzo": "AlonzoGenesisFile", "Conway": "ConwayGenesisFile"}
 
@@ -28,6 +32,69 @@ def load(path):
         return None, f"{path}: {error.strerror}"
     except ValueError as error:
         return None, f"{path}: not JSON ({error})"
+
+
+def genesis_hashes(config, directory, errors):
+    """The hash of each genesis file a config names (relative names against `directory`), as cardano-node checks it."""
+    hashes = {}
+    for era, key in GENESIS.items():
+        name = (config or {}).get(key)
+        if not isinstance(name, str):
+            continue
+        path = name if name.startswith("/") else os.path.join(directory, name)
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as error:
+            errors.append(f"{path}: {error.strerror}")
+            continue
+        if era == "Byron":
+            try:
+                canonical = json.dumps(json.loads(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+            except ValueError as error:
+                errors.append(f"{path}: not JSON ({error})")
+                continue
+            hashes[era] = blake2b_256(canonical)
+        else:
+            hashes[era] = blake2b_256(data)
+    return hashes
+
+
+def started_with(config_path):
+    """Wall-clock start (seconds) of the newest process given `--config config_path`, or None: from /proc, whose
+    start times count clock ticks since boot (`/proc/uptime` turns them into wall time to ~10 ms)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    with open("/proc/uptime") as f:
+        uptime = float(f.read().split()[0])
+    now = time.time()
+    newest = None
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                args = f.read().decode("utf-8", "replace").split("\0")
+            if not any(a == "--config" and b == config_path for a, b in zip(args, args[1:])):
+                continue
+            with open(f"/proc/{pid}/stat") as f:
+                # Field 22 (starttime); the command name (field 2) may hold spaces, so count after its ')'.
+                start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        except (OSError, ValueError, IndexError):
+            continue
+        started = now - (uptime - start_ticks / ticks)
+        newest = started if newest is None else max(newest, started)
+    return newest
+
+
+def installed_facts(path):
+    facts = {"path": path, "config": None, "hashes": {}, "errors": [], "modifiedAt": None, "nodeStartedAt": None}
+    config, error = load(path)
+    if error:
+        facts["errors"].append(error)
+        return facts
+    facts["config"] = config
+    facts["modifiedAt"] = os.stat(path).st_mtime
+    facts["hashes"] = genesis_hashes(config, os.path.dirname(path), facts["errors"])
+    facts["nodeStartedAt"] = started_with(path)
+    return facts
 
 
 def main(argv):
@@ -53,26 +120,9 @@ def main(argv):
     if error:
         facts["errors"].append(error)
     facts["topology"] = topology
-    for era, key in GENESIS.items():
-        name = (config or {}).get(key)
-        if not isinstance(name, str):
-            continue
-        path = name if name.startswith("/") else os.path.join(directory, name)
-        try:
-            with open(path, "rb") as f:
-                data = f.read()
-        except OSError as error:
-            facts["errors"].append(f"{path}: {error.strerror}")
-            continue
-        if era == "Byron":
-            try:
-                canonical = json.dumps(json.loads(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-            except ValueError as error:
-                facts["errors"].append(f"{path}: not JSON ({error})")
-                continue
-            facts["hashes"][era] = blake2b_256(canonical)
-        else:
-            facts["hashes"][era] = blake2b_256(data)
+    facts["hashes"] = genesis_hashes(config, directory, facts["errors"])
+    if len(argv) > 3:
+        facts["installed"] = installed_facts(argv[3])
     print(json.dumps(facts))
     return 0
 

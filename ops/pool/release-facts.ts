@@ -1,7 +1,7 @@
 /**
  * Reads, on a node host (or the sandbox), what its installed release ships for the pool's network: the files under
  * `<share>/<network>/`, the release's config and topology, and the hash of each genesis file (ops/pool/release-facts.py,
- * run with the host's python3). One SSH command per host.
+ * run with the host's python3) — and, when asked, the host's installed config.json. One SSH command per host.
  */
 import { readFileSync } from "node:fs";
 import { hostLayout } from "../../config/host-layout";
@@ -18,9 +18,15 @@ export function releaseNetworkDir(config: PoolConfig): string {
   return `${hostLayout(config).releaseShareDir}/${config.network}`;
 }
 
-export async function readReleaseFacts(c: Connection, config: PoolConfig): Promise<ReleaseFacts> {
+export interface ReadReleaseFactsOptions {
+  /** Also read this installed config.json (the genesis files it names, its age against the running node's). */
+  readonly installedConfig?: string;
+}
+
+export async function readReleaseFacts(c: Connection, config: PoolConfig, options: ReadReleaseFactsOptions = {}): Promise<ReleaseFacts> {
   const dir = releaseNetworkDir(config);
-  const r = await c.run(`command -v python3 >/dev/null || { echo "python3 is missing (every Debian cloud image has it)" >&2; exit 69; }\nexec python3 - ${shellQuote(dir)} ${shellQuote(`${config.node.binDir}/cardano-node`)}`, {
+  const installed = options.installedConfig === undefined ? "" : ` ${shellQuote(options.installedConfig)}`;
+  const r = await c.run(`command -v python3 >/dev/null || { echo "python3 is missing (every Debian cloud image has it)" >&2; exit 69; }\nexec python3 - ${shellQuote(dir)} ${shellQuote(`${config.node.binDir}/cardano-node`)}${installed}`, {
     stdin: SCRIPT,
     sudo: false,
     step: "read the installed release's node files",

@@ -75,10 +75,16 @@ export class PoolInstance extends Construct {
       vpcSecurityGroupIds: props.securityGroupIds,
       iamInstanceProfile: props.instanceProfileName,
       // No auto-assigned public IP anywhere; hosts that need an address get an Elastic IP. With an EIP the attribute is
-      // left unset: AWS then reports it true, and an explicit false would replace the instance on every plan.
+      // left unset: AWS then reports it true, and an explicit false would replace the instance on every plan (the
+      // provider's resourceInstanceRead sets it from the primary interface's Association, which an EIP fills; the
+      // attribute forces a new instance).
       ...(props.elasticIp ? {} : { associatePublicIpAddress: false }),
       disableApiTermination: props.terminationProtection ?? false,
-      // https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instance-configuration-recovery.html
+      // https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instance-configuration-recovery.html. In hashicorp/aws
+      // 5.100.0 (ec2_instance.go; read from the mirror's build): a new instance gets it in RunInstances
+      // (buildInstanceOpts reads maintenance_options); an existing one is changed by resourceInstanceUpdate with
+      // ModifyInstanceMaintenanceOptions, then waitInstanceMaintenanceOptionsAutoRecoveryUpdated polls DescribeInstances;
+      // resourceInstanceRead reads it back from DescribeInstances, so a recovery turned on outside Terraform shows as drift.
       ...(props.automaticRecovery === false ? { maintenanceOptions: { autoRecovery: "disabled" } } : {}),
       // Basic (5-minute) monitoring: status-check alarms and CPU credits need no more, and detailed costs per instance.
       metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },

@@ -5,8 +5,13 @@
  * read or write a value (and, when the config lists the deployers, the calls that could change who may): reading a
  * secret's metadata stays with IAM, because Terraform reads every secret back with DescribeSecret and GetResourcePolicy
  * on each plan (terraform-provider-aws `internal/service/secretsmanager/secret.go`, resourceSecretRead, and
- * `secret_policy.go`, resourceSecretPolicyRead). A policy that denied those to all but the operator locks the deployer
- * out of its own secrets: the first apply fails after creating them, and every later plan fails.
+ * `secret_policy.go`, resourceSecretPolicyRead). Checked in hashicorp/aws 5.100.0 itself — the build in the provider
+ * mirror, whose functions and calls can be read from its .gopclntab and machine code (the v5.100.0 source could not be
+ * fetched here, and the stored source revisions, older, agree): resourceSecretRead calls findSecretByID (findSecret:
+ * DescribeSecret), then, in a tfresource.Retry, findSecretPolicyByID (GetResourcePolicy); resourceSecretPolicyRead
+ * calls findSecretPolicyByID. A policy that denied those to all but the operator locks the deployer out of its own
+ * secrets: the first apply fails after creating them (resourceSecretCreate ends in resourceSecretRead), and every
+ * later plan fails.
  *
  * - Cold secrets (cold signing key, op-cert counter): only the operator role reads or writes the value.
  * - Hot secrets (KES key, VRF key, op cert): the producer role and the operator read; only the operator writes;

@@ -5,8 +5,10 @@
  * revision of each file a public index stores, not necessarily v5.100.0's: secret.go (resourceSecretRead:
  * DescribeSecret, GetResourcePolicy), kms/key.go (findKeyInfo: DescribeKey, GetKeyPolicy, GetKeyRotationStatus,
  * ListResourceTags) and vpc_endpoint.go (subnet configurations read through DescribeNetworkInterfaces) were checked
- * there; these resources' call sequences have been stable across the 5.x line — re-check a row against the tag when
- * the provider moves. Every plan runs the read calls (refresh), so a read denied to the deployer fails every plan,
+ * there. The v5.100.0 source itself could not be fetched (the repository is over the fetch limit), but its build is in
+ * the mirror: the rows of aws_secretsmanager_secret, aws_secretsmanager_secret_policy, aws_instance and aws_eip were
+ * checked against that binary — each CRUD function's calls, named by its .gopclntab, down to the AWS SDK operations —
+ * which added DescribeInstanceTypes to aws_instance's read. Re-check a row against the tag when the provider moves. Every plan runs the read calls (refresh), so a read denied to the deployer fails every plan,
  * not just the first apply.
  *
  * Tag calls come from the provider's generated tagging (`tags_gen.go` of each service, transparent tagging): on
@@ -218,16 +220,16 @@ export const TERRAFORM_CALLS: Readonly<Record<string, ResourceTypeCalls>> = {
     delete: ["ec2:StopInstances", "ec2:DescribeInstances", "ec2:DetachVolume"],
   },
   aws_instance: {
-    source: "internal/service/ec2/ec2_instance.go: resourceInstanceCreate (RunInstances, then disable_api_termination …), resourceInstanceRead (findInstanceByID; DescribeInstanceAttribute for user data, termination protection, shutdown behaviour, disable_api_stop; root block device via DescribeVolumes; DescribeInstanceCreditSpecifications for burstable types), resourceInstanceUpdate (ModifyInstanceAttribute, ModifyInstanceMaintenanceOptions, ModifyInstanceMetadataOptions), resourceInstanceDelete (TerminateInstances)",
+    source: "internal/service/ec2/ec2_instance.go: resourceInstanceCreate (RunInstances — maintenance_options included, by buildInstanceOpts — then resourceInstanceUpdate for disable_api_termination …), resourceInstanceRead (findInstanceByID; findInstanceTypeByName: DescribeInstanceTypes, on every read; DescribeInstanceAttribute for user data, termination protection, shutdown behaviour, disable_api_stop; root block device via readBlockDevicesFromInstance: DescribeVolumes; DescribeInstanceCreditSpecifications for burstable types), resourceInstanceUpdate (ModifyInstanceAttribute, ModifyInstanceMaintenanceOptions on an existing instance, ModifyInstanceMetadataOptions), resourceInstanceDelete (TerminateInstances)",
     create: ["ec2:RunInstances", "ec2:CreateTags", "ec2:DescribeInstances"],
-    read: ["ec2:DescribeInstances", "ec2:DescribeInstanceAttribute", "ec2:DescribeVolumes", "ec2:DescribeInstanceCreditSpecifications", "ec2:DescribeTags"],
+    read: ["ec2:DescribeInstances", "ec2:DescribeInstanceTypes", "ec2:DescribeInstanceAttribute", "ec2:DescribeVolumes", "ec2:DescribeInstanceCreditSpecifications", "ec2:DescribeTags"],
     update: ["ec2:ModifyInstanceAttribute", "ec2:ModifyInstanceMaintenanceOptions", "ec2:ModifyInstanceMetadataOptions", "ec2:StopInstances", "ec2:StartInstances", ...EC2_TAGS],
     delete: ["ec2:ModifyInstanceAttribute", "ec2:TerminateInstances", "ec2:DescribeInstances"],
     onKey: { attribute: "root_block_device.kms_key_id", viaService: "ec2", actions: EBS_KEY_USE },
     passesRole: "iam_instance_profile",
   },
   aws_eip: {
-    source: "internal/service/ec2/ec2_eip.go: resourceEIPCreate (AllocateAddress, then AssociateAddress for `instance`), resourceEIPRead (findEIPByAllocationID), resourceEIPUpdate, resourceEIPDelete (DisassociateAddress, ReleaseAddress)",
+    source: "internal/service/ec2/ec2_eip.go: resourceEIPCreate (AllocateAddress, then associateEIP: AssociateAddress for `instance`), resourceEIPRead (findEIPByAllocationID → findEIPs: DescribeAddresses), resourceEIPUpdate, resourceEIPDelete (disassociateEIP: DisassociateAddress, ReleaseAddress)",
     create: ["ec2:AllocateAddress", "ec2:AssociateAddress", "ec2:CreateTags"],
     read: ["ec2:DescribeAddresses"],
     update: ["ec2:AssociateAddress", "ec2:DisassociateAddress", ...EC2_TAGS],
