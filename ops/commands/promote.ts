@@ -260,10 +260,11 @@ export async function promote(ctx: OpsContext, options: PromoteOptions, lease: L
         note = fencedBy === "ssh" ? await restoreOldLeader(ctx, oldC, newC) : fencedBy === "ec2" ? `${oldLeader.name} is stopped and nothing forges: run pool-ops promote --yes again to finish` : "nothing was changed";
         ctx.out.warn(`pool-ops: promote ${error instanceof Interrupted ? error.message : `failed: ${(error as Error).message}`}: ${note}`);
       }
-      // As before (the old leader forges, the standby does not): the journal is closed; otherwise it stays for the
-      // next changing command, which completes the promotion.
+      // As before — the old leader was never fenced (nothing of the fence took), or it forges again and the standby
+      // does not — the journal is closed: the next command must not finish a promotion this one gave up. Otherwise
+      // it stays for the next changing command, which completes the promotion.
       const [oldNow, newNow] = await Promise.all([safeForging(ctx, oldC), safeForging(ctx, newC)]);
-      if (oldNow === 1 && newNow !== 1) await lease.journal?.clear().catch(() => undefined);
+      if (fencedBy === "unfenced" || (oldNow === 1 && newNow !== 1)) await lease.journal?.clear().catch(() => undefined);
       else ctx.out.warn(`pool-ops: the promotion is left unfinished (${oldLeader.name} forging: ${oldNow ?? "unknown"}, ${standby.name}: ${newNow ?? "unknown"}); the next changing command completes it`);
       results.push({ host: standby.name, status: "failed", exitCode: null, stdout: "", stderr: "", durationMs: Date.now() - started, error: { step: error instanceof OpsError ? error.step : "promote", message: (error as Error).message, remedy: note || "see the message" } });
       await ctx.audit(new GroupResult(results, Date.now() - started), { from: oldLeader.name, to: standby.name, fencedBy });
