@@ -86,14 +86,16 @@ export async function rollout(ctx: OpsContext, options: RolloutOptions, lease: L
 
     // ---- what to roll out, where things stand ---------------------------------------------------------------------
     const wanted: TargetImages | undefined = mode.imageRollout || options.image ? await resolveImages(images, pool, options.image) : undefined;
-    let planned = NO_PLAN;
+    const current = await planNodesStack(nodesStack, env).catch((error: Error) => {
+      throw new OpsError("-", "preflight", error.message, error instanceof NodesPlanError ? "fix what the plan reports (npm run plan shows it), then run the rollout again" : "check the stacks and credentials");
+    });
+    let planned = current;
     if (mode.imageRollout) {
-      // The stacks must have nothing else pending, so a replacement changes that instance and nothing more.
-      if (!(await tf.planIsClean(nodesStack))) throw new OpsError("-", "preflight", "the nodes stack has pending changes", "roll them out with the image: pool-ops rollout --image AMI (or deploy them first), so an image rollout replaces instances and nothing else");
-    } else {
-      planned = await planNodesStack(nodesStack, env).catch((error: Error) => {
-        throw new OpsError("-", "preflight", error.message, error instanceof NodesPlanError ? "fix what the plan reports (npm run plan shows it), then run the rollout again" : "check the stacks and credentials");
-      });
+      // No other resource change pending, so a replacement changes that instance and nothing more. Outputs may be
+      // (a host applied alone with -target leaves the inventory output to the last step): they are not resources.
+      const pending = [...current.hosts.filter((h) => h.effect !== "none").map((h) => h.host), ...current.others.map((o) => o.address)];
+      if (pending.length > 0) throw new OpsError("-", "preflight", `the nodes stack has pending changes (${pending.join(", ")})`, "roll them out with the image: pool-ops rollout --image AMI (or deploy them first), so an image rollout replaces instances and nothing else");
+      planned = NO_PLAN;
     }
     const plannedEffect = (host: string) => planned.hosts.find((h) => h.host === host)?.effect ?? "none";
     const relays = () => inventory.hosts.filter((h) => h.role === "relay");

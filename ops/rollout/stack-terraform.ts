@@ -1,5 +1,5 @@
 /**
- * Terraform on the synthesised stacks, as a rollout runs it: a clean-plan check, applies limited to one host's
+ * Terraform on the synthesised stacks, as a rollout runs it: applies limited to one host's
  * resources (`-target`, `-replace`), and each host's resource addresses in the synthesised nodes stack.
  */
 import { createHash } from "node:crypto";
@@ -52,15 +52,6 @@ export class StackTerraform {
     if (existsSync(join(stack.directory, ".terraform"))) return;
     const init = await this.run(stack, ["init"]);
     if (init.code !== 0) throw new OpsError("-", "preflight", `terraform init in ${stack.directory} failed:\n${tail(init.text)}`, "check the backend and credentials (cdktf deploy works from here?)");
-  }
-
-  /** 0 clean, 2 changes pending (terraform plan -detailed-exitcode). */
-  async planIsClean(stack: SynthesisedStack): Promise<boolean> {
-    await this.init(stack);
-    const plan = await this.run(stack, ["plan", "-detailed-exitcode", "-lock-timeout=60s"]);
-    if (plan.code === 0) return true;
-    if (plan.code === 2) return false;
-    throw new OpsError("-", "preflight", `terraform plan of the ${stack.name} stack failed:\n${tail(plan.text)}`, "fix what the plan reports, then run the rollout again");
   }
 
   async apply(stack: SynthesisedStack, extra: string[], what: string, rerun: string): Promise<void> {
