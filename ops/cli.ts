@@ -9,6 +9,7 @@ import { pathToFileURL } from "node:url";
 import { agentCommand } from "./commands/agent";
 import { hostsCommand } from "./commands/hosts";
 import { imageCommand } from "./commands/image";
+import { rolloutCommand } from "./commands/rollout";
 import { kesCommand } from "./commands/kes";
 import { keysCommand } from "./commands/keys";
 import { inventoryCommand } from "./commands/inventory";
@@ -24,7 +25,7 @@ import { AwsEndpointError, checkEmulatorEndpoint, checkPrivateEndpoint } from ".
 import { EXIT_USAGE } from "./context";
 
 /** Every command of pool-ops, in help order. */
-export const COMMANDS: ReadonlyArray<() => Command> = [pingCommand, runCommand, putCommand, inventoryCommand, hostsCommand, () => keysCommand(), rotateKesCommand, kesCommand, promoteCommand, leaderCommand, pushConfigCommand, statusCommand, imageCommand, lockCommand, agentCommand];
+export const COMMANDS: ReadonlyArray<() => Command> = [pingCommand, runCommand, putCommand, inventoryCommand, hostsCommand, () => keysCommand(), rotateKesCommand, kesCommand, promoteCommand, leaderCommand, pushConfigCommand, statusCommand, imageCommand, rolloutCommand, lockCommand, agentCommand];
 
 function positiveInt(value: string): number {
   const n = Number(value);

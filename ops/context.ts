@@ -20,7 +20,7 @@ import { Output } from "./output";
 import { Fleet } from "./remote/fleet";
 import { Group, DEFAULT_CONCURRENCY, type Strategy } from "./remote/group";
 import { HostKeyPolicy } from "./remote/host-keys";
-import { checkInventoryMatchesConfig, InventoryError, loadInventoryFile, recordReplacedInstance, type Inventory, type InventoryHost } from "./remote/inventory";
+import { checkInventoryMatchesConfig, InventoryError, loadInventoryFile, recordHostMembership, recordReplacedInstance, type Inventory, type InventoryHost } from "./remote/inventory";
 import { LeaseHeldError } from "./lease/lease-errors";
 import { OpsError, type GroupResult, type Result } from "./remote/result";
 import { selectHosts, splitList } from "./remote/select";
@@ -219,6 +219,17 @@ export class OpsContext {
   async recordReplacedInstance(hostName: string, instanceId: string): Promise<void> {
     const file = this.options.inventory ?? process.env.POOL_OPS_INVENTORY;
     if (!this.options.fromAws && file) recordReplacedInstance(file, hostName, instanceId);
+    this.inventoryCache = undefined;
+    await this.resetFleet();
+  }
+
+  /**
+   * A host joined or left the pool (a rollout created or destroyed a relay): the inventory file says so from here on.
+   * An inventory read from EC2 is simply read again.
+   */
+  async recordHostMembership(change: { readonly joined: InventoryHost } | { readonly left: string }): Promise<void> {
+    const file = this.options.inventory ?? process.env.POOL_OPS_INVENTORY;
+    if (!this.options.fromAws && file) recordHostMembership(file, change);
     this.inventoryCache = undefined;
     await this.resetFleet();
   }

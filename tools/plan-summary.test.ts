@@ -20,4 +20,24 @@ describe("plan summary", () => {
     expect(md).toContain("(cut; the full plan is in the job log)");
     expect(md.match(/```/g)).toHaveLength(2);
   });
+
+  test("the nodes stack's hosts: what happens to each, and the rollout command when nodes would go down", () => {
+    const md = planSummary([
+      {
+        name: "nodes",
+        ok: true,
+        output: "Plan: 0 to add, 2 to change, 0 to destroy.\n",
+        nodes: {
+          hosts: [
+            { host: "relay-1", role: "relay", effect: "none", reasons: [], addresses: [], grows: [] },
+            { host: "producer-1", role: "producer", effect: "stop", reasons: ["instance type m6i.large → m6i.xlarge (stopped, changed, started)"], addresses: ["aws_instance.x"], grows: [] },
+          ],
+          others: [],
+        },
+      },
+    ]);
+    expect(md).toContain("| `producer-1` | in place, with a stop | instance type m6i.large → m6i.xlarge (stopped, changed, started) |");
+    expect(md).not.toContain("`relay-1` |");
+    expect(md).toMatch(/\*\*Warning:\*\* these changes take nodes down \(producer-1: in place, with a stop\)\. Apply them with `npx pool-ops rollout`/);
+  });
 });

@@ -1,9 +1,13 @@
 /** The Markdown summary of a multi-stack `terraform plan` that CI posts on a pull request. */
+import { nodesPlanMarkdown } from "../ops/plan/node-changes-report";
+import type { NodesPlan } from "../ops/plan/node-changes";
 
 export interface PlannedStack {
   readonly name: string;
   readonly ok: boolean;
   readonly output: string;
+  /** The nodes stack's plan per host (ops/plan/node-changes.ts), when this is the nodes stack and it planned. */
+  readonly nodes?: NodesPlan;
 }
 
 /** GitHub comments are limited to 65,536 characters: each stack's plan text is cut to its share. */
@@ -19,6 +23,7 @@ export function planSummary(stacks: readonly PlannedStack[]): string {
       : "**plan failed**";
     parts.push(`- \`${stack.name}\`: ${verdict}`);
   }
+  for (const stack of stacks) if (stack.nodes) parts.push("", nodesPlanMarkdown(stack.nodes).trimEnd());
   for (const stack of stacks) {
     const text = stack.output.length > share ? `${stack.output.slice(0, share)}\n… (cut; the full plan is in the job log)` : stack.output;
     parts.push("", `<details><summary>${stack.name}</summary>`, "", "```", text.replace(/```/g, "'''"), "```", "", "</details>");

@@ -11,6 +11,13 @@
  *                                      `--quota L-0263D0A3=10` gives the emulated account more
  *   npm run plan -- --summary F        also writes a Markdown summary of every stack's plan to F (CI posts it on the PR)
  *   npm run plan -- --skip-preflight   plans without the preflight (it says so)
+ *   npm run plan -- --preflight-only --node-guard
+ *                                      (what `npm run deploy` runs first) the preflight, then, when the nodes stack is
+ *                                      deployed, its plan per host: a change that stops, replaces or removes a relay or
+ *                                      producer is refused (exit 1) with the `pool-ops rollout` command to use instead
+ *
+ * After the nodes stack's plan it prints what the plan does to each host (nothing / in place while it runs / in place
+ * with a stop / replaced / created / destroyed) and, when nodes would go down, points to `pool-ops rollout`.
  *
  * With `--emulator` and POOL_EMULATOR_ENDPOINT already set, the emulator there is used instead of a new one.
  */
@@ -19,6 +26,8 @@ import { join, resolve } from "node:path";
 import { loadPoolConfig } from "../config/load";
 import { startAwsEmulator, type AwsEmulator } from "../lab/aws-emulator";
 import { ec2Quotas, startServiceQuotasStandin, type ServiceQuotasStandin } from "../test/service-quotas-standin";
+import { nodeStopWarning, nodesPlanLines } from "../ops/plan/node-changes-report";
+import { NodesPlanError, planNodesStack, showNodesPlan } from "../ops/plan/read-nodes-plan";
 import { planSummary, type PlannedStack } from "./plan-summary";
 import { awsAccountReader } from "./preflight/account";
 import { formatPreflight, preflight } from "./preflight/preflight";
@@ -38,6 +47,7 @@ interface PlanOptions {
   readonly summaryFile?: string;
   readonly preflightOnly: boolean;
   readonly skipPreflight: boolean;
+  readonly nodeGuard: boolean;
   readonly quotas: Record<string, number>;
 }
 
@@ -56,8 +66,8 @@ function parseOptions(argv: readonly string[]): PlanOptions | string {
         if (!match) return `--quota expects CODE=VALUE such as L-0263D0A3=10, got ${value}`;
         quotas[match[1]!] = Number(match[2]);
       }
-    } else if (["--emulator", "--preflight-only", "--skip-preflight"].includes(arg)) flags.add(arg);
-    else return `unknown option ${arg} (expected --emulator, --summary FILE, --preflight-only, --skip-preflight, --quota CODE=N)`;
+    } else if (["--emulator", "--preflight-only", "--skip-preflight", "--node-guard"].includes(arg)) flags.add(arg);
+    else return `unknown option ${arg} (expected --emulator, --summary FILE, --preflight-only, --skip-preflight, --node-guard, --quota CODE=N)`;
   }
   if (argv.includes("--quota") && !flags.has("--emulator")) return "--quota sets the emulated account's quotas: it needs --emulator";
   if (flags.has("--preflight-only") && flags.has("--skip-preflight")) return "--preflight-only and --skip-preflight exclude each other";
@@ -66,6 +76,7 @@ function parseOptions(argv: readonly string[]): PlanOptions | string {
     ...(summaryFile ? { summaryFile } : {}),
     preflightOnly: flags.has("--preflight-only"),
     skipPreflight: flags.has("--skip-preflight"),
+    nodeGuard: flags.has("--node-guard"),
     quotas,
   };
 }
@@ -114,9 +125,13 @@ async function main(argv: string[]): Promise<number> {
     const stacks = stacksInOrder(outdir);
     if (options.skipPreflight) console.warn("preflight skipped (--skip-preflight): the account's quotas and the base image were not checked");
     else if (!(await accountHasRoom(stacks))) return 1;
+    const tfEnv = terraformEnv(join(outdir, ".terraform-cli"), env);
+    if (options.nodeGuard) {
+      const nodes = stacks.find((s) => s.name === "nodes");
+      if (nodes && !(await deployKeepsNodesUp(nodes, tfEnv))) return 1;
+    }
     if (options.preflightOnly) return 0;
 
-    const tfEnv = terraformEnv(join(outdir, ".terraform-cli"), env);
     for (const [i, stack] of stacks.entries()) {
       console.log(`\n== ${stack.name}: terraform init + plan`);
       const init = await terraform(stack, ["init", "-input=false", "-no-color"], tfEnv);
@@ -125,7 +140,13 @@ async function main(argv: string[]): Promise<number> {
         return fail(`terraform init failed for stack ${stack.name}`);
       }
       const plan = await terraform(stack, ["plan", "-input=false", "-no-color", "-out=plan.tfplan"], tfEnv, true);
-      planned.push({ name: stack.name, ok: plan.code === 0, output: plan.code === 0 ? plan.stdout : `${plan.stdout}\n${plan.stderr}` });
+      const nodes = plan.code === 0 && stack.name === "nodes" ? await showNodesPlan(stack, join(stack.directory, "plan.tfplan"), tfEnv) : undefined;
+      if (nodes) {
+        console.log(`\n== nodes: what the plan does to each host\n${nodesPlanLines(nodes).join("\n")}`);
+        const warning = nodeStopWarning(nodes);
+        if (warning) console.warn(`\nwarning: ${warning}`);
+      }
+      planned.push({ name: stack.name, ok: plan.code === 0, output: plan.code === 0 ? plan.stdout : `${plan.stdout}\n${plan.stderr}`, ...(nodes ? { nodes } : {}) });
       if (options.summaryFile) writeFileSync(options.summaryFile, planSummary(planned));
       if (plan.code !== 0) return fail(`terraform plan failed for stack ${stack.name}`);
       if (options.emulator && i < stacks.length - 1) {
@@ -141,6 +162,35 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     await quotasStandin?.stop();
     await emulator?.stop();
+  }
+}
+
+/**
+ * `npm run deploy`'s guard: a deployed nodes stack whose plan would stop, replace or remove a relay or producer is
+ * refused, since `cdktf deploy` would do it to every node at once, the leader included. A stack never deployed (no
+ * state) or one that cannot be planned yet (its network or security outputs change in the same deploy) is let through
+ * with a note: cdktf shows its own plan before applying.
+ */
+async function deployKeepsNodesUp(nodes: SynthesisedStack, env: NodeJS.ProcessEnv): Promise<boolean> {
+  const init = await terraform(nodes, ["init", "-input=false", "-no-color"], env);
+  const state = init.code === 0 ? await terraform(nodes, ["state", "list"], env) : undefined;
+  if (!state || state.code !== 0 || state.stdout.trim() === "") {
+    console.log("node guard: the nodes stack is not deployed yet: nothing of it can stop");
+    return true;
+  }
+  try {
+    const plan = await planNodesStack(nodes, env, "node-guard.tfplan");
+    const warning = nodeStopWarning(plan);
+    if (!warning) {
+      console.log("node guard: the nodes stack's plan stops no relay or producer");
+      return true;
+    }
+    console.error(`node guard: what the plan does to each host\n${nodesPlanLines(plan).join("\n")}\nrefused: ${warning}`);
+    return false;
+  } catch (error) {
+    if (!(error instanceof NodesPlanError)) throw error;
+    console.warn(`node guard: could not plan the nodes stack before the deploy (${error.message.split("\n")[0]}); review cdktf's plan of it before approving`);
+    return true;
   }
 }
 

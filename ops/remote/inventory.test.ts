@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { allHosts, checkInventoryMatchesConfig, InventoryError, loadInventoryFile, parseInventory, recordReplacedInstance } from "./inventory";
+import { allHosts, checkInventoryMatchesConfig, InventoryError, loadInventoryFile, parseInventory, recordHostMembership, recordReplacedInstance } from "./inventory";
 import { selectHosts, splitList } from "./select";
 
 const inventory = {
@@ -36,6 +36,18 @@ describe("inventory", () => {
     expect(after.hosts.find((h) => h.name === "relay-2")?.instanceId).toBe("i-0fedcba9876543210");
     expect(after.hosts.find((h) => h.name === "relay-1")?.instanceId).toBe("i-0123456789abcdef1");
     expect(() => recordReplacedInstance(path, "relay-9", "i-0fedcba9876543211")).toThrow(/no host relay-9/);
+    expect(loadInventoryFile(path)).toEqual(after);
+  });
+
+  it("a relay that joins goes after the last relay, one that leaves is removed; the file keeps its shape", () => {
+    const path = file("membership.json", { "sandstone-nodes": { inventory } });
+    recordHostMembership(path, { joined: { name: "relay-3", role: "relay", privateIp: "10.40.2.10", publicIp: undefined, instanceId: "i-0fedcba9876543212", availabilityZone: "eu-west-1c" } });
+    expect(loadInventoryFile(path).hosts.map((h) => h.name)).toEqual(["relay-1", "relay-2", "relay-3", "producer-1", "producer-2"]);
+    recordHostMembership(path, { left: "relay-1" });
+    const after = loadInventoryFile(path);
+    expect(after.hosts.map((h) => h.name)).toEqual(["relay-2", "relay-3", "producer-1", "producer-2"]);
+    expect(after.hosts[1]).toMatchObject({ instanceId: "i-0fedcba9876543212", privateIp: "10.40.2.10" });
+    expect(() => recordHostMembership(path, { joined: { name: "relay-4", role: "relay", privateIp: "not-an-ip", publicIp: undefined, instanceId: "i-0fedcba9876543213" } })).toThrow(InventoryError);
     expect(loadInventoryFile(path)).toEqual(after);
   });
 

@@ -157,3 +157,32 @@ export function recordReplacedInstance(path: string, hostName: string, instanceI
   writeFileSync(tmp, `${JSON.stringify(document, null, 2)}\n`);
   renameSync(tmp, path);
 }
+
+/**
+ * Records in an inventory file that a host joined the pool (a relay a rollout created) or left it (one it destroyed),
+ * in whatever shape the file has, replaced whole by rename: the file says what `terraform output` says once the
+ * rollout has settled the stack, so the commands in between (and the rollout's own) reach the pool as it now is.
+ */
+export function recordHostMembership(path: string, change: { readonly joined: InventoryHost } | { readonly left: string }): void {
+  const document = JSON.parse(readFileSync(path, "utf8")) as unknown;
+  const value = unwrapInventoryDocument(document) as { hosts?: Record<string, unknown>[] };
+  const hosts = value.hosts ?? [];
+  if ("joined" in change) {
+    const { joined } = change;
+    const entry = { name: joined.name, role: joined.role, privateIp: joined.privateIp, publicIp: joined.publicIp ?? "", instanceId: joined.instanceId, availabilityZone: joined.availabilityZone ?? "" };
+    const at = hosts.findIndex((h) => h.name === joined.name);
+    // A new relay goes after the last relay, as the stack's output lists it.
+    const lastRelay = hosts.map((h) => h.role).lastIndexOf("relay");
+    if (at >= 0) hosts[at] = entry;
+    else hosts.splice(lastRelay + 1, 0, entry);
+  } else {
+    const at = hosts.findIndex((h) => h.name === change.left);
+    if (at < 0) return;
+    hosts.splice(at, 1);
+  }
+  value.hosts = hosts;
+  parseInventory(document, path);
+  const tmp = `${path}.pool-ops-${process.pid}`;
+  writeFileSync(tmp, `${JSON.stringify(document, null, 2)}\n`);
+  renameSync(tmp, path);
+}
