@@ -15,6 +15,7 @@
 import { Command, InvalidArgumentError } from "commander";
 import { hostLayout } from "../../config/host-layout";
 import { LeaderParameter, LeaderParameterError } from "../aws/leader-parameter";
+import { confirmProducerIdentity, ProducerIdentityError } from "../aws/producer-identity";
 import {
   equalBytes,
   kesVerificationKey,
@@ -153,6 +154,13 @@ export async function promote(ctx: OpsContext, options: PromoteOptions, lease: L
     if (problems.length === 0) problems.push(...(await checkStandbyCredentials(ctx, newC, oldForging !== undefined ? oldC : undefined)));
     if (problems.length > 0) {
       throw new OpsError(standby.name, "preflight", `cannot promote ${standby.name}: ${problems.join("; ")}`, "fix the standby first; nothing was changed");
+    }
+    // The host made to forge (and, with --new-opcert, sent a new cert) must be a producer of this pool by EC2's word.
+    try {
+      await confirmProducerIdentity(ctx.awsTarget, { name: standby.name, privateIp: standby.privateIp, instanceId: standby.instanceId }, inventory.pool);
+    } catch (error) {
+      if (error instanceof ProducerIdentityError) throw new OpsError(standby.name, "preflight", error.message, "check the inventory against EC2 (pool-ops inventory --from-aws); nothing was changed");
+      throw error;
     }
 
     const planText = `fence ${oldLeader.name} (now ${oldForging === undefined ? "not answering" : oldForging === 1 ? "forging" : "not forging"}), then promote ${standby.name} (slot ${standbySlot}, relays at ${tip})`;
