@@ -369,7 +369,9 @@ def op_backup(args, _data):
                 refuse(f"{args['dir']}/{item['as']} exists already: refusing to overwrite a backup")
             fd = os.open(item["as"], os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dir_fd)
             try:
-                os.write(fd, content)
+                view = memoryview(content)
+                while view:
+                    view = view[os.write(fd, view):]
                 os.fchown(fd, fst.st_uid, fst.st_gid)
                 os.fchmod(fd, stat.S_IMODE(fst.st_mode))
                 os.fsync(fd)
@@ -422,13 +424,19 @@ def op_move(args, _data):
     """Renames regular files to other names on the same filesystem (the credentials between keys/ and
     keys/standby/): the source must be a regular file, the destination absent or a regular file — never a link,
     which `mv` would follow into the directory it names. A source already moved (destination present, source
-    absent) is fine; both absent is an error."""
+    absent) is fine; both absent is an error. With "owner"/"group"/"mode", missing directories at either end are
+    made with them (existing ones keep theirs)."""
     policy = args.get("parents", "no-links")
+    create = creation(args) if args.get("mode") else None
     for item in args["files"]:
         from_parents, from_name = split_target(item["from"])
         to_parents, to_name = split_target(item["to"])
-        from_fd = walk(from_parents, policy)
-        to_fd = walk(to_parents, policy)
+        from_fd = walk(from_parents, policy, create=create)
+        try:
+            to_fd = walk(to_parents, policy, create=create)
+        except BaseException:
+            os.close(from_fd)
+            raise
         try:
             source = lstat_at(from_fd, from_name)
             dest = lstat_at(to_fd, to_name)
