@@ -4,7 +4,7 @@
  * known (n = m + 1 is always accepted; c + 1 without knowing m may be m + 2, refused by the chain): it needs
  * `kes.onChainCounterCommand`. The cold key is read into memory and wiped, as in rotate-kes.
  */
-import { hostLayout } from "../../config/host-layout";
+import { credentialOwnership, hostLayout } from "../../config/host-layout";
 import type { PoolConfig } from "../../config/schema";
 import type { SecretStore } from "../aws/secret-store";
 import {
@@ -51,7 +51,7 @@ export async function reissueOpcert(
     if (!equalBytes(coldVerificationKey(coldSk), coldVk)) throw new OpsError("-", "new op cert", "the cold key secret does not belong to the counter secret's pool", "re-import the key set");
     const cert = issueOperationalCertificate({ kesVerificationKey: current.kesVerificationKey, coldSigningKey: coldSk, counter: choice.counter, kesPeriod: current.kesPeriod });
     const text = writeOperationalCertificate(cert);
-    await target.put(layout.heldCredentials.opcert, text, { owner: config.node.user, group: config.node.group, mode: 0o600, backup: true, step: "write the new op cert" });
+    await target.put(layout.heldCredentials.opcert, text, { ...credentialOwnership(config, "opcert"), backup: true, step: "write the new op cert" });
     await store.put(ids.opcert, text);
     await store.put(ids.opcertCounter, writeOpcertCounter({ next: choice.counter + 1, coldVerificationKey: coldVk }));
     return { counter: choice.counter, previous: current.counter, certText: text };
