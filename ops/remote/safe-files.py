@@ -1,8 +1,8 @@
 # pool-ops' file operations on a host, run as root (sudo) by ops/remote/files.ts as `python3 -I -c <this> OP JSON`.
 #
 # Why a program and not a shell script: root writes into directories the node user may control (/opt/cardano and
-# below, node-owned on the current layout). A path-based script (`mktemp`, `chown --reference`, `ln -f`, `cp -p`,
-# `mv -f`) resolves every path afresh at every step, so a node that swaps a name for a symbolic link between two
+# below: node-owned on hosts made before the root-owned layout of config/host-layout.ts). A path-based script
+# (`mktemp`, `chown --reference`, `ln -f`, `cp -p`, `mv -f`) resolves every path afresh at every step, so a node that swaps a name for a symbolic link between two
 # steps makes root write, chown or copy a file of its choosing (/etc/sudoers, /etc/shadow). Here every path is walked
 # from / one component at a time with O_NOFOLLOW|O_DIRECTORY, and every later step works on the file descriptors so
 # obtained (openat/renameat/fchown/fchmod via Python's dir_fd=): a link planted anywhere on the path is never
