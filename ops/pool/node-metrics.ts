@@ -35,9 +35,9 @@ export function parseMetrics(text: string): NodeMetrics {
  * /dev/tcp or curl, whichever the host has, so it works on a bare image.
  *
  * The node config is read as data even though it is root's now (on hosts made before, the node user could write
- * it): the host and port read from it are data, never code. They are checked (an IPv4/IPv6 literal or a DNS name; a port number) before use, and reach bash's
- * /dev/tcp as positional parameters, not spliced into its script — a config naming the host `x;touch${IFS}/tmp/p`
- * once ran that command.
+ * it): the host and port read from it are data, never code. They are checked (an IPv4/IPv6 literal or a DNS name; a
+ * port number) before use, and reach bash's /dev/tcp as positional parameters, not spliced into its script — a config
+ * naming the host `x;touch${IFS}/tmp/p` once ran that command.
  */
 export function metricsScript(nodeConfigPath: string, defaultPort: number): string {
   const cfg = shellQuote(nodeConfigPath);

@@ -19,8 +19,9 @@ import { confirmForging, readForging, waitStartupDone, type ForgingReading, type
 /**
  * Moves the three credential files from one set of paths to the other, each a rename on one filesystem by
  * ops/remote/safe-files.py: a link at either end or on the way is refused, never followed (`mv -f A B` moves A *into*
- * the directory a link at B names). The directories are made when missing (root's, the node's group: config/host-layout.ts);
- * existing ones keep their owner and mode. Already moved (a resumed run) is fine; missing at both ends is not.
+ * the directory a link at B names). The directories are made when missing (root's, the node's group:
+ * config/host-layout.ts); existing ones keep their owner and mode. Already moved (a resumed run) is fine; missing at
+ * both ends is not.
  */
 export async function moveCredentials(config: PoolConfig, c: Connection, from: CredentialFiles, to: CredentialFiles, step: string): Promise<void> {
   const keys = ["kesKey", "vrfKey", "opcert"] as const;

@@ -1,13 +1,13 @@
 # pool-ops' file operations on a host, run as root (sudo) by ops/remote/files.ts as `python3 -I -c <this> OP JSON`.
 #
-# Why a program and not a shell script: root writes into directories the node user may control (/opt/cardano and
-# below: node-owned on hosts made before the root-owned layout of config/host-layout.ts). A path-based script
-# (`mktemp`, `chown --reference`, `ln -f`, `cp -p`, `mv -f`) resolves every path afresh at every step, so a node that swaps a name for a symbolic link between two
-# steps makes root write, chown or copy a file of its choosing (/etc/sudoers, /etc/shadow). Here every path is walked
-# from / one component at a time with O_NOFOLLOW|O_DIRECTORY, and every later step works on the file descriptors so
-# obtained (openat/renameat/fchown/fchmod via Python's dir_fd=): a link planted anywhere on the path is never
-# followed, whenever it is planted. The only links followed are root's own, in directories only root can write
-# (Debian's merged /usr: /bin -> usr/bin); the target itself is never a link.
+# Why a program and not a shell script: root writes into directories the node user may control (/opt/cardano and below:
+# node-owned on hosts made before the root-owned layout of config/host-layout.ts). A path-based script (`mktemp`, `chown
+# --reference`, `ln -f`, `cp -p`, `mv -f`) resolves every path afresh at every step, so a node that swaps a name for a
+# symbolic link between two steps makes root write, chown or copy a file of its choosing (/etc/sudoers, /etc/shadow).
+# Here every path is walked from / one component at a time with O_NOFOLLOW|O_DIRECTORY, and every later step works on
+# the file descriptors so obtained (openat/renameat/fchown/fchmod via Python's dir_fd=): a link planted anywhere on the
+# path is never followed, whenever it is planted. The only links followed are root's own, in directories only root can
+# write (Debian's merged /usr: /bin -> usr/bin); the target itself is never a link.
 #
 # - The new content is staged in a directory only root can enter (mode 0700, created by this run, checked by its
 #   descriptor) inside the target's own directory, so the final rename is on one filesystem and atomic, and the node
