@@ -212,9 +212,9 @@ describe.skipIf(skip)(`push-config on the lab${LAB_SKIP_NOTE}`, { timeout: PUSH_
 
       it("a link at the file the push reads and replaces: refused before anything is written", async () => {
         const before = topology();
-        await asNode(`cd ${q(layout().configDir)} && ln -s ${q(victim)} t.link && cp topology.json topology.keep && mv -f t.link topology.json`);
+        expect((await asNode(`cd ${q(layout().configDir)} && ln -s ${q(victim)} t.link && cp topology.json topology.keep && mv -f t.link topology.json`)).exitCode).toBe(0);
         const r = await pushRelay1();
-        expect(r.code).toBe(1);
+        expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(1);
         expect(r.stderr).toMatch(/relay-1.*refused for safety: .*topology\.json is a symbolic link/);
         expect(await victimState()).toBe(pristine);
         await asNode(`cd ${q(layout().configDir)} && mv -f topology.keep topology.json`);
@@ -223,10 +223,10 @@ describe.skipIf(skip)(`push-config on the lab${LAB_SKIP_NOTE}`, { timeout: PUSH_
 
       it("a link at the backup directory: the backup refuses, nothing is written, the restore refuses too", async () => {
         const before = topology();
-        await asNode(`cd ${q(layout().home)} && mv backup backup.away && ln -s ${q(victimDir)} backup`);
+        expect((await asNode(`cd ${q(layout().home)} && mv backup backup.away && ln -s ${q(victimDir)} backup`)).exitCode).toBe(0);
         try {
           const r = await pushRelay1();
-          expect(r.code).toBe(1);
+          expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(1);
           expect(r.stdout).toMatch(/relay-1: FAILED: refused for safety: .*\/backup is a symbolic link or not a directory: refusing to follow it.*could NOT restore/);
           expect(await victimState()).toBe(pristine);
           expect(topology()).toBe(before);
@@ -235,17 +235,22 @@ describe.skipIf(skip)(`push-config on the lab${LAB_SKIP_NOTE}`, { timeout: PUSH_
         }
       });
 
-      it("a directory on the path swapped for a link: refused, nothing written through it", async () => {
+      it("a link at a directory on the path (where an extra file goes): refused, nothing written through it", async () => {
         const before = topology();
-        await asNode(`cd ${q(layout().configDir)} && mv boot boot.away && ln -s ${q(victimDir)} boot`);
+        const dir = `${layout().home}/extra-${id}`;
+        const extras = mkdtempSync(join(tmpdir(), "push-extras-"));
+        mkdirSync(join(extras, "host", "relay-1", dir.slice(1)), { recursive: true });
+        writeFileSync(join(extras, "host", "relay-1", dir.slice(1), "sudoers"), "cardano ALL=(ALL) NOPASSWD: ALL\n");
+        expect((await asNode(`ln -s ${q(victimDir)} ${q(dir)}`)).exitCode).toBe(0);
         try {
-          const r = await pushRelay1();
-          expect(r.code).toBe(1);
-          expect(r.stderr).toMatch(/relay-1: read \S+: refused for safety: .*\/boot is a symbolic link or not a directory: refusing to follow it/);
+          const r = await pushRelay1(`  extraFilesDir: ${extras}\n`);
+          expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(1);
+          expect(r.stderr).toContain(`relay-1: read ${dir}/sudoers: refused for safety: ${dir} is a symbolic link or not a directory: refusing to follow it`);
           expect(await victimState()).toBe(pristine);
           expect(topology()).toBe(before);
         } finally {
-          await asNode(`cd ${q(layout().configDir)} && rm boot && mv boot.away boot`);
+          await asNode(`rm -f ${q(dir)}`);
+          rmSync(extras, { recursive: true, force: true });
         }
       });
 
