@@ -51,7 +51,7 @@ export interface HostLayout {
   readonly bootDir: string;
   /** The systemd unit file. */
   readonly unitFile: string;
-  /** Directory of the credential files the node reads (mode 0700, node user). */
+  /** Directory of the credential files the node reads (root-owned, the node's group: `nodeFileModes`). */
   readonly keysDir: string;
   /** The paths the node's credential flags name: present on the leader only. */
   readonly activeCredentials: CredentialFiles;
@@ -71,7 +71,9 @@ export interface HostLayout {
    */
   readonly releaseShareDir: string;
   readonly socket: string;
-  /** Previous versions of files a command replaced, one sub-directory per command run. */
+  /** The directory of `socket`: one of the two the node may write (with `database`). */
+  readonly socketDir: string;
+  /** Previous versions of files a command replaced, one sub-directory per command run (root only). */
   readonly backupDir: string;
 }
 
@@ -117,6 +119,61 @@ export function hostLayout(config: Pick<PoolConfig, "node">): HostLayout {
     database: `${home}/db/node`,
     releaseShareDir: releaseShareDir(config.node.binDir),
     socket: `${home}/run/node.socket`,
+    socketDir: `${home}/run`,
     backupDir: `${home}/backup`,
   };
+}
+
+/** Owner, group and mode of a node file or directory. */
+export interface Ownership {
+  readonly owner: string;
+  readonly group: string;
+  readonly mode: number;
+}
+
+/**
+ * NODE-OWNED DATA IS READ-ONLY TO THE NODE. Everything cardano-node only reads — `config/` (config.json, topology.json,
+ * the environment file that carries its command line, the boot inputs), `keys/` and `keys/standby/` — is root's, with
+ * the node's group allowed to enter and read, so a compromised node can neither change what it runs with (its own
+ * NODE_ARGS: credential flags on a standby) nor plant a name (a symbolic link) where root will write. The node writes
+ * only its database and its socket directory, the only paths its unit leaves writable (render/systemd/). The node home
+ * itself is root's 0755: the node can add no name beside config/ or keys/. Backups are root's alone (0700).
+ *
+ * The VRF key is the one file the node owns: cardano-node refuses to start with a VRF key that has any "other"
+ * permission bit and warns at every start when it has a group bit (cardano-node `cardano-node/src/Cardano/Node/Run.hs`
+ * @11.0.1 and @f-f/prepare-11.1, `checkVRFFilePermissions`: `OtherPermissionsExist` refuses,
+ * `GroupPermissionsExist` a WARNING; "readable only by the current process owner"), so it is the node user's, 0600.
+ * In a root-owned directory the node can still not rename, remove or replace it, and root replaces it only by a
+ * rename (ops/remote/safe-files.py), never by writing through it. The KES key and the op cert have no such check:
+ * root's, 0640. The boot scripts (stacks/boot/) make the same layout with the same numbers.
+ */
+export interface NodeFileModes {
+  /** `config/`, `config/boot/`, `keys/`, `keys/standby/`: root:<node group> 0750. */
+  readonly readOnlyDir: Ownership;
+  /** config.json, topology.json, the environment file, the KES key, the op cert: root:<node group> 0640. */
+  readonly readOnlyFile: Ownership;
+  /** The VRF signing key: <node user>:<node group> 0600 (see above). */
+  readonly vrfKey: Ownership;
+  /** The socket directory: the node's, 0755 as before (the socket's own mode decides who may connect). The database
+   * directory, the other path the node writes, is made by the chain volume's mount script (the node's, 0750). */
+  readonly socketDir: Ownership;
+  /** `backup/` and each run's directory in it: root:root 0700 (ops/remote/safe-files.py refuses any other). */
+  readonly backupDir: Ownership;
+}
+
+export function nodeFileModes(config: Pick<PoolConfig, "node">): NodeFileModes {
+  const { user, group } = config.node;
+  return {
+    readOnlyDir: { owner: "root", group, mode: 0o750 },
+    readOnlyFile: { owner: "root", group, mode: 0o640 },
+    vrfKey: { owner: user, group, mode: 0o600 },
+    socketDir: { owner: user, group, mode: 0o755 },
+    backupDir: { owner: "root", group: "root", mode: 0o700 },
+  };
+}
+
+/** How a credential file is kept, active or held: the VRF key the node's 0600, the others root's 0640. */
+export function credentialOwnership(config: Pick<PoolConfig, "node">, key: keyof CredentialFiles): Ownership {
+  const modes = nodeFileModes(config);
+  return key === "vrfKey" ? modes.vrfKey : modes.readOnlyFile;
 }

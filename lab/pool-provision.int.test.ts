@@ -35,8 +35,9 @@ describe.skipIf(skip)(`lab pool provisioning${LAB_SKIP_NOTE}`, () => {
     const standby = pool.fleet.connection("producer-1");
     expect(await standby.read(layout.activeCredentials.opcert)).toBeUndefined();
     expect((await standby.readText(layout.heldCredentials.opcert))?.trim()).toBe(pool.keys.opcert.trim());
-    const mode = await standby.runChecked(`stat -c '%a %U' ${layout.heldCredentials.kesKey}`);
-    expect(mode.stdout.toString().trim()).toBe("600 cardano");
+    // config/host-layout.ts nodeFileModes: the KES key root's, readable by the node's group; the VRF key the node's 0600.
+    const mode = await standby.runChecked(`stat -c '%a %U:%G' ${layout.heldCredentials.kesKey} ${layout.heldCredentials.vrfKey} ${layout.keysDir} ${layout.configDir} ${layout.environmentFile}`);
+    expect(mode.stdout.toString().trim().split("\n")).toEqual(["640 root:cardano", "600 cardano:cardano", "750 root:cardano", "750 root:cardano", "640 root:cardano"]);
     // Both producers, the three other relays, and the release's bootstrap peer.
     expect(await metric(pool, "relay-1", "cardano_node_metrics_connectedPeers_int")).toBe(6);
     // The standby's command line names no credentials.

@@ -83,6 +83,12 @@ describe("node files: the release's plus the pool's overlay", () => {
     expect(unit.content).not.toMatch(/\{\{/);
   });
 
+  test("what the node runs with is root's, readable by its group only (config/host-layout.ts nodeFileModes)", () => {
+    for (const path of [layout.nodeConfig, layout.topology, layout.environmentFile]) {
+      expect(files("producer-1").get(path), path).toMatchObject({ owner: "root", group: config.node.group, mode: 0o640 });
+    }
+  });
+
   test("the boot inputs: overlays and both producer modes' environments, root-owned; push-config keeps them", () => {
     const boot = new Map(renderBootNodeFiles(config, hosts, host("producer-1")).map((f) => [f.path, f]));
     expect([...boot.keys()].sort()).toEqual([`${layout.bootDir}/config.overlay.json`, `${layout.bootDir}/env.leader`, `${layout.bootDir}/env.standby`, `${layout.bootDir}/topology.overlay.json`, layout.unitFile].sort());
@@ -123,6 +129,7 @@ describe("node files: the release's plus the pool's overlay", () => {
     const withExtras = testPool({ node: { genesisHashes: labGenesisHashes("preprod") }, pushConfig: { extraFilesDir: dir } });
     const get = (name: string) => files(name, "producer-1", withExtras).get("/etc/motd.d/pool")?.content;
     expect(get("relay-1")).toBe("relay one\n");
+    expect(files("relay-1", "producer-1", withExtras).get("/etc/motd.d/pool")).toMatchObject({ owner: "root", group: "root", mode: 0o644 });
     expect(get("relay-2")).toBe("a relay\n");
     expect(get("producer-1")).toBeUndefined();
   });

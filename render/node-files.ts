@@ -10,7 +10,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
-import { hostLayout } from "../config/host-layout";
+import { hostLayout, nodeFileModes } from "../config/host-layout";
 import type { PoolConfig } from "../config/schema";
 import type { JsonObject } from "./json-merge";
 import { nodeEnvironmentFile, type NodeMode } from "./node-args";
@@ -41,7 +41,22 @@ export interface RenderOptions {
   readonly configDir?: string;
 }
 
-/** The unit file, from the template kept in render/systemd/. */
+/**
+ * The unit file, from the template kept in render/systemd/.
+ *
+ * Its confinement (systemd.exec(5)): the node writes only its database and its socket directory (`ReadWritePaths`
+ * under `ProtectSystem=strict`); it reads its config, topology and keys (root's, readable by its group:
+ * config/host-layout.ts `nodeFileModes`) and the release's files; it talks TCP to peers and Prometheus and serves a
+ * Unix socket (`RestrictAddressFamilies`); it needs no capability. System calls: only groups no node makes are
+ * denied, with an error rather than a kill (an allow-list such as @system-service could deny the LSM ledger backend's
+ * io_uring block I/O, or GHC's NUMA and affinity calls in @resources). Left out on purpose: MemoryDenyWriteExecute
+ * (code generated at run time, as GHC's adjustors and the lab stand-in's V8 need), PrivateUsers (the keys'
+ * ownership), ProcSubset=pid (the node's resource tracing reads /proc), PrivateNetwork and IPAddressDeny (peers are
+ * anywhere).
+ *
+ * The template's comments stay in the repository: the host's unit gets one line naming the template instead, since
+ * the unit travels in every node's user data (EC2 takes 16 KiB) and cloud-init and push-config must write the same text.
+ */
 export function renderUnit(config: PoolConfig, host: RenderHost): string {
   const layout = hostLayout(config);
   const template = readFileSync(new URL("./systemd/cardano-node.service", import.meta.url), "utf8");
@@ -50,17 +65,24 @@ export function renderUnit(config: PoolConfig, host: RenderHost): string {
     host: host.name,
     pool: config.name,
     chainMount: layout.chainMount,
+    database: layout.database,
+    socketDir: layout.socketDir,
     user: config.node.user,
     group: config.node.group,
     environmentFile: layout.environmentFile,
     nodeBinary: `${config.node.binDir}/cardano-node`,
   };
-  return template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
+  const rendered = template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
     const value = values[key];
     if (value === undefined) throw new RenderError(`render/systemd/cardano-node.service: unknown placeholder {{${key}}}`);
     return value;
   });
+  const directives = rendered.split("\n").filter((line) => !line.startsWith("#"));
+  return [UNIT_HEADER, ...directives].join("\n");
 }
+
+/** The host unit's only comment: where each of its lines is explained. */
+const UNIT_HEADER = "# Rendered by pool-ops from the pool config; render/systemd/cardano-node.service in its repository says why each line.";
 
 /** Extra files kept by the operator, for a role and for a host (host files win). */
 export function extraFiles(config: PoolConfig, host: RenderHost, configDir: string | undefined): NodeFile[] {
@@ -76,7 +98,9 @@ export function extraFiles(config: PoolConfig, host: RenderHost, configDir: stri
         if (statSync(path).isDirectory()) walk(path);
         else {
           const target = `/${relative(dir, path)}`;
-          files.set(target, { path: target, content: readFileSync(path, "utf8"), mode: 0o644, owner: config.node.user, group: config.node.group, effect: "reload" });
+          // Root's and readable by all, as before (an extra file may be for more than the node: a motd): read-only to
+          // the node, as everything it reads (config/host-layout.ts nodeFileModes).
+          files.set(target, { path: target, content: readFileSync(path, "utf8"), owner: "root", group: "root", mode: 0o644, effect: "reload" });
         }
       }
     };
@@ -121,11 +145,13 @@ export function renderNodeFiles(config: PoolConfig, hosts: readonly RenderHost[]
   if (!producers.includes(options.leader)) throw new RenderError(`leader ${options.leader} is not a producer (expected one of ${producers.join(", ")})`);
   const layout = hostLayout(config);
   const mode: NodeMode = host.role === "relay" ? "relay" : host.name === options.leader ? "leader" : "standby";
-  const owned = { owner: config.node.user, group: config.node.group };
+  // Root's, readable by the node's group (config/host-layout.ts `nodeFileModes`): the node cannot change what it runs
+  // with, its own command line (the environment file) included.
+  const readOnly = nodeFileModes(config).readOnlyFile;
   const files: NodeFile[] = [
-    { path: layout.nodeConfig, content: json(renderNodeConfig(config, host, options.release)), mode: 0o644, ...owned, effect: "restart" },
-    { path: layout.topology, content: json(renderTopology(config, hosts, host, options.release)), mode: 0o644, ...owned, effect: "reload" },
-    { path: layout.environmentFile, content: nodeEnvironmentFile(config, mode, { hostAddr: "0.0.0.0" }), mode: 0o640, ...owned, effect: "restart" },
+    { path: layout.nodeConfig, content: json(renderNodeConfig(config, host, options.release)), ...readOnly, effect: "restart" },
+    { path: layout.topology, content: json(renderTopology(config, hosts, host, options.release)), ...readOnly, effect: "reload" },
+    { path: layout.environmentFile, content: nodeEnvironmentFile(config, mode, { hostAddr: "0.0.0.0" }), ...readOnly, effect: "restart" },
     ...renderBootNodeFiles(config, hosts, host),
     ...extraFiles(config, host, options.configDir),
   ];

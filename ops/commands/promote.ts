@@ -13,7 +13,7 @@
  * The gap without a forger is one node restart (on mainnet, loading a ledger snapshot: minutes).
  */
 import { Command, InvalidArgumentError } from "commander";
-import { hostLayout } from "../../config/host-layout";
+import { credentialOwnership, hostLayout } from "../../config/host-layout";
 import { LeaderParameter, LeaderParameterError } from "../aws/leader-parameter";
 import { confirmProducerIdentity, ProducerIdentityError } from "../aws/producer-identity";
 import {
@@ -220,7 +220,7 @@ export async function promote(ctx: OpsContext, options: PromoteOptions, lease: L
         ctx.out.info(`${standby.name}: new op cert, counter ${issued.previous} → ${issued.counter}`);
         // The fenced producer must hold the same cert, or promoting it back later would use a counter the chain passed.
         if (fencedBy === "ssh") {
-          await oldC.put(hostLayout(config).heldCredentials.opcert, issued.certText, { owner: config.node.user, group: config.node.group, mode: 0o600, backup: true, step: "write the new op cert" });
+          await oldC.put(hostLayout(config).heldCredentials.opcert, issued.certText, { ...credentialOwnership(config, "opcert"), backup: true, step: "write the new op cert" });
         } else ctx.out.warn(`${oldLeader.name} is stopped: it fetches the new op cert from Secrets Manager when it boots`);
       }
 

@@ -2,18 +2,26 @@
  * `pool-ops push-config` on the lab (SSM leader record on the emulator), run as an operator types it: a first push
  * writes every node's files, a second touches nothing, an address change shows in exactly the right diffs, an
  * unhealthy relay stops the roll with its files restored, and bad values are refused before any host is touched.
+ * And root never follows a link the node user plants (issue 20): with the node's files root's, the node cannot plant
+ * a name in any directory a push writes to; on a host with the layout older images made (the node's home and
+ * config/ its own), a link planted at each step of a push — the file read and replaced, the backup directory, a
+ * directory on the path, the file a restore puts back, the staging names while the push runs — is refused, and the
+ * root-owned file it points at stays untouched.
  */
+import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
-import { hostLayout } from "../../config/host-layout";
+import { hostLayout, nodeFileModes } from "../../config/host-layout";
 import { LAB_SKIP, LAB_SKIP_NOTE, runPoolOps, useLab } from "../../lab/harness";
 import { faultFile, hostPath } from "../../lab/lab-hosts";
 import { provisionLabPool, type ProvisionedPool } from "../../lab/pool-provision";
 import { metricValue, readNodeMetrics } from "../pool/node-metrics";
 import { releaseNetworkDir } from "../pool/release-facts";
+import type { Connection } from "../remote/connection";
+import { shellQuote as q } from "../remote/shell";
 
 const skip = LAB_SKIP;
 const NODES = ["relay-1", "relay-2", "relay-3", "relay-4", "producer-1", "producer-2"];
@@ -147,5 +155,164 @@ describe.skipIf(skip)(`push-config on the lab${LAB_SKIP_NOTE}`, { timeout: PUSH_
       await relay3.runChecked(`cp -p /tmp/shelley.keep ${share}/shelley-genesis.json`);
       writeFileSync(lab().files.poolConfig, baseConfig);
     }
+  });
+  describe("no link the node user plants is ever followed by root during a push", () => {
+    const id = randomBytes(4).toString("hex");
+    const victim = `/var/tmp/pool-ops-victim-${id}`; // root's, outside the node's files (as /etc/sudoers is)
+    const victimDir = `/var/tmp/pool-ops-victim-dir-${id}`;
+    let relay: Connection;
+    let pristine = "";
+    const asNode = (script: string, timeoutSeconds = 30) => relay.run(`exec sudo -n -u ${q(pool.config.node.user)} -- sh -c ${q(script)}`, { timeoutSeconds });
+    const victimState = async () => (await relay.runChecked(`sha256sum ${q(victim)} | cut -d ' ' -f 1; stat -c '%U:%G:%a' ${q(victim)}; ls -A ${q(victimDir)} | wc -l`)).stdout.toString();
+    /** A push with work for relay-1 alone: another address for relay-3 changes its topology and topology overlay. */
+    let round = 0;
+    const pushRelay1 = (extraConfig = "") => {
+      writeFileSync(lab().files.poolConfig, `${baseConfig.replace("pushConfig:\n", `pushConfig:\n${extraConfig}`)}topology:\n  addresses:\n    relay-3: relay3-${id}-${++round}.example.org\n`);
+      return push(["-H", "relay-1"]);
+    };
+    const topology = () => readFileSync(hostPath(lab(), "relay-1", layoutOf().topology), "utf8");
+
+    beforeAll(async () => {
+      relay = pool.fleet.connection("relay-1");
+      await relay.runChecked(`printf 'root only\\n' > ${q(victim)} && chmod 0640 ${q(victim)} && install -d -m 0700 ${q(victimDir)}`);
+      pristine = await victimState();
+    });
+    afterAll(async () => {
+      await relay?.run(`rm -rf ${q(victim)} ${q(victimDir)}`).catch(() => undefined);
+      writeFileSync(lab().files.poolConfig, baseConfig);
+    });
+
+    it("with the node's files root's, the node user cannot plant a name in any directory a push writes to", async () => {
+      const layout = layoutOf();
+      await push(); // every host has the base config's files; the backup directory exists
+      const dirs = [layout.home, layout.configDir, layout.bootDir, layout.backupDir, "/etc/systemd/system"];
+      expect((await relay.runChecked(`stat -c '%U:%G:%a' ${dirs.slice(0, 4).map(q).join(" ")}`)).stdout.toString().split("\n").filter(Boolean)).toEqual(["root:root:755", "root:cardano:750", "root:cardano:750", "root:root:700"]);
+      for (const dir of dirs) {
+        const r = await asNode(`ln -s ${q(victim)} ${q(`${dir}/planted`)}`);
+        expect(r.exitCode, dir).not.toBe(0);
+        expect(r.stderr, dir).toMatch(/Permission denied/);
+      }
+      // Nor replace or rewrite a file it runs with.
+      expect((await asNode(`ln -sfn ${q(victim)} /tmp/l-${id} && mv -f /tmp/l-${id} ${q(layout.topology)}`)).exitCode).not.toBe(0);
+      expect((await asNode(`echo '{}' > ${q(layout.environmentFile)}`)).exitCode).not.toBe(0);
+      expect(await victimState()).toBe(pristine);
+    });
+
+    describe("on a host with the layout older images made: the node's home and config/ its own", () => {
+      const layout = () => layoutOf();
+      beforeAll(async () => {
+        await relay.runChecked(`chown ${q(pool.config.node.user)}:${q(pool.config.node.group)} ${q(layout().home)} ${q(layout().configDir)} && chmod 0755 ${q(layout().home)} ${q(layout().configDir)}`);
+      });
+      afterAll(async () => {
+        // Back to the layout this change makes, and the pool's own files.
+        await relay?.run(`chown root:root ${q(layout().home)} && chown root:${q(pool.config.node.group)} ${q(layout().configDir)} && chmod 0750 ${q(layout().configDir)}`);
+        writeFileSync(lab().files.poolConfig, baseConfig);
+        await push();
+      });
+
+      it("a link at the file the push reads and replaces: refused before anything is written", async () => {
+        const before = topology();
+        expect((await asNode(`cd ${q(layout().configDir)} && ln -s ${q(victim)} t.link && cp topology.json topology.keep && mv -f t.link topology.json`)).exitCode).toBe(0);
+        const r = await pushRelay1();
+        expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(1);
+        expect(r.stderr).toMatch(/relay-1.*refused for safety: .*topology\.json is a symbolic link/);
+        expect(await victimState()).toBe(pristine);
+        await asNode(`cd ${q(layout().configDir)} && mv -f topology.keep topology.json`);
+        expect(topology()).toBe(before);
+      });
+
+      it("a link at the backup directory: the backup refuses, nothing is written, the restore refuses too", async () => {
+        const before = topology();
+        expect((await asNode(`cd ${q(layout().home)} && mv backup backup.away && ln -s ${q(victimDir)} backup`)).exitCode).toBe(0);
+        try {
+          const r = await pushRelay1();
+          expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(1);
+          expect(r.stdout).toMatch(/relay-1: FAILED: refused for safety: .*\/backup is a symbolic link or not a directory: refusing to follow it.*could NOT restore/);
+          expect(await victimState()).toBe(pristine);
+          expect(topology()).toBe(before);
+        } finally {
+          await asNode(`cd ${q(layout().home)} && rm backup && mv backup.away backup`);
+        }
+      });
+
+      it("a link at a directory on the path (where an extra file goes): refused, nothing written through it", async () => {
+        const before = topology();
+        const dir = `${layout().home}/extra-${id}`;
+        const extras = mkdtempSync(join(tmpdir(), "push-extras-"));
+        mkdirSync(join(extras, "host", "relay-1", dir.slice(1)), { recursive: true });
+        writeFileSync(join(extras, "host", "relay-1", dir.slice(1), "sudoers"), "cardano ALL=(ALL) NOPASSWD: ALL\n");
+        expect((await asNode(`ln -s ${q(victimDir)} ${q(dir)}`)).exitCode).toBe(0);
+        try {
+          const r = await pushRelay1(`  extraFilesDir: ${extras}\n`);
+          expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(1);
+          expect(r.stderr).toContain(`relay-1: read ${dir}/sudoers: refused for safety: ${dir} is a symbolic link or not a directory: refusing to follow it`);
+          expect(await victimState()).toBe(pristine);
+          expect(topology()).toBe(before);
+        } finally {
+          await asNode(`rm -f ${q(dir)}`);
+          rmSync(extras, { recursive: true, force: true });
+        }
+      });
+
+      it("a link at the file a restore puts back (planted once the new file is written, while the health gate waits): the restore refuses", async () => {
+        const before = topology();
+        const extras = mkdtempSync(join(tmpdir(), "push-extras-"));
+        mkdirSync(join(extras, "host", "relay-1", "opt", "cardano", "lab"), { recursive: true });
+        writeFileSync(join(extras, "host", "relay-1", "opt", "cardano", "lab", "slot-lag"), "5000\n"); // unhealthy after the push
+        const marker = `relay3-${id}-${round + 1}.example.org`;
+        const racer = asNode(
+          [
+            `cd ${q(layout().configDir)} || exit 1`,
+            "end=$(( $(date +%s) + 60 ))",
+            `until grep -q ${q(marker)} topology.json 2>/dev/null; do [ "$(date +%s)" -lt "$end" ] || { echo "never saw the new topology"; exit 1; }; sleep 0.05; done`,
+            // After the reload the push sends right after its writes, within the 4 s the health gate waits.
+            "sleep 1",
+            `ln -s ${q(victim)} t.link && mv -f t.link topology.json && echo planted`,
+          ].join("\n"),
+          70,
+        );
+        try {
+          const r = await pushRelay1(`  extraFilesDir: ${extras}\n`);
+          expect((await racer).stdout.toString()).toContain("planted");
+          expect(r.code).toBe(1);
+          expect(r.stdout).toMatch(/relay-1: FAILED: unhealthy after reload: .*could NOT restore: refused for safety: .*topology\.json is a symbolic link: refusing to restore onto it/);
+          expect(await victimState()).toBe(pristine);
+        } finally {
+          await relay.run(`rm -f ${q(layout().topology)} ${q(`${layout().home}/lab/slot-lag`)}`);
+          await relay.put(layout().topology, before, { ...nodeFileModes(pool.config).readOnlyFile, backup: false });
+          rmSync(extras, { recursive: true, force: true });
+        }
+      }, 90_000);
+
+      it("a node racing a whole push — links at every staging name, the files being replaced swapped for links — changes nothing of root's", async () => {
+        const before = topology();
+        const racer = asNode(
+          [
+            `cd ${q(layout().configDir)} || exit 1`,
+            "cp topology.json topology.keep || exit 1",
+            "end=$(( $(date +%s) + 12 )); n=0",
+            'while [ "$(date +%s)" -lt "$end" ]; do',
+            "  for s in .pool-ops-staging.* boot/.pool-ops-staging.*; do",
+            '    [ -e "$s" ] || continue; n=$((n+1))',
+            `    ln -sf ${q(victim)} "$s/f0" 2>/dev/null; ln -sf ${q(victim)} "$s/f1" 2>/dev/null`,
+            "  done",
+            `  ln -sfn ${q(victim)} t.link && mv -f t.link topology.json && cp topology.keep t.file && mv -f t.file topology.json`,
+            "done",
+            'echo "saw $n staging names"',
+          ].join("\n"),
+          30,
+        );
+        const outcomes: string[] = [];
+        for (let i = 0; i < 2; i++) {
+          const r = await pushRelay1();
+          outcomes.push(r.code === 0 ? "pushed" : /refused for safety/.test(`${r.stdout}${r.stderr}`) ? "refused" : `other: ${r.stdout}${r.stderr}`);
+        }
+        expect((await racer).stdout.toString()).toMatch(/saw \d+ staging names/);
+        expect(outcomes.filter((o) => o.startsWith("other"))).toEqual([]);
+        expect(await victimState()).toBe(pristine);
+        await relay.run(`rm -f ${q(layout().topology)} ${q(`${layout().configDir}/topology.keep`)} ${q(`${layout().configDir}/t.link`)} ${q(`${layout().configDir}/t.file`)}`);
+        await relay.put(layout().topology, before, { ...nodeFileModes(pool.config).readOnlyFile, backup: false });
+      }, 120_000);
+    });
   });
 });

@@ -11,7 +11,7 @@
 import { Command } from "commander";
 import { createTwoFilesPatch } from "diff";
 import { dirname } from "node:path";
-import { hostLayout } from "../../config/host-layout";
+import { hostLayout, nodeFileModes } from "../../config/host-layout";
 import type { PoolConfig } from "../../config/schema";
 import { LeaderParameter, LeaderParameterError } from "../aws/leader-parameter";
 import { EXIT_ABORTED, EXIT_HOST_FAILURE, EXIT_OK, EXIT_USAGE, opsAction, type OpsContext } from "../context";
@@ -24,7 +24,6 @@ import { withPoolLease } from "../lease/with-lease";
 import type { Connection } from "../remote/connection";
 import type { InventoryHost } from "../remote/inventory";
 import { GroupResult, OpsError, type Result } from "../remote/result";
-import { shellQuote } from "../remote/shell";
 import { renderNodeFiles, RenderError, sameContent, type FileEffect, type NodeFile } from "../../render/node-files";
 import { checkedRelease, ReleaseFilesError, type ReleaseNodeFiles } from "../../render/release-files";
 import { readReleaseFacts } from "../pool/release-facts";
@@ -71,15 +70,29 @@ function strongest(effects: FileEffect[]): FileEffect {
   return effects.includes("restart") ? "restart" : effects.includes("reload") ? "reload" : "none";
 }
 
-/** The apply step on one host: backups, atomic writes, then SIGHUP or restart. */
+/**
+ * Where a missing parent directory of a pushed file is made: inside the node home as the node's read-only directories
+ * are (root's, the node's group: config/host-layout.ts), elsewhere root's 0755 as any system directory.
+ */
+function parentDirectory(config: PoolConfig, path: string) {
+  const layout = hostLayout(config);
+  return path.startsWith(`${layout.home}/`) ? nodeFileModes(config).readOnlyDir : { owner: "root", group: "root", mode: 0o755 };
+}
+
+/**
+ * The apply step on one host: backups, atomic writes, then SIGHUP or restart. Every file operation is root's through
+ * ops/remote/safe-files.py (a backup is a copy into a root-only directory, a write a rename from one): none follows a
+ * link the node user may have planted, at the file, its backup or a directory on the way.
+ */
 async function applyHost(config: PoolConfig, c: Connection, plan: HostPlan, backupDir: string, reload: boolean): Promise<FileEffect> {
-  const q = shellQuote;
-  const backup = [`set -e`, `install -d -m 0700 ${q(backupDir)}`];
-  for (const [i, change] of plan.changes.entries()) {
-    if (change.before !== undefined) backup.push(`cp -p ${q(change.file.path)} ${q(`${backupDir}/${i}`)}`);
-    backup.push(`install -d -m 0755 ${q(dirname(change.file.path))}`);
+  const step = "back up the current files";
+  const existing = [...plan.changes.entries()].filter(([, change]) => change.before !== undefined);
+  const { absent } = await c.backupFiles(backupDir, existing.map(([i, change]) => ({ path: change.file.path, as: String(i) })), { step });
+  // Read a moment ago and gone now: someone else changed the host (cp would have failed here too).
+  if (absent.length > 0) throw new OpsError(c.name, step, `${absent.join(", ")} disappeared after it was read`, "look at what else changes this host, then push again");
+  for (const dir of new Set(plan.changes.map((change) => dirname(change.file.path)))) {
+    await c.ensureDirectory(dir, { ...parentDirectory(config, dir), step });
   }
-  await c.runChecked(backup.join("\n"), { step: "back up the current files", label: "back up the files about to change" });
   for (const change of plan.changes) {
     await c.put(change.file.path, change.file.content, { owner: change.file.owner, group: change.file.group, mode: change.file.mode, backup: false, step: `write ${change.file.path}` });
   }
@@ -94,17 +107,15 @@ async function applyEffect(config: PoolConfig, c: Connection, effect: FileEffect
   await c.runChecked(effect === "restart" ? config.node.service.restart : config.node.service.reload, { step: effect === "restart" ? "restart the node" : "reload the node (SIGHUP)" });
 }
 
-/** Puts the previous files back (removing files that did not exist before) and applies them again. */
+/**
+ * Puts the previous files back (removing files that did not exist before) and applies them again. Each comes back
+ * from the root-only backup directory through a staging file and a rename; a link planted where a file goes back is
+ * refused, one where a new file was is removed, never followed.
+ */
 async function restoreHost(config: PoolConfig, c: Connection, plan: HostPlan, backupDir: string): Promise<string> {
-  const q = shellQuote;
-  const lines = ["set -e"];
-  for (const [i, change] of plan.changes.entries()) {
-    const target = change.file.path;
-    if (change.before === undefined) lines.push(`rm -f ${q(target)}`);
-    else lines.push(`cp -p ${q(`${backupDir}/${i}`)} ${q(`${target}.restore`)}`, `mv -f ${q(`${target}.restore`)} ${q(target)}`);
-  }
+  const files = [...plan.changes.entries()].map(([i, change]) => ({ path: change.file.path, from: String(i), absent: change.before === undefined }));
   try {
-    await c.runChecked(lines.join("\n"), { step: "restore the previous files", label: "restore the previous files" });
+    await c.restoreFiles(backupDir, files, { step: "restore the previous files" });
     await applyEffect(config, c, strongest(plan.changes.map((ch) => ch.file.effect)), plan.changes.some((ch) => ch.file.path === hostLayout(config).unitFile));
     const health = await waitHealthy(config, c, config.pushConfig.healthTimeoutSeconds * 1000);
     return health.healthy ? "previous files restored and applied; healthy again" : `previous files restored and applied, still unhealthy: ${health.problem}`;

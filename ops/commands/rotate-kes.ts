@@ -14,7 +14,7 @@
  * it was reloaded, restores the secrets' previous values, and exits non-zero saying what happened.
  */
 import { Command, InvalidArgumentError, Option } from "commander";
-import { hostLayout } from "../../config/host-layout";
+import { credentialOwnership, hostLayout } from "../../config/host-layout";
 import { NETWORKS } from "../../config/networks";
 import { confirmProducerIdentity, ProducerIdentityError } from "../aws/producer-identity";
 import { LeaderParameter, LeaderParameterError } from "../aws/leader-parameter";
@@ -40,7 +40,7 @@ import { EXIT_ABORTED, EXIT_HOST_FAILURE, EXIT_OK, opsAction, type OpsContext } 
 import { chooseCounter, CounterRuleError, queryOnChainCounter } from "../pool/kes-counter";
 import { confirmForging } from "../pool/forging";
 import { describe as describeReading } from "../pool/producer-role";
-import { backupScript, leaderView, reloadNode, rollBack, waitFor, type Journal, type Target } from "../pool/kes-rotation";
+import { backUpPair, leaderView, reloadNode, rollBack, waitFor, type Journal, type Target } from "../pool/kes-rotation";
 import { assertRolesUnchanged } from "../pool/producer-roles-now";
 import { clearRotationJournal, inTheirRolesNow, pairAgreement, rotationJournalPath, saveRotationJournal } from "../pool/rotation-state";
 import { retirePreviousPairsScript } from "../pool/retire-hot-keys";
@@ -252,7 +252,6 @@ export async function rotateKes(ctx: OpsContext, options: RotateKesOptions, leas
   const journal: Journal = { pool: inventory.pool, startedAt: now.toISOString(), step: "sign", backupDir: `${layout.backupDir}/${stamp}-rotate-kes`, pushed: [], secretsUpdated: false, leaderReloaded: false };
   const previousSecrets: Partial<Record<"kesSigningKey" | "opcert" | "opcertCounter", string>> = {};
   const results: Result[] = [];
-  const owner = { owner: config.node.user, group: config.node.group, mode: 0o600, backup: false } as const;
   let newKesText = "";
   let newCertText = "";
   try {
@@ -280,11 +279,11 @@ export async function rotateKes(ctx: OpsContext, options: RotateKesOptions, leas
       await control.checkpoint(`push-${target.name}`);
       await assertRolesUnchanged(config, aws, inventory.parameters.leader!, producers, leader, target, `push-${target.name}`);
       const dir = `${journal.backupDir}/${target.name}`;
-      await target.connection.runChecked(backupScript(target.files, dir, config.node.user, config.node.group), { step: "back up the current pair", label: "back up the current KES key and op cert" });
+      await backUpPair(target.connection, target.files, dir);
       journal.pushed.push(target.name);
       await saveRotationJournal(journal, lease);
-      await target.connection.put(target.files.kesKey, newKesText, { ...owner, step: "write the KES key" });
-      await target.connection.put(target.files.opcert, newCertText, { ...owner, step: "write the op cert" });
+      await target.connection.put(target.files.kesKey, newKesText, { ...credentialOwnership(config, "kesKey"), backup: false, step: "write the KES key" });
+      await target.connection.put(target.files.opcert, newCertText, { ...credentialOwnership(config, "opcert"), backup: false, step: "write the op cert" });
     }
 
     journal.step = "update-secrets";

@@ -10,7 +10,7 @@ import { putHotPair } from "../aws/hot-pair-secrets";
 import type { SecretStore } from "../aws/secret-store";
 import type { OperationalCertificate } from "../cardano";
 import type { Connection } from "../remote/connection";
-import { shellQuote } from "../remote/shell";
+import { OpsError } from "../remote/result";
 import { startupDone } from "./forging";
 import { metricValue, readNodeMetrics } from "./node-metrics";
 
@@ -46,22 +46,23 @@ export async function leaderView(config: PoolConfig, connection: Connection) {
   };
 }
 
-/** Copies a producer's current pair into the run's backup directory (owner and mode kept). */
-export function backupScript(files: CredentialFiles, dir: string, user: string, group: string): string {
-  const q = shellQuote;
-  return [
-    "set -eu",
-    `install -d -m 0700 -o ${q(user)} -g ${q(group)} ${q(dir)} ${q(`${dir}/..`)}`,
-    `cp -p ${q(files.kesKey)} ${q(`${dir}/kes.skey`)}`,
-    `cp -p ${q(files.opcert)} ${q(`${dir}/node.cert`)}`,
-  ].join("\n");
+/** The names of a pair's two files inside a run's backup directory. */
+const BACKUP_NAMES = { kesKey: "kes.skey", opcert: "node.cert" } as const;
+
+/**
+ * Copies a producer's current pair into the run's backup directory (owner and mode kept), made root-only if missing.
+ * Root copies through ops/remote/safe-files.py: a link the node user planted at either file or on the way is refused,
+ * never followed. Both files must be there (the preflight read the cert): a missing one fails the step.
+ */
+export async function backUpPair(connection: Connection, files: CredentialFiles, dir: string): Promise<void> {
+  const step = "back up the current pair";
+  const { absent } = await connection.backupFiles(dir, [{ path: files.kesKey, as: BACKUP_NAMES.kesKey }, { path: files.opcert, as: BACKUP_NAMES.opcert }], { step });
+  if (absent.length > 0) throw new OpsError(connection.name, step, `${absent.join(" and ")} missing: nothing to back up`, "check the producer's credentials (pool-ops kes status), then run rotate-kes again");
 }
 
-/** Puts the backed-up pair back, each file through a temp copy and a rename. */
-export function restoreScript(files: CredentialFiles, dir: string): string {
-  const q = shellQuote;
-  const one = (from: string, to: string) => [`cp -p ${q(from)} ${q(`${to}.restore`)}`, `sync ${q(`${to}.restore`)} 2>/dev/null || sync`, `mv -f ${q(`${to}.restore`)} ${q(to)}`];
-  return ["set -eu", ...one(`${dir}/kes.skey`, files.kesKey), ...one(`${dir}/node.cert`, files.opcert)].join("\n");
+/** Puts the backed-up pair back, each file through a root-only staging copy and a rename (never onto a link). */
+export async function restorePair(connection: Connection, files: CredentialFiles, dir: string): Promise<void> {
+  await connection.restoreFiles(dir, [{ path: files.kesKey, from: BACKUP_NAMES.kesKey }, { path: files.opcert, from: BACKUP_NAMES.opcert }], { step: "restore the previous pair" });
 }
 
 export async function waitFor<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number): Promise<{ ok: boolean; last: T }> {
@@ -95,7 +96,7 @@ export async function rollBack(
   let ok = true;
   for (const target of targets.filter((t) => journal.pushed.includes(t.name))) {
     try {
-      await target.connection.runChecked(restoreScript(target.files, `${journal.backupDir}/${target.name}`), { step: "restore the previous pair", label: "restore the previous KES key and op cert" });
+      await restorePair(target.connection, target.files, `${journal.backupDir}/${target.name}`);
       report.push(`${target.name}: previous KES key and op cert restored`);
     } catch (error) {
       ok = false;

@@ -34,10 +34,10 @@ export function parseMetrics(text: string): NodeMetrics {
  * The shell script that finds the metrics address in the node config and fetches the page. Plain sh + bash's
  * /dev/tcp or curl, whichever the host has, so it works on a bare image.
  *
- * The node config is the node's file (the node user may have written it): the host and port read from it are data,
- * never code. They are checked (an IPv4/IPv6 literal or a DNS name; a port number) before use, and reach bash's
- * /dev/tcp as positional parameters, not spliced into its script — a config naming the host `x;touch${IFS}/tmp/p`
- * once ran that command.
+ * The node config is read as data even though it is root's now (on hosts made before, the node user could write
+ * it): the host and port read from it are data, never code. They are checked (an IPv4/IPv6 literal or a DNS name; a
+ * port number) before use, and reach bash's /dev/tcp as positional parameters, not spliced into its script — a config
+ * naming the host `x;touch${IFS}/tmp/p` once ran that command.
  */
 export function metricsScript(nodeConfigPath: string, defaultPort: number): string {
   const cfg = shellQuote(nodeConfigPath);
@@ -59,7 +59,9 @@ export function metricsScript(nodeConfigPath: string, defaultPort: number): stri
 
 /** Reads a node's metrics; undefined when the node does not answer (down, metrics off, or HTTP error). */
 export async function readNodeMetrics(connection: Connection, nodeConfigPath: string, defaultPort: number): Promise<NodeMetrics | undefined> {
-  const result = await connection.run(metricsScript(nodeConfigPath, defaultPort), { sudo: false, step: "read node metrics", label: "read node metrics", timeoutSeconds: 10 });
+  // As root: the node config is root's, readable by the node's group only (config/host-layout.ts `nodeFileModes`),
+  // not by the login user. What the script takes from it stays data (above).
+  const result = await connection.run(metricsScript(nodeConfigPath, defaultPort), { step: "read node metrics", label: "read node metrics", timeoutSeconds: 10 });
   if (result.exitCode !== 0) return undefined;
   const metrics = parseMetrics(result.stdout.toString());
   return metrics.size > 0 ? metrics : undefined;

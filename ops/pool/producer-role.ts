@@ -8,24 +8,25 @@
  * Order matters when fencing: the standby environment is written before the credentials move, so from the first step
  * on no restart — ours, systemd's Restart=on-failure, a reboot — can start the node with credential flags.
  */
-import { hostLayout, type CredentialFiles } from "../../config/host-layout";
+import { hostLayout, nodeFileModes, type CredentialFiles } from "../../config/host-layout";
 import type { PoolConfig } from "../../config/schema";
 import { nodeEnvironmentFile } from "../../render/node-args";
 import { awsClientSettings, type AwsTarget } from "../aws/client-config";
 import type { Connection } from "../remote/connection";
-import { shellQuote } from "../remote/shell";
+import { OpsError } from "../remote/result";
 import { confirmForging, readForging, waitStartupDone, type ForgingReading, type ForgingVerdict } from "./forging";
 
-/** Moves the three credential files from one set of paths to the other (each a rename on one filesystem). */
-export function moveCredentialsScript(from: CredentialFiles, to: CredentialFiles, user: string, group: string): string {
-  const q = shellQuote;
-  const dirOf = (p: string) => p.slice(0, p.lastIndexOf("/"));
-  const lines = ["set -eu", `install -d -m 0700 -o ${q(user)} -g ${q(group)} ${q(dirOf(from.kesKey))} ${q(dirOf(to.kesKey))}`];
-  for (const key of ["kesKey", "vrfKey", "opcert"] as const) {
-    // Already moved (a resumed run) is fine; missing at both ends is not.
-    lines.push(`if [ -e ${q(from[key])} ]; then mv -f ${q(from[key])} ${q(to[key])}; elif [ ! -e ${q(to[key])} ]; then echo "missing ${from[key]}" >&2; exit 66; fi`);
-  }
-  return lines.join("\n");
+/**
+ * Moves the three credential files from one set of paths to the other, each a rename on one filesystem by
+ * ops/remote/safe-files.py: a link at either end or on the way is refused, never followed (`mv -f A B` moves A *into*
+ * the directory a link at B names). The directories are made when missing (root's, the node's group:
+ * config/host-layout.ts); existing ones keep their owner and mode. Already moved (a resumed run) is fine; missing at
+ * both ends is not.
+ */
+export async function moveCredentials(config: PoolConfig, c: Connection, from: CredentialFiles, to: CredentialFiles, step: string): Promise<void> {
+  const keys = ["kesKey", "vrfKey", "opcert"] as const;
+  const { missing } = await c.moveFiles(keys.map((key) => ({ from: from[key], to: to[key] })), { ...nodeFileModes(config).readOnlyDir, step });
+  if (missing) throw new OpsError(c.name, step, `missing ${missing}`, "check the producer's credential files (pool-ops kes status); its next boot fetches them from Secrets Manager (the leader guard)");
 }
 
 /** Forging as the metrics gauge says it (for reports; decisions use ops/pool/forging.ts). */
@@ -36,7 +37,7 @@ export async function forgingState(config: PoolConfig, c: Connection): Promise<n
 
 async function writeEnvironment(config: PoolConfig, c: Connection, mode: "leader" | "standby"): Promise<void> {
   const layout = hostLayout(config);
-  await c.put(layout.environmentFile, nodeEnvironmentFile(config, mode), { owner: config.node.user, group: config.node.group, mode: 0o640, backup: false, step: `write the ${mode} environment` });
+  await c.put(layout.environmentFile, nodeEnvironmentFile(config, mode), { ...nodeFileModes(config).readOnlyFile, backup: false, step: `write the ${mode} environment` });
 }
 
 export interface RoleChange {
@@ -53,7 +54,7 @@ export interface RoleChange {
 export async function fenceOverSsh(config: PoolConfig, c: Connection, timeoutMs = 60_000): Promise<RoleChange> {
   const layout = hostLayout(config);
   await writeEnvironment(config, c, "standby");
-  await c.runChecked(moveCredentialsScript(layout.activeCredentials, layout.heldCredentials, config.node.user, config.node.group), { step: "hold the credentials aside", label: "move the credential files to the held paths" });
+  await moveCredentials(config, c, layout.activeCredentials, layout.heldCredentials, "hold the credentials aside");
   await c.runChecked(config.node.service.restart, { step: "restart as standby" });
   const r = await confirmForging(config, c, "not forging", timeoutMs);
   return { ...r, detail: r.confirmed ? "restarted as standby, not forging" : `restarted as standby, but not confirmed not forging (${describe(r.last)})` };
@@ -65,7 +66,7 @@ export async function fenceOverSsh(config: PoolConfig, c: Connection, timeoutMs 
  */
 export async function promoteOverSsh(config: PoolConfig, c: Connection, timeoutMs: number): Promise<RoleChange> {
   const layout = hostLayout(config);
-  await c.runChecked(moveCredentialsScript(layout.heldCredentials, layout.activeCredentials, config.node.user, config.node.group), { step: "move the credentials in", label: "move the credential files to the active paths" });
+  await moveCredentials(config, c, layout.heldCredentials, layout.activeCredentials, "move the credentials in");
   await writeEnvironment(config, c, "leader");
   await c.runChecked(config.node.service.restart, { step: "restart as leader" });
   const started = Date.now();

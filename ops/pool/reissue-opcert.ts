@@ -5,7 +5,7 @@
  * `kes.onChainCounterCommand`. The cold key is read and used by the signer child only (ops/cold-signer), as in
  * rotate-kes: never by this process.
  */
-import { hostLayout } from "../../config/host-layout";
+import { credentialOwnership, hostLayout } from "../../config/host-layout";
 import type { PoolConfig } from "../../config/schema";
 import { putHotPair } from "../aws/hot-pair-secrets";
 import type { SecretsManagerSecretStore } from "../aws/secret-store";
@@ -40,7 +40,7 @@ export async function reissueOpcert(
   const choice = chooseCounter({ current: current.counter, onChain: await queryOnChainCounter(config, target) });
   const cert = await issueOpcertWithColdKeySecret(store.target, { secretId: ids.coldSigningKey, coldVerificationKey: coldVk, kesVerificationKey: current.kesVerificationKey, counter: choice.counter, kesPeriod: current.kesPeriod });
   const text = writeOperationalCertificate(cert);
-  await target.put(layout.heldCredentials.opcert, text, { owner: config.node.user, group: config.node.group, mode: 0o600, backup: true, step: "write the new op cert" });
+  await target.put(layout.heldCredentials.opcert, text, { ...credentialOwnership(config, "opcert"), backup: true, step: "write the new op cert" });
   // The KES key is unchanged, but the pair is written as one unit (one version id) so the boot path's pairing holds.
   await putHotPair(store, ids, (await store.get(ids.kesSigningKey)).value, text);
   await store.put(ids.opcertCounter, writeOpcertCounter({ next: choice.counter + 1, coldVerificationKey: coldVk }));

@@ -32,7 +32,7 @@ describe.skipIf(LAB_SKIP)(`Connection on the lab${LAB_SKIP_NOTE}`, () => {
 
   it("put is atomic: previous version kept as .bak, owner and mode set, unchanged detected", async () => {
     const relay = fleet.connection("relay-1");
-    // A directory of the node's, as the node's own config directory is (the boot made that one and its files).
+    // A directory of the node's, as the node's config directory was on hosts made before the root-owned layout.
     const path = "/opt/cardano/scratch/topology.json";
     await relay.runChecked("install -d -o cardano -g cardano /opt/cardano/scratch");
     expect(await relay.put(path, '{"v":1}\n', { owner: "cardano", group: "cardano", mode: 0o640 })).toEqual({ changed: true });

@@ -17,7 +17,7 @@ import { authHandlerFor, type OperatorAuth } from "./operator-identity";
 import { sshAlgorithms } from "./ssh-algorithms";
 import { OpsError } from "./result";
 import { commandFailure, describeConnectError } from "./connection-errors";
-import type { BackupEntry, DirectoryOptions, ParentPolicy, PutOptions, RestoreEntry } from "./files";
+import type { BackupEntry, DirectoryOptions, MoveOptions, ParentPolicy, PutOptions, RestoreEntry } from "./files";
 import { backupFiles, ensureDirectory, moveFiles, putFile, readFile, restoreFiles } from "./remote-files";
 
 export { commandFailure } from "./connection-errors";
@@ -412,8 +412,8 @@ export class Connection {
     return restoreFiles(this, backupDir, files, options);
   }
 
-  /** Renames files on one filesystem, never onto or through a link; false when a source was missing at both ends. */
-  moveFiles(files: ReadonlyArray<{ from: string; to: string }>, options: { sudo?: boolean; step?: string; parents?: ParentPolicy } = {}): Promise<boolean> {
+  /** Renames files on one filesystem, never onto or through a link; `missing` names a source missing at both ends. */
+  moveFiles(files: ReadonlyArray<{ from: string; to: string }>, options: MoveOptions & { sudo?: boolean; step?: string } = {}): Promise<{ missing?: string }> {
     return moveFiles(this, files, options);
   }
 

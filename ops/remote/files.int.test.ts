@@ -20,7 +20,7 @@ describe.skipIf(LAB_SKIP)(`no root write through a path the node user controls${
   const id = randomBytes(4).toString("hex");
   const victim = `/var/tmp/pool-ops-victim-${id}`; // root's, outside anything pool-ops writes (as /etc/sudoers is)
   const victimDir = `/var/tmp/pool-ops-victim-dir-${id}`;
-  const work = "/opt/cardano/lab-links"; // a directory the node user owns, as /opt/cardano/config is today
+  const work = "/opt/cardano/lab-links"; // a directory the node user owns, as /opt/cardano/config was on hosts made before the root-owned layout
   const asNode = (script: string, timeoutSeconds = 30) => relay.run(`exec sudo -n -u ${q(node)} -- sh -c ${q(script)}`, { timeoutSeconds });
   const victimState = async () => (await relay.runChecked(`sha256sum ${q(victim)} | cut -d ' ' -f 1; stat -c '%U:%G:%a' ${q(victim)}; ls -A ${q(victimDir)} | wc -l`)).stdout.toString();
   let pristine = "";

@@ -3,7 +3,7 @@
  * backup, restore and ensure-dir, and their refusals when a link sits where a file or directory should be.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -197,6 +197,82 @@ describe("no link is ever followed", () => {
     writeFileSync(join(keys, "standby", "vrf.skey"), "vrf\n");
     expect(sh(moveFilesScript([{ from: join(keys, "standby", "vrf.skey"), to: join(keys, "vrf.skey") }])).code).toBe(REFUSED_EXIT);
     expect(readdirSync(elsewhere)).toEqual([]);
+  });
+
+  /**
+   * Every path a backup, restore or move touches, with a link the node user planted there pointing at root's file (or
+   * a root-only directory) elsewhere: each operation refuses (or, for a file that was absent, removes the link), and
+   * the victim stays as it was. A fresh tree per case: `svc/config.json` (v1), a backup of it in `backup/run`, a
+   * producer's `keys/` with `standby/`.
+   */
+  describe("a link at each path a backup, restore or move touches", () => {
+    const victimDir = work("victim-dir");
+    writeFileSync(join(victimDir, "inside"), "root's own\n");
+    const tree = (name: string) => {
+      const d = work(`op-${name}`);
+      mkdirSync(join(d, "svc"));
+      writeFileSync(join(d, "svc", "config.json"), "v1\n", { mode: 0o640 });
+      mkdirSync(join(d, "keys", "standby"), { recursive: true });
+      writeFileSync(join(d, "keys", "kes.skey"), "kes\n", { mode: 0o640 });
+      expect(sh(backupFilesScript(join(d, "backup", "run"), [{ path: join(d, "svc", "config.json"), as: "0" }])).code).toBe(0);
+      return d;
+    };
+    const victimsUntouched = () => {
+      untouched();
+      expect(readdirSync(victimDir)).toEqual(["inside"]);
+      expect(readFileSync(join(victimDir, "inside"), "utf8")).toBe("root's own\n");
+    };
+    /** Replaces `at` (a file or a directory of the tree) with a link to `to`, as the node user would. */
+    const swap = (at: string, to: string) => {
+      rmSync(at, { recursive: true, force: true });
+      plant(to, at);
+    };
+    const cases: Array<{ what: string; plant: (d: string) => void; op: (d: string) => string; message: RegExp }> = [
+      { what: "backup: the file backed up", plant: (d) => swap(join(d, "svc", "config.json"), victim), op: (d) => backupFilesScript(join(d, "backup", "run-2"), [{ path: join(d, "svc", "config.json"), as: "0" }]), message: /config\.json is a symbolic link: refusing/ },
+      { what: "backup: a directory on the file's path", plant: (d) => swap(join(d, "svc"), victimDir), op: (d) => backupFilesScript(join(d, "backup", "run-2"), [{ path: join(d, "svc", "inside"), as: "0" }]), message: /svc is a symbolic link or not a directory/ },
+      { what: "backup: the backup directory", plant: (d) => plant(victimDir, join(d, "backup", "run-2")), op: (d) => backupFilesScript(join(d, "backup", "run-2"), [{ path: join(d, "svc", "config.json"), as: "inside" }]), message: /run-2 is a symbolic link or not a directory/ },
+      { what: "backup: a directory above the backup directory", plant: (d) => swap(join(d, "backup"), victimDir), op: (d) => backupFilesScript(join(d, "backup", "run-2"), [{ path: join(d, "svc", "config.json"), as: "0" }]), message: /backup is a symbolic link or not a directory/ },
+      { what: "restore: the file restored", plant: (d) => swap(join(d, "svc", "config.json"), victim), op: (d) => restoreFilesScript(join(d, "backup", "run"), [{ path: join(d, "svc", "config.json"), from: "0" }]), message: /config\.json is a symbolic link: refusing to restore onto it/ },
+      { what: "restore: the directory restored into", plant: (d) => swap(join(d, "svc"), victimDir), op: (d) => restoreFilesScript(join(d, "backup", "run"), [{ path: join(d, "svc", "inside"), from: "0" }]), message: /svc is a symbolic link or not a directory/ },
+      { what: "restore: the backup directory read from", plant: (d) => swap(join(d, "backup", "run"), victimDir), op: (d) => restoreFilesScript(join(d, "backup", "run"), [{ path: join(d, "svc", "config.json"), from: "inside" }]), message: /run is a symbolic link or not a directory/ },
+      { what: "move: the source", plant: (d) => swap(join(d, "keys", "kes.skey"), victim), op: (d) => moveFilesScript([{ from: join(d, "keys", "kes.skey"), to: join(d, "keys", "standby", "kes.skey") }]), message: /kes\.skey is a symbolic link: refusing to move it/ },
+      { what: "move: the destination", plant: (d) => plant(victim, join(d, "keys", "standby", "kes.skey")), op: (d) => moveFilesScript([{ from: join(d, "keys", "kes.skey"), to: join(d, "keys", "standby", "kes.skey") }]), message: /standby\/kes\.skey is a symbolic link: refusing to move onto it/ },
+      { what: "move: the destination directory", plant: (d) => swap(join(d, "keys", "standby"), victimDir), op: (d) => moveFilesScript([{ from: join(d, "keys", "kes.skey"), to: join(d, "keys", "standby", "kes.skey") }], { owner: "root", group: "root", mode: 0o750 }), message: /standby is a symbolic link or not a directory/ },
+      { what: "move: the source directory", plant: (d) => swap(join(d, "keys"), victimDir), op: (d) => moveFilesScript([{ from: join(d, "keys", "inside"), to: join(d, "held") }]), message: /keys is a symbolic link or not a directory/ },
+    ];
+    for (const c of cases) {
+      it(c.what, () => {
+        const d = tree(c.what.replace(/\W+/g, "-"));
+        c.plant(d);
+        const r = sh(c.op(d));
+        expect(r.code, r.stderr).toBe(REFUSED_EXIT);
+        expect(r.stderr).toMatch(c.message);
+        expect(r.stderr).toMatch(/nothing was changed/);
+        victimsUntouched();
+      });
+    }
+
+    it("restore: a link where a file was absent is removed (the name only), never followed", () => {
+      const d = tree("restore-absent");
+      plant(victim, join(d, "svc", "topology.json"));
+      const r = sh(restoreFilesScript(join(d, "backup", "run"), [{ path: join(d, "svc", "topology.json"), from: "1", absent: true }]));
+      expect(r.code, r.stderr).toBe(0);
+      expect(existsSync(join(d, "svc", "topology.json")) || readdirSync(join(d, "svc")).includes("topology.json")).toBe(false);
+      victimsUntouched();
+    });
+
+    it("move: missing directories at either end are made with the owner and mode asked for; existing ones keep theirs", () => {
+      const d = tree("move-make");
+      chmodSync(join(d, "keys"), 0o700);
+      const r = sh(moveFilesScript([{ from: join(d, "keys", "kes.skey"), to: join(d, "keys", "held", "kes.skey") }], { owner: "root", group: "root", mode: 0o750 }));
+      expect(r.code, r.stderr).toBe(0);
+      expect(statSync(join(d, "keys", "held")).mode & 0o777).toBe(0o750);
+      expect(statSync(join(d, "keys")).mode & 0o777).toBe(0o700);
+      expect(readFileSync(join(d, "keys", "held", "kes.skey"), "utf8")).toBe("kes\n");
+      expect(statSync(join(d, "keys", "held", "kes.skey")).mode & 0o777).toBe(0o640); // a rename keeps owner and mode
+      const missing = sh(moveFilesScript([{ from: join(d, "keys", "vrf.skey"), to: join(d, "keys", "held", "vrf.skey") }]));
+      expect(missing).toMatchObject({ code: MISSING_FILE_EXIT, stderr: expect.stringMatching(/^missing .*keys\/vrf\.skey$/m) });
+    });
   });
 
   it.skipIf(process.getuid?.() !== 0)("follows only root's own links in directories only root can write (merged /usr: /bin -> usr/bin); a link another user owns is refused", () => {

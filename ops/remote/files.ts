@@ -143,13 +143,26 @@ export function restoreFilesScript(dir: string, files: readonly RestoreEntry[], 
   return safeFilesCommand("restore", { dir: absolute(dir), files: files.map((f) => ({ path: absolute(f.path), from: safeName(f.from), ...(f.absent ? { absent: true } : {}) })), parents: options.parents ?? "no-links" });
 }
 
+export interface MoveOptions {
+  /** @default "no-links" */
+  readonly parents?: ParentPolicy;
+  /** Owner, group and mode of directories made at either end when missing; without a mode none are made. */
+  readonly owner?: string;
+  readonly group?: string;
+  readonly mode?: number | string;
+}
+
 /**
  * Renames files on one filesystem (as promote moves credentials between `keys/` and `keys/standby/`), refusing a
  * link at either end (`mv -f A B` moves A *into* the directory a link at B names). A file already moved is fine;
- * missing at both ends exits MISSING_FILE_EXIT.
+ * missing at both ends exits MISSING_FILE_EXIT, naming it on stderr (`missing <from>`).
  */
-export function moveFilesScript(files: ReadonlyArray<{ from: string; to: string }>, options: { parents?: ParentPolicy } = {}): string {
-  return safeFilesCommand("move", { files: files.map((f) => ({ from: absolute(f.from), to: absolute(f.to) })), parents: options.parents ?? "no-links" });
+export function moveFilesScript(files: ReadonlyArray<{ from: string; to: string }>, options: MoveOptions = {}): string {
+  return safeFilesCommand("move", {
+    files: files.map((f) => ({ from: absolute(f.from), to: absolute(f.to) })),
+    parents: options.parents ?? "no-links",
+    ...(options.mode !== undefined ? { mode: formatMode(options.mode), ...(options.owner ? { owner: options.owner } : {}), ...(options.group ? { group: options.group } : {}) } : {}),
+  });
 }
 
 function safeName(name: string): string {

@@ -15,6 +15,7 @@ import {
   restoreFilesScript,
   type BackupEntry,
   type DirectoryOptions,
+  type MoveOptions,
   type ParentPolicy,
   type PutOptions,
   type RestoreEntry,
@@ -66,11 +67,14 @@ export async function readFile(c: Connection, remotePath: string, options: { sud
   return result.stdout;
 }
 
-/** Renames files (never onto or through a link); resolves false when a source was missing at both ends. */
-export async function moveFiles(c: Connection, files: ReadonlyArray<{ from: string; to: string }>, options: { sudo?: boolean; step?: string; parents?: ParentPolicy } = {}): Promise<boolean> {
+/**
+ * Renames files (never onto or through a link). Resolves `{ missing }` naming the first file missing at both ends
+ * (the files before it were moved), else `{}`.
+ */
+export async function moveFiles(c: Connection, files: ReadonlyArray<{ from: string; to: string }>, options: MoveOptions & { sudo?: boolean; step?: string } = {}): Promise<{ missing?: string }> {
   const step = options.step ?? "move files";
   const result = await c.run(moveFilesScript(files, options), { step, sudo: options.sudo, label: `move ${files.length} file(s)` });
-  if (result.exitCode === MISSING_FILE_EXIT) return false;
+  if (result.exitCode === MISSING_FILE_EXIT) return { missing: /^missing (.*)$/m.exec(result.stderr)?.[1] ?? files.map((f) => f.from).join(" or ") };
   checkFileResult(c, result, step, "check the paths");
-  return true;
+  return {};
 }

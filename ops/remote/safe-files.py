@@ -1,13 +1,13 @@
 # pool-ops' file operations on a host, run as root (sudo) by ops/remote/files.ts as `python3 -I -c <this> OP JSON`.
 #
-# Why a program and not a shell script: root writes into directories the node user may control (/opt/cardano and
-# below, node-owned on the current layout). A path-based script (`mktemp`, `chown --reference`, `ln -f`, `cp -p`,
-# `mv -f`) resolves every path afresh at every step, so a node that swaps a name for a symbolic link between two
-# steps makes root write, chown or copy a file of its choosing (/etc/sudoers, /etc/shadow). Here every path is walked
-# from / one component at a time with O_NOFOLLOW|O_DIRECTORY, and every later step works on the file descriptors so
-# obtained (openat/renameat/fchown/fchmod via Python's dir_fd=): a link planted anywhere on the path is never
-# followed, whenever it is planted. The only links followed are root's own, in directories only root can write
-# (Debian's merged /usr: /bin -> usr/bin); the target itself is never a link.
+# Why a program and not a shell script: root writes into directories the node user may control (/opt/cardano and below:
+# node-owned on hosts made before the root-owned layout of config/host-layout.ts). A path-based script (`mktemp`, `chown
+# --reference`, `ln -f`, `cp -p`, `mv -f`) resolves every path afresh at every step, so a node that swaps a name for a
+# symbolic link between two steps makes root write, chown or copy a file of its choosing (/etc/sudoers, /etc/shadow).
+# Here every path is walked from / one component at a time with O_NOFOLLOW|O_DIRECTORY, and every later step works on
+# the file descriptors so obtained (openat/renameat/fchown/fchmod via Python's dir_fd=): a link planted anywhere on the
+# path is never followed, whenever it is planted. The only links followed are root's own, in directories only root can
+# write (Debian's merged /usr: /bin -> usr/bin); the target itself is never a link.
 #
 # - The new content is staged in a directory only root can enter (mode 0700, created by this run, checked by its
 #   descriptor) inside the target's own directory, so the final rename is on one filesystem and atomic, and the node
@@ -369,7 +369,9 @@ def op_backup(args, _data):
                 refuse(f"{args['dir']}/{item['as']} exists already: refusing to overwrite a backup")
             fd = os.open(item["as"], os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dir_fd)
             try:
-                os.write(fd, content)
+                view = memoryview(content)
+                while view:
+                    view = view[os.write(fd, view):]
                 os.fchown(fd, fst.st_uid, fst.st_gid)
                 os.fchmod(fd, stat.S_IMODE(fst.st_mode))
                 os.fsync(fd)
@@ -422,13 +424,19 @@ def op_move(args, _data):
     """Renames regular files to other names on the same filesystem (the credentials between keys/ and
     keys/standby/): the source must be a regular file, the destination absent or a regular file — never a link,
     which `mv` would follow into the directory it names. A source already moved (destination present, source
-    absent) is fine; both absent is an error."""
+    absent) is fine; both absent is an error. With "owner"/"group"/"mode", missing directories at either end are
+    made with them (existing ones keep theirs)."""
     policy = args.get("parents", "no-links")
+    create = creation(args) if args.get("mode") else None
     for item in args["files"]:
         from_parents, from_name = split_target(item["from"])
         to_parents, to_name = split_target(item["to"])
-        from_fd = walk(from_parents, policy)
-        to_fd = walk(to_parents, policy)
+        from_fd = walk(from_parents, policy, create=create)
+        try:
+            to_fd = walk(to_parents, policy, create=create)
+        except BaseException:
+            os.close(from_fd)
+            raise
         try:
             source = lstat_at(from_fd, from_name)
             dest = lstat_at(to_fd, to_name)

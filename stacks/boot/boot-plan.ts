@@ -24,7 +24,7 @@ function withTimeSync(files: readonly BootFile[], scripts: readonly BootScript[]
  * (cloud-init decodes `gz+b64`): with them a producer's user data would pass EC2's 16 KiB limit as plain text.
  */
 function perBootFiles(role: "relay" | "producer"): BootFile[] {
-  const sbin = (name: string, file: string): BootFile => ({ path: `/usr/local/sbin/${name}`, content: gzipSync(bootScript(file)).toString("base64"), mode: "0755", encoding: "gz+b64" });
+  const sbin = (name: string, file: string): BootFile => ({ path: `/usr/local/sbin/${name}`, content: gzipSync(bootScript(file), { level: 9 }).toString("base64"), mode: "0755", encoding: "gz+b64" });
   return [
     { path: "/etc/systemd/system/pool-node-boot.service", content: bootScript("pool-node-boot.service"), mode: "0644" },
     sbin("pool-node-boot", "node-boot.sh"),

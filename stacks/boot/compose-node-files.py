@@ -4,7 +4,9 @@
 # absolute against the release directory (cardano-node resolves them against the naming file's directory), then the
 # pool's overlay applied as a JSON Merge Patch (RFC 7386). Python 3 because every Debian cloud image has it (cloud-init
 # is Python); no other dependency.
-#   compose-node-files RELEASE_FILE OVERLAY_FILE OUTPUT_FILE
+#   compose-node-files RELEASE_FILE OVERLAY_FILE OUTPUT_FILE [GROUP]
+# GROUP: the output root's, 0640 to that group (config/host-layout.ts nodeFileModes), set before the rename.
+import grp
 import json
 import os
 import sys
@@ -32,10 +34,11 @@ def rebase(document, release_dir):
 
 
 def main(argv):
-    if len(argv) != 4:
-        sys.stderr.write("usage: compose-node-files RELEASE_FILE OVERLAY_FILE OUTPUT_FILE\n")
+    if len(argv) not in (4, 5):
+        sys.stderr.write("usage: compose-node-files RELEASE_FILE OVERLAY_FILE OUTPUT_FILE [GROUP]\n")
         return 2
-    release_file, overlay_file, output_file = argv[1:]
+    release_file, overlay_file, output_file = argv[1:4]
+    group = argv[4] if len(argv) == 5 else None
     try:
         with open(release_file, encoding="utf-8") as f:
             release = json.load(f)
@@ -50,7 +53,11 @@ def main(argv):
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(composed, f, indent=2)
         f.write("\n")
-    os.chmod(tmp, 0o644)
+        if group is None:
+            os.fchmod(f.fileno(), 0o644)
+        else:
+            os.fchown(f.fileno(), 0, grp.getgrnam(group).gr_gid)
+            os.fchmod(f.fileno(), 0o640)
     os.replace(tmp, output_file)
     return 0
 

@@ -5,7 +5,8 @@
 # Anything else — another host named, the record unreadable, the metadata service silent, a secret unreadable — and
 # the producer boots as a standby: credentials held aside where no flag names them, the standby environment (no
 # credential flag at all), and the reason logged. So an EC2 stop/start, an automatic recovery or a reboot never brings
-# back a second forging producer (config/host-layout.ts). Files are written owner-only and renamed into place.
+# back a second forging producer (config/host-layout.ts). Files are written as `nodeFileModes` has them and renamed
+# into place in root's directories.
 set -u
 # The host's settings (cloud-init writes them); POOL_NODE_SETTINGS only for the guard's own tests.
 . "${POOL_NODE_SETTINGS:-/etc/default/pool-node}"
@@ -21,27 +22,30 @@ umask 077
 # so a producer cut off from Secrets Manager boots as a standby in time, rather than holding its boot for minutes.
 AWS_RETRY_MODE=standard; AWS_MAX_ATTEMPTS=3; export AWS_RETRY_MODE AWS_MAX_ATTEMPTS
 awscli() { aws --region "$region" --cli-connect-timeout 5 --cli-read-timeout 15 "$@"; }
-install -d -m 0700 -o "$NODE_USER" -g "$NODE_GROUP" "$keys" "$held" || { log "cannot make $keys"; exit 1; }
-
 FILES="kes.skey vrf.skey node.cert"
+for d in "$keys" "$held"; do
+  if [ -L "$d" ]; then log "$d is a symbolic link: refusing to follow it"; exit 1; fi
+  install -d -m 0750 -o root -g "$NODE_GROUP" "$d" || { log "cannot make $d"; exit 1; }
+done
+
 # remove_from DIR: the credential files out of DIR.
 remove_from() { for f in $FILES; do rm -f "$1/$f"; done; }
 
 write_env() {
-  install -m 0640 -o "$NODE_USER" -g "$NODE_GROUP" "$boot/env.$1" "$envfile.tmp" && mv -f "$envfile.tmp" "$envfile"
+  install -m 0640 -o root -g "$NODE_GROUP" "$boot/env.$1" "$envfile.tmp" && mv -f "$envfile.tmp" "$envfile"
 }
 
-# fetch SECRET FILE DIR: one secret into DIR/FILE, atomically.
+# fetch SECRET FILE DIR OWNER MODE: one secret into DIR/FILE, atomically.
 fetch() {
   tmp=$(mktemp "$3/.$2.XXXXXX") || return 1
   if ! awscli secretsmanager get-secret-value --secret-id "$1" --query SecretString --output text > "$tmp"; then
     rm -f "$tmp"; return 1
   fi
-  chown "$NODE_USER:$NODE_GROUP" "$tmp" && chmod 0600 "$tmp" && mv -f "$tmp" "$3/$2"
+  chown "$4:$NODE_GROUP" "$tmp" && chmod "$5" "$tmp" && mv -f "$tmp" "$3/$2"
 }
 
 fetch_all() {
-  fetch "$SECRET_KES_SIGNING_KEY" kes.skey "$1" && fetch "$SECRET_VRF_SIGNING_KEY" vrf.skey "$1" && fetch "$SECRET_OPCERT" node.cert "$1"
+  fetch "$SECRET_KES_SIGNING_KEY" kes.skey "$1" root 0640 && fetch "$SECRET_VRF_SIGNING_KEY" vrf.skey "$1" "$NODE_USER" 0600 && fetch "$SECRET_OPCERT" node.cert "$1" root 0640
 }
 
 standby() {

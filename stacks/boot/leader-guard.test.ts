@@ -4,9 +4,9 @@
  * readable record naming this host ends as a standby; the leader gets its credentials in the active paths.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lchownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 
 const GUARD = join(import.meta.dirname, "leader-guard.sh");
@@ -23,6 +23,8 @@ interface Scenario {
   readonly secrets?: boolean;
   /** Credential files already in the active paths (an old leader coming back). */
   readonly activeBefore?: boolean;
+  /** Links planted in the node home (by a node user that once owned a directory there): name → target. */
+  readonly planted?: Readonly<Record<string, string>>;
 }
 
 function runGuard(s: Scenario) {
@@ -37,6 +39,11 @@ function runGuard(s: Scenario) {
   if (s.activeBefore) {
     mkdirSync(join(home, "keys"), { recursive: true });
     for (const f of ["kes.skey", "vrf.skey", "node.cert"]) writeFileSync(join(home, "keys", f), `old ${f}\n`);
+  }
+  for (const [at, to] of Object.entries(s.planted ?? {})) {
+    mkdirSync(dirname(join(home, at)), { recursive: true });
+    symlinkSync(to, join(home, at));
+    lchownSync(join(home, at), 12345, 12345);
   }
   const settings = join(root, "pool-node");
   writeFileSync(
@@ -73,6 +80,18 @@ describe.skipIf(uid !== 0)(`the leader guard on every producer boot${uid !== 0 ?
     expect(r.env).toMatch(/^NODE_MODE=leader$/m);
     expect(r.active).toBe("secret of pool/hot/kes\n");
     expect(r.held).toBeUndefined();
+    // config/host-layout.ts nodeFileModes: directories root's 0750, the KES key and cert 0640, the VRF key 0600.
+    const mode = (p: string) => (statSync(join(r.home, p)).mode & 0o777).toString(8);
+    expect(["keys", "keys/standby", "keys/kes.skey", "keys/vrf.skey", "keys/node.cert", "config/cardano-node.env"].map(mode)).toEqual(["750", "750", "640", "600", "640", "640"]);
+  });
+
+  test("a keys directory that is a symbolic link stops the boot: it is never followed", () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), "guard-elsewhere-"));
+    roots.push(elsewhere);
+    const linked = runGuard({ record: "producer-1", planted: { "keys": elsewhere } });
+    expect(linked.code).toBe(1);
+    expect(linked.stderr).toMatch(/keys is a symbolic link: refusing to follow it/);
+    expect(statSync(elsewhere).mode & 0o777).toBe(0o700);
   });
 
   test("the record names the other producer: standby environment, credentials held aside (an old leader coming back)", () => {
