@@ -28,7 +28,9 @@ export async function readReleaseFacts(c: Connection, config: PoolConfig, option
   const installed = options.installedConfig === undefined ? "" : ` ${shellQuote(options.installedConfig)}`;
   const r = await c.run(`command -v python3 >/dev/null || { echo "python3 is missing (every Debian cloud image has it)" >&2; exit 69; }\nexec python3 - ${shellQuote(dir)} ${shellQuote(`${config.node.binDir}/cardano-node`)}${installed}`, {
     stdin: SCRIPT,
-    sudo: false,
+    // The installed config.json is root's, readable by the node's group only (config/host-layout.ts nodeFileModes);
+    // the release's share directory is readable by all.
+    sudo: options.installedConfig !== undefined,
     step: "read the installed release's node files",
     label: `read ${dir}`,
   });

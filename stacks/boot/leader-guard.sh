@@ -35,17 +35,35 @@ write_env() {
   install -m 0640 -o root -g "$NODE_GROUP" "$boot/env.$1" "$envfile.tmp" && mv -f "$envfile.tmp" "$envfile"
 }
 
-# fetch SECRET FILE DIR OWNER MODE: one secret into DIR/FILE, atomically.
+# Why the last AWS call failed (its stderr), for fetch_pair's one expected failure.
+errfile=$(mktemp) || { log "cannot make a temporary file"; exit 1; }
+trap 'rm -f "$errfile"' EXIT
+
+# fetch SECRET FILE DIR OWNER MODE [VERSION_ID]: one secret (that version, else the current one) into DIR/FILE,
+# atomically.
 fetch() {
   tmp=$(mktemp "$3/.$2.XXXXXX") || return 1
-  if ! awscli secretsmanager get-secret-value --secret-id "$1" --query SecretString --output text > "$tmp"; then
+  if ! awscli secretsmanager get-secret-value --secret-id "$1" ${6:+--version-id "$6"} --query SecretString --output text > "$tmp" 2> "$errfile"; then
     rm -f "$tmp"; return 1
   fi
   chown "$4:$NODE_GROUP" "$tmp" && chmod "$5" "$tmp" && mv -f "$tmp" "$3/$2"
 }
 
+# fetch_pair DIR: the op cert's current version, then the KES key of that same version id — the pair as pool-ops wrote
+# it, both under one id, KES key first (ops/aws/hot-pair-secrets.ts) — so a boot while a rotation writes the next pair
+# never gets a KES key and a cert that do not belong together. A KES key with no version of that id was written apart
+# from its cert (by a pool-ops older than the pairing): its current version is taken, and that is logged.
+fetch_pair() {
+  pair=$(awscli secretsmanager get-secret-value --secret-id "$SECRET_OPCERT" --query VersionId --output text 2> "$errfile") || return 1
+  fetch "$SECRET_OPCERT" node.cert "$1" root 0640 "$pair" || return 1
+  fetch "$SECRET_KES_SIGNING_KEY" kes.skey "$1" root 0640 "$pair" && return 0
+  grep -q ResourceNotFoundException "$errfile" || return 1
+  log "the KES key secret has no version $pair (written apart from its op cert by an older pool-ops): taking its current version"
+  fetch "$SECRET_KES_SIGNING_KEY" kes.skey "$1" root 0640
+}
+
 fetch_all() {
-  fetch "$SECRET_KES_SIGNING_KEY" kes.skey "$1" root 0640 && fetch "$SECRET_VRF_SIGNING_KEY" vrf.skey "$1" "$NODE_USER" 0600 && fetch "$SECRET_OPCERT" node.cert "$1" root 0640
+  fetch_pair "$1" && fetch "$SECRET_VRF_SIGNING_KEY" vrf.skey "$1" "$NODE_USER" 0600
 }
 
 standby() {

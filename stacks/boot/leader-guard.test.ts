@@ -21,10 +21,29 @@ interface Scenario {
   readonly record?: string;
   readonly imds?: boolean;
   readonly secrets?: boolean;
+  /**
+   * The KES key secret's version ids (the op cert's current one is always `pair-2`): @default ["pair-2"], the pair
+   * written under one id. Without `pair-2`, the pair was written apart (an older pool-ops).
+   */
+  readonly kesVersions?: readonly string[];
+  /** Reading the KES key at a version fails with another error than "not found" (throttled, denied). */
+  readonly kesVersionError?: boolean;
   /** Credential files already in the active paths (an old leader coming back). */
   readonly activeBefore?: boolean;
   /** Links planted in the node home (by a node user that once owned a directory there): name → target. */
   readonly planted?: Readonly<Record<string, string>>;
+}
+
+/** Secrets Manager as the guard sees it: versions by id, the op cert's current version `pair-2`. */
+function secretsStub(s: Scenario): string {
+  const versions = ` ${(s.kesVersions ?? ["pair-2"]).join(" ")} `;
+  return [
+    'id=""; ver=""; query=""',
+    'while [ $# -gt 0 ]; do case "$1" in --secret-id) id=$2; shift ;; --version-id) ver=$2; shift ;; --query) query=$2; shift ;; esac; shift; done',
+    'if [ "$query" = VersionId ]; then echo pair-2; exit 0; fi',
+    `if [ -n "$ver" ] && [ "$id" = pool/hot/kes ]; then ${s.kesVersionError ? 'echo "An error occurred (ThrottlingException)" >&2; exit 254' : `case "${versions}" in *" $ver "*) ;; *) echo "An error occurred (ResourceNotFoundException) when calling the GetSecretValue operation" >&2; exit 254 ;; esac`}; fi`,
+    'echo "secret of $id${ver:+ at $ver}"',
+  ].join("\n");
 }
 
 function runGuard(s: Scenario) {
@@ -61,7 +80,7 @@ function runGuard(s: Scenario) {
     [
       'case "$*" in',
       `  *ssm*get-parameter*) ${s.record === undefined ? "echo 'AccessDenied' >&2; exit 254" : `echo ${s.record}`} ;;`,
-      `  *secretsmanager*get-secret-value*) ${s.secrets === false ? "exit 254" : 'for a; do [ "$prev" = --secret-id ] && echo "secret of $a"; prev=$a; done'} ;;`,
+      `  *secretsmanager*get-secret-value*) ${s.secrets === false ? "exit 254" : secretsStub(s)} ;;`,
       "  *) exit 2 ;;",
       "esac",
     ].join("\n"),
@@ -78,11 +97,33 @@ describe.skipIf(uid !== 0)(`the leader guard on every producer boot${uid !== 0 ?
     const r = runGuard({ record: "producer-1" });
     expect(r.code, r.stderr).toBe(0);
     expect(r.env).toMatch(/^NODE_MODE=leader$/m);
-    expect(r.active).toBe("secret of pool/hot/kes\n");
+    expect(r.active).toBe("secret of pool/hot/kes at pair-2\n");
     expect(r.held).toBeUndefined();
     // config/host-layout.ts nodeFileModes: directories root's 0750, the KES key and cert 0640, the VRF key 0600.
     const mode = (p: string) => (statSync(join(r.home, p)).mode & 0o777).toString(8);
     expect(["keys", "keys/standby", "keys/kes.skey", "keys/vrf.skey", "keys/node.cert", "config/cardano-node.env"].map(mode)).toEqual(["750", "750", "640", "600", "640", "640"]);
+  });
+
+  test("the KES key is the one of the op cert's current version id: a boot during a rotation gets a pair that belongs together", () => {
+    const r = runGuard({ record: "producer-1", kesVersions: ["pair-1", "pair-2", "pair-3"] });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.active).toBe("secret of pool/hot/kes at pair-2\n");
+    expect(readFileSync(join(r.home, "keys/node.cert"), "utf8")).toBe("secret of pool/hot/opcert at pair-2\n");
+  });
+
+  test("a pair written apart by an older pool-ops (no KES version of the cert's id): the current KES key, and it says so", () => {
+    const r = runGuard({ record: "producer-1", kesVersions: ["legacy-7"] });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.env).toMatch(/^NODE_MODE=leader$/m);
+    expect(r.active).toBe("secret of pool/hot/kes\n");
+    expect(r.stderr).toMatch(/the KES key secret has no version pair-2 \(written apart from its op cert by an older pool-ops\): taking its current version/);
+  });
+
+  test("any other failure reading the KES key of the pair fails closed (standby), never mixing versions", () => {
+    const r = runGuard({ record: "producer-1", kesVersionError: true });
+    expect(r.env).toMatch(/^NODE_MODE=standby$/m);
+    expect(r.active).toBeUndefined();
+    expect(r.stderr).toMatch(/this host leads, but its credentials could not be fetched/);
   });
 
   test("a keys directory that is a symbolic link stops the boot: it is never followed", () => {
@@ -100,7 +141,7 @@ describe.skipIf(uid !== 0)(`the leader guard on every producer boot${uid !== 0 ?
     expect(r.env).toMatch(/^NODE_MODE=standby$/m);
     expect(r.env).not.toMatch(/shelley/);
     expect(r.active).toBeUndefined();
-    expect(r.held).toBe("secret of pool/hot/kes\n");
+    expect(r.held).toBe("secret of pool/hot/kes at pair-2\n");
   });
 
   test("fails closed: an unreadable record, no metadata service, unreadable secrets all boot a standby", () => {
