@@ -20,6 +20,8 @@ import { Interrupted, StepControl } from "../pool/step-control";
 import { LeaseLost } from "../lease/lease-errors";
 import { NO_LEASE, type LeaseGuard } from "../lease/lease-guard";
 import { leaseWaitOption, type LeaseOptions } from "../lease/wait-option";
+import { thisProcess } from "../lease/lease-record";
+import { registerRecovery } from "../lease/recoveries";
 import { withPoolLease } from "../lease/with-lease";
 import type { Connection } from "../remote/connection";
 import type { InventoryHost } from "../remote/inventory";
@@ -34,6 +36,12 @@ const BOOT_UNIT = "/etc/systemd/system/pool-node-boot.service";
 interface PushOptions {
   readonly reload: boolean;
   readonly leader?: string;
+  /**
+   * Hosts an interrupted push was applying (its journal beside the lease): their files may be in place with the node
+   * not yet restarted onto them, so a diff would show nothing to do. They are restarted (and health-gated) whatever
+   * the diff says. @default none
+   */
+  readonly unapplied?: readonly string[];
 }
 
 interface FileChange {
@@ -46,6 +54,8 @@ interface FileChange {
 interface HostPlan {
   readonly host: InventoryHost;
   readonly changes: FileChange[];
+  /** An interrupted push was applying this host: restart it even when its files are already the new ones. */
+  readonly unapplied?: boolean;
 }
 
 async function leaderOf(ctx: OpsContext, producers: string[], explicit: string | undefined): Promise<string> {
@@ -96,8 +106,8 @@ async function applyHost(config: PoolConfig, c: Connection, plan: HostPlan, back
   for (const change of plan.changes) {
     await c.put(change.file.path, change.file.content, { owner: change.file.owner, group: change.file.group, mode: change.file.mode, backup: false, step: `write ${change.file.path}` });
   }
-  const effect = strongest(plan.changes.map((ch) => ch.file.effect));
-  if (reload) await applyEffect(config, c, effect, plan.changes.some((ch) => ch.file.path === hostLayout(config).unitFile));
+  const effect = plan.unapplied ? "restart" : strongest(plan.changes.map((ch) => ch.file.effect));
+  if (reload) await applyEffect(config, c, effect, plan.unapplied === true || plan.changes.some((ch) => ch.file.path === hostLayout(config).unitFile));
   return effect;
 }
 
@@ -129,7 +139,10 @@ export async function pushConfig(ctx: OpsContext, options: PushOptions, lease: L
   const config = ctx.config;
   const inventory = await ctx.inventory();
   const nodes = inventory.hosts.filter((h) => h.role === "relay" || h.role === "producer");
-  const selected = (await ctx.selectedHosts({ roles: ["relay", "producer"] })).filter((h) => h.role === "relay" || h.role === "producer");
+  const chosen = (await ctx.selectedHosts({ roles: ["relay", "producer"] })).filter((h) => h.role === "relay" || h.role === "producer");
+  // An interrupted push's hosts are finished whatever this run selects.
+  const unapplied = new Set(options.unapplied ?? []);
+  const selected = [...chosen, ...nodes.filter((h) => unapplied.has(h.name) && !chosen.some((c) => c.name === h.name))];
   if (selected.length === 0) throw new OpsError("select hosts", "select hosts", "no relay or producer selected", "push-config writes node files: select relays or producers");
   const producers = nodes.filter((h) => h.role === "producer").map((h) => h.name);
   const leader = await leaderOf(ctx, producers, options.leader);
@@ -182,16 +195,16 @@ export async function pushConfig(ctx: OpsContext, options: PushOptions, lease: L
       if (before !== undefined && sameContent(file.path, before, file.content)) continue;
       changes.push({ file, before, diff: createTwoFilesPatch(`${host.name}:${file.path}`, `${host.name}:${file.path} (new)`, before ?? "", file.content, before === undefined ? "(absent)" : "", "", { context: 3 }) });
     }
-    plans.push({ host, changes });
+    plans.push({ host, changes, unapplied: unapplied.has(host.name) });
   }
-  const changed = plans.filter((p) => p.changes.length > 0);
+  const changed = plans.filter((p) => p.changes.length > 0 || p.unapplied);
   if (ctx.out.json && ctx.dryRun) {
     ctx.out.data({ dryRun: true, leader, hosts: plans.map((p) => ({ host: p.host.name, changed: p.changes.map((ch) => ({ path: ch.file.path, effect: ch.file.effect, created: ch.before === undefined, diff: ch.diff })) })) });
     return EXIT_OK;
   }
   if (!ctx.out.json) {
     for (const p of plans) {
-      if (p.changes.length === 0) ctx.out.info(`${p.host.name}: no changes`);
+      if (p.changes.length === 0) ctx.out.info(p.unapplied ? `${p.host.name}: its files are in place from the interrupted push, its node not confirmed on them → restart` : `${p.host.name}: no changes`);
       else {
         ctx.out.info(`${p.host.name}: ${p.changes.length} file(s) change → ${strongest(p.changes.map((ch) => ch.file.effect))}`);
         for (const ch of p.changes) ctx.out.info(ch.diff);
@@ -223,9 +236,14 @@ export async function pushConfig(ctx: OpsContext, options: PushOptions, lease: L
   const results: Result[] = [];
   const control = new StepControl(lease).install();
   let stopped: string | undefined;
+  const startedAt = new Date().toISOString();
   try {
     for (const batch of batches) {
-      await control.checkpoint(`push-${batch.map((p) => p.host.name).join("+")}`);
+      const step = `push-${batch.map((p) => p.host.name).join("+")}`;
+      // Beside the lease, before the batch is touched: a push killed from here on is finished by the next changing
+      // command (ops/lease/recoveries.ts), which restarts these hosts onto whatever files they hold.
+      await lease.journal?.write({ command: "push-config", step, startedAt, holder: thisProcess(), facts: { reload: options.reload, leader: options.leader ?? null, unapplied: batch.map((p) => p.host.name) } });
+      await control.checkpoint(step);
       const outcomes = await Promise.all(
         batch.map(async (plan) => {
           const c = fleet.connection(plan.host.name);
@@ -263,6 +281,8 @@ export async function pushConfig(ctx: OpsContext, options: PushOptions, lease: L
   } finally {
     control.uninstall();
   }
+  // Every host is done, or restored and stopped at: nothing is left half-applied.
+  await lease.journal?.clear().catch((e: Error) => ctx.out.warn(`pool-ops: the journal beside the lease could not be closed (${e.message}): the next changing command restarts the last batch's hosts once more`));
   const untouched = changed.filter((p) => !results.some((r) => r.host === p.host.name)).map((p) => p.host.name);
   const group = new GroupResult(results, ctx.elapsedMs);
   await ctx.audit(group, { leader, backupDir, untouched, stopped });
@@ -272,6 +292,14 @@ export async function pushConfig(ctx: OpsContext, options: PushOptions, lease: L
   if (stopped && control.wasInterrupted) return EXIT_ABORTED;
   return stopped ? EXIT_HOST_FAILURE : EXIT_OK;
 }
+
+// An interrupted push, found by the next changing command: the push run again (the rendered files, diffed), the hosts
+// it was applying restarted onto their files whatever the diff says.
+registerRecovery("push-config", (ctx, entry, lease) => {
+  const facts = entry.facts as { reload?: unknown; leader?: unknown; unapplied?: unknown };
+  const unapplied = Array.isArray(facts.unapplied) ? facts.unapplied.filter((h): h is string => typeof h === "string") : [];
+  return pushConfig(ctx, { reload: facts.reload !== false, leader: typeof facts.leader === "string" ? facts.leader : undefined, unapplied }, lease);
+}, { ownRunFinishes: false });
 
 export function pushConfigCommand(): Command {
   return new Command("push-config")

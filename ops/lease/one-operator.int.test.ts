@@ -11,6 +11,9 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hostLayout } from "../../config/host-layout";
 import { LAB_SKIP, LAB_SKIP_NOTE, runPoolOps, startPausedPoolOps, useLab, type PoolOpsRun } from "../../lab/harness";
@@ -179,6 +182,35 @@ describe.skipIf(LAB_SKIP)(`one operator at a time${LAB_SKIP_NOTE}`, { timeout: 2
     expect(next.stderr).toMatch(/the interrupted rotate-kes is finished; going on with promote/);
     expect(await recordedLeader()).toBe(standby);
     await expectConsistent("after promote finished a killed rotation");
+  });
+
+  it("push-config SIGKILLed between its hosts: the next changing command pushes the rest and restarts the host it was on", async () => {
+    // A change every node takes: one extra file per role.
+    const extras = mkdtempSync(join(tmpdir(), "one-operator-extras-"));
+    for (const role of ["relay", "producer"]) {
+      mkdirSync(join(extras, "role", role, "etc", "pool-ops-test"), { recursive: true });
+      writeFileSync(join(extras, "role", role, "etc", "pool-ops-test", "marker"), "pushed once\n");
+    }
+    const baseConfig = readFileSync(lab().files.poolConfig, "utf8");
+    writeFileSync(lab().files.poolConfig, `${baseConfig}pushConfig:\n  extraFilesDir: ${extras}\n`);
+    try {
+      const leader = await recordedLeader();
+      const standby = producers().find((p) => p !== leader)!;
+      await killedAt(["push-config", "--yes"], `push-${standby}`);
+      expect((await cli(["lock", "status"])).stdout).toMatch(new RegExp(`unfinished change: push-config by .* stopped at step push-${standby}`));
+      const next = await cli(["rotate-kes", "--yes", "--force"]);
+      expect(next.code, `${next.stdout}\n${next.stderr}`).toBe(0);
+      expect(next.stderr).toMatch(/finishing the interrupted push-config before anything else/);
+      expect(next.stderr).toMatch(/the interrupted push-config is finished; going on with rotate-kes/);
+      for (const host of [...producers(), ...pool.inventory.hosts.filter((h) => h.role === "relay").map((h) => h.name)]) {
+        expect(await pool.fleet.connection(host).readText("/etc/pool-ops-test/marker"), host).toBe("pushed once\n");
+      }
+      expect((await cli(["lock", "status"])).stdout).toMatch(/no unfinished change/);
+      await expectConsistent("after rotate-kes finished a killed push-config");
+    } finally {
+      writeFileSync(lab().files.poolConfig, baseConfig);
+      rmSync(extras, { recursive: true, force: true });
+    }
   });
 
   it("promote SIGKILLed between fencing and promoting: the next changing command completes the promotion; leader agrees", async () => {
