@@ -211,6 +211,21 @@ const sshSchema = z.strictObject({
   authorizedKeys: z
     .array(authorizedKey, { error: "expected a list of OpenSSH public keys (ssh.authorizedKeys)" })
     .min(1, { error: "expected at least one OpenSSH public key: without one nobody can log in to the pool's hosts" }),
+  /**
+   * Public keys for one tier *instead of* `authorizedKeys` (e.g. `producer: [a key kept on a hardware token]`), so a
+   * key that reaches the relays does not reach the producers. Each hop through the bastion logs in on its own, so the
+   * operator's ssh-agent holding every tier's key serves them all (a single `--identity` file serves only the hosts
+   * that authorise it). @default none: every tier takes `authorizedKeys`
+   */
+  tierAuthorizedKeys: z
+    .strictObject(
+      Object.fromEntries((["bastion", "relay", "producer", "monitoring", "sandbox"] as const).map((tier) => [
+        tier,
+        z.array(authorizedKey, { error: `expected a list of OpenSSH public keys (ssh.tierAuthorizedKeys.${tier})` }).min(1, { error: `expected at least one key: an empty list would lock everyone out of the ${tier} tier (leave ${tier} out to use authorizedKeys)` }).optional(),
+      ])) as Record<"bastion" | "relay" | "producer" | "monitoring" | "sandbox", z.ZodOptional<z.ZodArray<typeof authorizedKey>>>,
+      { error: "expected keys per tier: bastion, relay, producer, monitoring, sandbox" },
+    )
+    .optional(),
   /** Login user on every host (Debian AMIs: `admin`). @default "admin" */
   user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "expected a Linux user name such as admin" }).default("admin"),
   /** Run changing commands through `sudo -n`. @default true */

@@ -21,7 +21,7 @@ export function describeConnectError(target: HostTarget, settings: ConnectionSet
       name,
       "authenticate",
       `${settings.user}@${where}: the server refused our ${settings.auth.kind === "agent" ? "ssh-agent's keys" : "key"} (${describeAuth(settings.auth)})`,
-      `check --identity / --user and that the key is in ${settings.user}'s authorized_keys on ${target.name} (ssh.authorizedKeys in the pool config)`,
+      `check --identity / --user and that the key is in ${settings.user}'s authorized_keys on ${target.name} (ssh.authorizedKeys, or ssh.tierAuthorizedKeys for its tier, in the pool config)`,
       "unreachable",
     );
   }

@@ -90,6 +90,17 @@ describe("cloud-init user data", () => {
     expect(() => renderCloudInit({ users: [{ name: "admin" }], settings: {}, files: [], scripts: [] })).toThrow(/no login user with an authorized key/);
   });
 
+  test("ssh.tierAuthorizedKeys: a tier's own keys replace the pool's on that tier only", () => {
+    const producerKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILQshKXh3OnWbRCzpaTDNzGu8oyzm/cGh6ks7ELofP63 producer-token";
+    const pool = testPool({ ssh: { authorizedKeys: config.ssh.authorizedKeys, tierAuthorizedKeys: { producer: [producerKey] } } });
+    const keysOf = (name: string) => parsed(hostBootText(pool, host(name), name.startsWith("producer") || name.startsWith("relay"))).users.find((u) => !u.system)!.ssh_authorized_keys;
+    expect(keysOf("producer-1")).toEqual([producerKey]);
+    expect(keysOf("producer-2")).toEqual([producerKey]);
+    for (const name of ["bastion", "relay-1", "monitoring"]) expect(keysOf(name), name).toEqual(config.ssh.authorizedKeys);
+    expect(() => testPool({ ssh: { authorizedKeys: config.ssh.authorizedKeys, tierAuthorizedKeys: { producer: [] } } })).toThrow(/ssh\.tierAuthorizedKeys\.producer.*an empty list would lock everyone out of the producer tier/);
+    expect(() => testPool({ ssh: { authorizedKeys: config.ssh.authorizedKeys, tierAuthorizedKeys: { producers: [producerKey] } } as never })).toThrow(/tierAuthorizedKeys/);
+  });
+
   test("nodes: the node's system account and group are created before files it owns are written", () => {
     for (const name of ["relay-1", "producer-1"]) {
       const doc = parsed(hostBootText(config, host(name), true));

@@ -4,7 +4,7 @@
  * from the installed release, and on a producer the leader guard — is a systemd unit (pool-node-boot.service) that
  * runs before cardano-node on every boot, not a once-per-instance runcmd.
  */
-import type { HostPlan } from "../../config/address-plan";
+import type { HostPlan, HostRole } from "../../config/address-plan";
 import { poolParameterNames, poolSecretNames } from "../../config/names";
 import { gzipSync } from "node:zlib";
 import { hostLayout } from "../../config/host-layout";
@@ -37,6 +37,11 @@ function perBootFiles(role: "relay" | "producer"): BootFile[] {
 export const CHAIN_VOLUME_PLACEHOLDER = "@@CHAIN_VOLUME_ID@@";
 
 /** The cloud-init text of a host (plain text, with the volume id as a placeholder). */
+/** The keys that may log in to a host of `role`: its tier's own (`ssh.tierAuthorizedKeys`), else `ssh.authorizedKeys`. */
+export function loginKeysFor(config: PoolConfig, role: HostRole): readonly string[] {
+  return config.ssh.tierAuthorizedKeys?.[role] ?? config.ssh.authorizedKeys;
+}
+
 export function hostBootText(config: PoolConfig, host: HostPlan, hasChainVolume: boolean, files: readonly BootFile[] = []): string {
   const settings: Record<string, string> = {
     POOL_NAME: config.name,
@@ -47,7 +52,7 @@ export function hostBootText(config: PoolConfig, host: HostPlan, hasChainVolume:
     NODE_HOME: config.node.home,
     NODE_BIN_DIR: config.node.binDir,
   };
-  const login: BootUser = { name: config.ssh.user, sudo: config.ssh.sudo, sshAuthorizedKeys: config.ssh.authorizedKeys };
+  const login: BootUser = { name: config.ssh.user, sudo: config.ssh.sudo, sshAuthorizedKeys: loginKeysFor(config, host.role) };
   if (host.role === "bastion") return renderCloudInit({ users: [login], settings, ...withTimeSync([], []) });
   // The monitoring host runs no cardano-node: its files are Prometheus, Alertmanager and Grafana configuration.
   if (host.role === "monitoring") return renderCloudInit({ users: [login], settings, ...withTimeSync(files, ["prepare-monitoring.sh"]) });
