@@ -111,6 +111,6 @@ describe("GitHub workflows", () => {
     expect(preflight, "deploy: a step running npm run plan -- --preflight-only").toBeGreaterThan(credentials);
     expect(apply, "deploy: the cdktf deploy step").toBeGreaterThan(preflight);
     expect(job.steps[preflight]!.if, "the deploy's preflight is unconditional").toBeUndefined();
-    expect(pkg.scripts.predeploy).toBe("tsx tools/plan.ts --preflight-only");
+    expect(pkg.scripts.predeploy).toBe("tsx tools/plan.ts --preflight-only --node-guard");
   });
 });
