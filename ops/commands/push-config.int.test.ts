@@ -28,6 +28,12 @@ const NODES = ["relay-1", "relay-2", "relay-3", "relay-4", "producer-1", "produc
 
 // A push rolls over six nodes, each restarted and health-gated in turn (the pushes' own bound: PUSH_DEADLINE_MS).
 const PUSH_DEADLINE_MS = 120_000;
+/**
+ * The push's health gate: how long a reloaded node may take to answer on its metrics port again. 4 s was too short on
+ * a loaded machine (CI saw the standby not answering within it, then its restore judged the same way); the cases with
+ * a node that stays unhealthy wait it out twice (push, then restore), well inside PUSH_DEADLINE_MS.
+ */
+const HEALTH_GATE_SECONDS = 20;
 
 describe.skipIf(skip)(`push-config on the lab${LAB_SKIP_NOTE}`, { timeout: PUSH_DEADLINE_MS + 10_000 }, () => {
   const lab = useLab();
@@ -36,7 +42,7 @@ describe.skipIf(skip)(`push-config on the lab${LAB_SKIP_NOTE}`, { timeout: PUSH_
 
   beforeAll(async () => {
     pool = await provisionLabPool(lab());
-    baseConfig = `${readFileSync(lab().files.poolConfig, "utf8")}pushConfig:\n  healthTimeoutSeconds: 4\n`;
+    baseConfig = `${readFileSync(lab().files.poolConfig, "utf8")}pushConfig:\n  healthTimeoutSeconds: ${HEALTH_GATE_SECONDS}\n`;
     writeFileSync(lab().files.poolConfig, baseConfig);
   }, 120_000);
   afterAll(async () => {
