@@ -105,6 +105,14 @@ describe("policy rules", () => {
     expect(scratch((stack) => new Instance(stack, "good", goodInstance))).toBeUndefined();
   });
 
+  test("EC2-USER-DATA-SIZE: user data over EC2's 16 KiB fails synth, naming its size; 16 KiB passes", () => {
+    const failure = scratch((stack) => new Instance(stack, "bloated", { ...goodInstance, userData: "x".repeat(16 * 1024 + 1) }));
+    expect(failure).toMatch(/policy EC2-USER-DATA-SIZE violated by aws_instance\.bloated.*its user data is 16385 bytes, over EC2's 16384/);
+    expect(scratch((stack) => new Instance(stack, "full", { ...goodInstance, userData: "x".repeat(16 * 1024) }))).toBeUndefined();
+    const gzipped = scratch((stack) => new Instance(stack, "packed", { ...goodInstance, userDataBase64: Buffer.alloc(16 * 1024 + 10).toString("base64") }));
+    expect(gzipped).toMatch(/policy EC2-USER-DATA-SIZE violated by aws_instance\.packed.*16394 bytes/);
+  });
+
   test("VPC-FLOW-LOGS and VPC-DEFAULT-SG-CLOSED: a bare VPC fails synth", () => {
     const failure = scratch((stack) => new Vpc(stack, "bare", { cidrBlock: "10.9.0.0/16" }));
     expect(failure).toMatch(/policy VPC-FLOW-LOGS violated by aws_vpc\.bare/);

@@ -2,6 +2,7 @@
 import type { PolicyRule } from "../rule";
 import { defaultSecurityGroupClosed } from "./default-security-group-closed";
 import { ebsEncrypted } from "./ebs-encrypted";
+import { ec2UserDataSize } from "./ec2-user-data-size";
 import { iamNoColdKeyForInstances } from "./iam-no-cold-key-for-instances";
 import { iamNoWildcardAdmin } from "./iam-no-wildcard-admin";
 import { imdsv2Required } from "./imdsv2-required";
@@ -25,6 +26,7 @@ export const POLICY_RULES: readonly PolicyRule[] = [
   producerNoInternetRoute,
   noPublicIpPrivateTier,
   imdsv2Required,
+  ec2UserDataSize,
   ebsEncrypted,
   vpcFlowLogs,
   defaultSecurityGroupClosed,
