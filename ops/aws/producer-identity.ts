@@ -15,6 +15,7 @@
  */
 import type { Instance } from "@aws-sdk/client-ec2";
 import { resourceName, TAG_POOL, TAG_ROLE } from "../../config/names";
+import { OpsError } from "../remote/result";
 import { awsClientSettings, type AwsTarget } from "./client-config";
 
 export interface ProducerCandidate {
@@ -93,4 +94,17 @@ export async function confirmProducerIdentity(target: AwsTarget, candidate: Prod
     ec2.destroy();
   }
   return checkProducerInstance(instance, candidate, pool);
+}
+
+/**
+ * `confirmProducerIdentity` for a command's preflight: a refusal becomes the command's OpsError naming the host,
+ * with `remedy`; anything else (a bug) is thrown as it is.
+ */
+export async function assertProducerIdentity(target: AwsTarget, host: ProducerCandidate, pool: string, remedy: string): Promise<void> {
+  try {
+    await confirmProducerIdentity(target, host, pool);
+  } catch (error) {
+    if (error instanceof ProducerIdentityError) throw new OpsError(host.name, "preflight", error.message, remedy);
+    throw error;
+  }
 }

@@ -13,7 +13,7 @@ import type { OpsContext } from "../context";
 import { EXIT_OK } from "../context";
 import type { LeaseGuard } from "../lease/lease-guard";
 import type { JournalEntry } from "../lease/pool-journal";
-import { fenceByStoppingInstance, fenceOverSsh, forgingState, promoteOverSsh } from "../pool/producer-role";
+import { fenceLeader, fenceOverSsh, forgingState, promoteOverSsh } from "../pool/producer-role";
 import { StepControl } from "../pool/step-control";
 import { OpsError } from "../remote/result";
 
@@ -54,13 +54,8 @@ export async function finishPromotion(ctx: OpsContext, entry: JournalEntry, leas
     const control = new StepControl(lease).install();
     try {
       await control.checkpoint("fence");
-      const fenced = await fenceOverSsh(config, fromC, timeoutMs).catch((e: Error) => ({ confirmed: false, detail: e.message }));
-      if (!fenced.confirmed) {
-        const instanceId = producers.find((p) => p.name === from)!.instanceId;
-        ctx.out.warn(`${from}: not fenced over SSH (${fenced.detail}); stopping its instance ${instanceId} through EC2 (forced)`);
-        const stopped = await fenceByStoppingInstance(ctx.awsTarget, instanceId);
-        if (!stopped.confirmed) throw new OpsError(from, "fence", `${from} could not be fenced (${fenced.detail}; through EC2: ${stopped.detail}); ${to} is not promoted`, "restore SSH or AWS access and run any changing command again: it finishes the promotion");
-      }
+      const fenced = await fenceLeader(config, ctx.awsTarget, fromC, producers.find((p) => p.name === from)!.instanceId, timeoutMs, (text) => ctx.out.warn(text));
+      if (fenced.fencedBy === "unfenced") throw new OpsError(from, "fence", `${from} could not be fenced (${fenced.detail}); ${to} is not promoted`, "restore SSH or AWS access and run any changing command again: it finishes the promotion");
       await control.checkpoint("promote");
       const promoted = await promoteOverSsh(config, toC, timeoutMs).catch((e: Error) => ({ confirmed: false, detail: e.message }));
       if (!promoted.confirmed) {

@@ -15,7 +15,7 @@
 import { Command, InvalidArgumentError } from "commander";
 import { credentialOwnership, hostLayout } from "../../config/host-layout";
 import { LeaderParameter, LeaderParameterError } from "../aws/leader-parameter";
-import { confirmProducerIdentity, ProducerIdentityError } from "../aws/producer-identity";
+import { assertProducerIdentity } from "../aws/producer-identity";
 import {
   equalBytes,
   kesVerificationKey,
@@ -28,7 +28,7 @@ import {
 import { EXIT_ABORTED, EXIT_HOST_FAILURE, EXIT_OK, opsAction, type OpsContext } from "../context";
 import { QUIET_SLOTS, readForging, verdict } from "../pool/forging";
 import { metricValue, readNodeMetrics } from "../pool/node-metrics";
-import { fenceByStoppingInstance, fenceOverSsh, forgingState, promoteOverSsh } from "../pool/producer-role";
+import { fenceLeader, fenceOverSsh, forgingState, promoteOverSsh } from "../pool/producer-role";
 import { reissueOpcert } from "../pool/reissue-opcert";
 import { Interrupted, StepControl } from "../pool/step-control";
 import { NO_LEASE, type LeaseGuard } from "../lease/lease-guard";
@@ -156,12 +156,7 @@ export async function promote(ctx: OpsContext, options: PromoteOptions, lease: L
       throw new OpsError(standby.name, "preflight", `cannot promote ${standby.name}: ${problems.join("; ")}`, "fix the standby first; nothing was changed");
     }
     // The host made to forge (and, with --new-opcert, sent a new cert) must be a producer of this pool by EC2's word.
-    try {
-      await confirmProducerIdentity(ctx.awsTarget, { name: standby.name, privateIp: standby.privateIp, instanceId: standby.instanceId }, inventory.pool);
-    } catch (error) {
-      if (error instanceof ProducerIdentityError) throw new OpsError(standby.name, "preflight", error.message, "check the inventory against EC2 (pool-ops inventory --from-aws); nothing was changed");
-      throw error;
-    }
+    await assertProducerIdentity(ctx.awsTarget, standby, inventory.pool, "check the inventory against EC2 (pool-ops inventory --from-aws); nothing was changed");
 
     const planText = `fence ${oldLeader.name} (now ${oldForging === undefined ? "not answering" : oldForging === 1 ? "forging" : "not forging"}), then promote ${standby.name} (slot ${standbySlot}, relays at ${tip})`;
     if (ctx.dryRun) {
@@ -182,20 +177,9 @@ export async function promote(ctx: OpsContext, options: PromoteOptions, lease: L
     try {
       await journal("fence");
       await control.checkpoint("fence");
-      let fenceDetail = "";
-      try {
-        const fenced = await fenceOverSsh(config, oldC, restartTimeoutMs(config));
-        if (fenced.confirmed) fencedBy = "ssh";
-        else fenceDetail = `over SSH: ${fenced.detail}`;
-      } catch (error) {
-        fenceDetail = `over SSH: ${(error as Error).message}`;
-      }
-      if (fencedBy === "unfenced") {
-        ctx.out.warn(`${oldLeader.name}: not fenced ${fenceDetail}; stopping its instance ${oldLeader.instanceId} through EC2 (forced)`);
-        const stopped = await fenceByStoppingInstance(ctx.awsTarget, oldLeader.instanceId);
-        if (stopped.confirmed) fencedBy = "ec2";
-        else fenceDetail += `; through EC2: ${stopped.detail}`;
-      }
+      const fence = await fenceLeader(config, ctx.awsTarget, oldC, oldLeader.instanceId, restartTimeoutMs(config), (text) => ctx.out.warn(text));
+      fencedBy = fence.fencedBy;
+      const fenceDetail = fence.detail;
       if (fencedBy === "unfenced") {
         if (!options.forceUnfenced) {
           throw new OpsError(

@@ -4,19 +4,21 @@
  *
  * Preflight (leader from the SSM leader parameter, both producers reachable and confirmed producers by EC2, the cold
  * key's pool id, the cert on each producer, the node's own KES period; done only when every copy of the hot pair
- * agrees, is current and runs on the leader — else an interrupted rotation is finished) → counter (ops/pool/kes-counter.ts) → sign in the cold-key child (this process never holds the cold key) →
- * push the new pair to the leader's active credential paths and the standby's held ones (previous pair backed up on
- * each host) → hot-key and counter secrets → the leader re-reads its credentials: a SIGHUP when its node has
- * finished starting, else a restart (a SIGHUP during startup is NotEffective: cardano-node `Run.hs` @11.0.1) → verify
- * on the leader's metrics (the new cert's start period, forging confirmed with the Forge counters) → the previous
- * pair retired from the producers. Before each push and the reload the roles are re-read (ops/pool/producer-roles-now.ts). The standby's held
- * pair is replaced with no signal at all: its command line names no credentials (config/host-layout.ts). Any failure or Ctrl-C after the first write puts every backup back, reloads the leader again if
- * it was reloaded, restores the secrets' previous values, and exits non-zero saying what happened.
+ * agrees, is current and runs on the leader — else an interrupted rotation is finished) → counter
+ * (ops/pool/kes-counter.ts) → sign in the cold-key child (this process never holds the cold key) → push the new pair
+ * to the leader's active credential paths and the standby's held ones (previous pair backed up on each host) →
+ * hot-key and counter secrets → the leader re-reads its credentials: a SIGHUP when its node has finished starting,
+ * else a restart (a SIGHUP during startup is NotEffective: cardano-node `Run.hs` @11.0.1) → verify on the leader's
+ * metrics (the new cert's start period, forging confirmed with the Forge counters) → the previous pair retired from
+ * the producers. Before each push and the reload the roles are re-read (ops/pool/producer-roles-now.ts). The
+ * standby's held pair is replaced with no signal at all: its command line names no credentials
+ * (config/host-layout.ts). Any failure or Ctrl-C after the first write puts every backup back, reloads the leader
+ * again if it was reloaded, restores the secrets' previous values, and exits non-zero saying what happened.
  */
 import { Command, InvalidArgumentError, Option } from "commander";
 import { credentialOwnership, hostLayout } from "../../config/host-layout";
 import { NETWORKS } from "../../config/networks";
-import { confirmProducerIdentity, ProducerIdentityError } from "../aws/producer-identity";
+import { assertProducerIdentity } from "../aws/producer-identity";
 import { LeaderParameter, LeaderParameterError } from "../aws/leader-parameter";
 import { putHotPair } from "../aws/hot-pair-secrets";
 import { SecretsManagerSecretStore, SecretStoreError, type SecretStore } from "../aws/secret-store";
@@ -43,7 +45,7 @@ import { describe as describeReading } from "../pool/producer-role";
 import { backUpPair, leaderView, reloadNode, rollBack, waitFor, type Journal, type Target } from "../pool/kes-rotation";
 import { assertRolesUnchanged } from "../pool/producer-roles-now";
 import { clearRotationJournal, inTheirRolesNow, pairAgreement, rotationJournalPath, saveRotationJournal } from "../pool/rotation-state";
-import { retirePreviousPairsScript } from "../pool/retire-hot-keys";
+import { retirePreviousPairs } from "../pool/retire-hot-keys";
 import { Interrupted, StepControl } from "../pool/step-control";
 import { NO_LEASE, type LeaseGuard } from "../lease/lease-guard";
 import { leaseWaitOption, type LeaseOptions } from "../lease/wait-option";
@@ -151,13 +153,7 @@ export async function rotateKes(ctx: OpsContext, options: RotateKesOptions, leas
   }
   // Hot keys go only to an address EC2 confirms is a running instance of this pool's producer tier.
   for (const target of targets) {
-    const host = inventory.hosts.find((h) => h.name === target.name)!;
-    try {
-      await confirmProducerIdentity(aws, { name: host.name, privateIp: host.privateIp, instanceId: host.instanceId }, inventory.pool);
-    } catch (error) {
-      if (error instanceof ProducerIdentityError) throw new OpsError(target.name, "preflight", error.message, "check the inventory against EC2 (pool-ops inventory --from-aws) before any key is sent");
-      throw error;
-    }
+    await assertProducerIdentity(aws, inventory.hosts.find((h) => h.name === target.name)!, inventory.pool, "check the inventory against EC2 (pool-ops inventory --from-aws) before any key is sent");
   }
   const leaderTarget = targets.find((t) => t.isLeader);
   const view = leaderTarget ? await leaderView(config, leaderTarget.connection) : undefined;
@@ -165,6 +161,7 @@ export async function rotateKes(ctx: OpsContext, options: RotateKesOptions, leas
     throw new OpsError(leader, "preflight", `the node is at KES period ${view.currentKesPeriod}, this machine's clock says ${period}`, "fix the clock (here or on the node) before rotating");
   }
   const current = (leaderTarget ?? targets[0]!).cert!;
+  if (options.revoke && options.counter !== undefined) throw new OpsError("-", "preflight", "--revoke chooses the counter itself (m + 1): drop --counter", "run rotate-kes --revoke alone");
   if (options.revoke && !config.kes.onChainCounterCommand) {
     throw new OpsError("-", "preflight", "--revoke needs the chain's last op cert counter m to issue m + 1, and kes.onChainCounterCommand is not set", "set kes.onChainCounterCommand (README: kes.onChainCounterCommand) and run it on a synced leader");
   }
@@ -185,7 +182,7 @@ export async function rotateKes(ctx: OpsContext, options: RotateKesOptions, leas
     if (pairs && view?.forging !== 1) ctx.out.warn(`  but ${leader}'s node reports forging_enabled ${view?.forging ?? "absent"}: see pool-ops status`);
     if (pairs && unfinished) {
       // It got as far as the leader reloading: what it left is the journal and the previous pair's backups.
-      for (const t of targets) await t.connection.runChecked(retirePreviousPairsScript(layout.backupDir, [layout.activeCredentials, layout.heldCredentials]), { step: "retire the previous pair", label: "remove the previous KES key and op cert backups" });
+      for (const t of targets) await retirePreviousPairs(config, t.connection);
       await clearRotationJournal(inventory.pool, lease);
       ctx.out.info("the interrupted rotation had in fact completed: the previous pair is removed from the producers and its journal closed");
     }
@@ -207,7 +204,6 @@ export async function rotateKes(ctx: OpsContext, options: RotateKesOptions, leas
     const queryHost = leaderTarget ?? targets[0]!;
     onChain = await queryOnChainCounter(config, queryHost.connection);
   }
-  if (options.revoke && options.counter !== undefined) throw new OpsError("-", "preflight", "--revoke chooses the counter itself (m + 1): drop --counter", "run rotate-kes --revoke alone");
   let choice;
   try {
     choice = chooseCounter({ current: current.counter, onChain, requested: options.counter });
@@ -345,7 +341,7 @@ export async function rotateKes(ctx: OpsContext, options: RotateKesOptions, leas
   const retired: string[] = [];
   for (const t of targets) {
     try {
-      await t.connection.runChecked(retirePreviousPairsScript(layout.backupDir, [layout.activeCredentials, layout.heldCredentials]), { step: "retire the previous pair", label: "remove the previous KES key and op cert backups" });
+      await retirePreviousPairs(config, t.connection);
       retired.push(t.name);
     } catch (error) {
       ctx.out.warn(`pool-ops: ${t.name}: the previous pair's backups could not be removed (${(error as Error).message}); remove ${layout.backupDir}/*-rotate-kes by hand`);

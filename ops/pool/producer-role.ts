@@ -75,6 +75,31 @@ export async function promoteOverSsh(config: PoolConfig, c: Connection, timeoutM
   return { ...r, detail: r.confirmed ? "restarted as leader, forging" : `${done ? "started" : "still starting"}, not confirmed forging (${describe(r.last)})` };
 }
 
+/**
+ * Fences a leader by every means there is: over SSH (restart as standby, confirmed not forging), else by a forced
+ * stop of its instance through EC2. `fencedBy` says which took; `unfenced` with the reasons when neither did.
+ */
+export async function fenceLeader(
+  config: PoolConfig,
+  aws: AwsTarget,
+  c: Connection,
+  instanceId: string,
+  timeoutMs: number,
+  warn: (text: string) => void,
+): Promise<{ fencedBy: "ssh" | "ec2" | "unfenced"; detail: string }> {
+  let detail: string;
+  try {
+    const fenced = await fenceOverSsh(config, c, timeoutMs);
+    if (fenced.confirmed) return { fencedBy: "ssh", detail: fenced.detail };
+    detail = `over SSH: ${fenced.detail}`;
+  } catch (error) {
+    detail = `over SSH: ${(error as Error).message}`;
+  }
+  warn(`${c.name}: not fenced ${detail}; stopping its instance ${instanceId} through EC2 (forced)`);
+  const stopped = await fenceByStoppingInstance(aws, instanceId);
+  return stopped.confirmed ? { fencedBy: "ec2", detail: stopped.detail } : { fencedBy: "unfenced", detail: `${detail}; through EC2: ${stopped.detail}` };
+}
+
 export function describe(reading: ForgingReading): string {
   if (!reading.metrics) return "no metrics";
   return `forging_enabled ${reading.forgingEnabled ?? "absent"}, Forge about-to-lead ${reading.aboutToLead}, chain slot ${reading.chainSlot ?? "none yet"}`;

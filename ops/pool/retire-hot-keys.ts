@@ -7,7 +7,9 @@
  * `find -P` never follows a link, not even as its starting point, so a link the node user planted for the backup
  * directory is not descended into; `rm -rf` removes links, not what they name.
  */
-import type { CredentialFiles } from "../../config/host-layout";
+import { hostLayout, type CredentialFiles } from "../../config/host-layout";
+import type { PoolConfig } from "../../config/schema";
+import type { Connection } from "../remote/connection";
 import { shellQuote } from "../remote/shell";
 
 export function retirePreviousPairsScript(backupRoot: string, credentialSets: readonly CredentialFiles[]): string {
@@ -18,4 +20,10 @@ export function retirePreviousPairsScript(backupRoot: string, credentialSets: re
     `if [ -d ${q(backupRoot)} ] && [ ! -L ${q(backupRoot)} ]; then find -P ${q(backupRoot)} -mindepth 1 -maxdepth 1 -name '*-rotate-kes' -exec rm -rf -- {} +; fi`,
     `rm -f -- ${leftovers.map(q).join(" ")}`,
   ].join("\n");
+}
+
+/** Retires every previous pair on one producer: all rotations' backups and the copies beside both credential sets. */
+export async function retirePreviousPairs(config: PoolConfig, c: Connection): Promise<void> {
+  const layout = hostLayout(config);
+  await c.runChecked(retirePreviousPairsScript(layout.backupDir, [layout.activeCredentials, layout.heldCredentials]), { step: "retire the previous pair", label: "remove the previous KES key and op cert backups" });
 }
