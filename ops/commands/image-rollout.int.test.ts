@@ -121,14 +121,18 @@ describe.skipIf(skip)(`image rollout on the emulator and the lab${LAB_SKIP_NOTE}
     const r = await run.done;
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toMatch(/relay-2 is not healthy on the new image after 10 s: .*the rollout stopped before the next node/);
-    expect(r.stderr).toMatch(/1 steps done, journalled in .*rollout-sandstone\.json: run pool-ops image rollout again to resume/);
+    expect(r.stderr).toMatch(/1 steps done, journalled beside the pool's lease \(pool-ops lock status shows it\): run pool-ops image rollout --stacks \S+ again to resume/);
+    // The journal is beside the lease, not on this machine: every operator sees it, and other changing commands refuse.
+    const status = await runPoolOps(lab(), ["lock", "status", "--json"], { env });
+    expect(status.json<{ unfinished: { command: string; step: string } | null }>().unfinished).toMatchObject({ command: "rollout", step: "replace:relay-2" });
+    expect(existsSync(join(env.POOL_OPS_STATE_DIR!, "rollout-sandstone.json"))).toBe(false);
     const now = await imagesByHost();
     expect([now["relay-1"], now["relay-2"]]).toEqual([goldenImage, goldenImage]);
     expect([now["producer-1"], now["producer-2"]]).toEqual([baseImage, baseImage]);
     expect(await leader()).toBe("producer-1");
   });
 
-  it("run again: resumes at relay-2, walks the order, never two producers forging, ends with no drift", async () => {
+  it("run again: resumes at relay-2, killed inside its promotion, the promotion finished by the next command, resumed to the end; never two producers forging, no drift", async () => {
     const start = await runPoolOps(lab(), ["run", "-H", "relay-2", "--", "systemctl start cardano-node"], { env });
     expect(start.code, start.stdout + start.stderr).toBe(0);
     const samples: [number | undefined, number | undefined][] = [];
@@ -139,19 +143,39 @@ describe.skipIf(skip)(`image rollout on the emulator and the lab${LAB_SKIP_NOTE}
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
+    // Killed (a lost laptop) inside the promotion, after the old leader was fenced.
+    const killed = startPausedPoolOps(lab(), rolloutArgs("--yes"), "promote", env);
+    await killed.paused;
+    killed.child.kill("SIGKILL");
+    const k = await killed.done;
+    expect(k.stdout).toMatch(/resuming: 1 of 7 steps done/);
+    expect(stepsRun(k.stdout)).toEqual(ORDER.slice(1, 4));
+    expect(k.stdout).toMatch(/relay-2 already runs the image/);
+    const inside = await runPoolOps(lab(), ["lock", "status", "--json"], { env });
+    expect(inside.json<{ unfinished: { command: string; step: string; within?: { command: string; step: string } } | null }>().unfinished).toMatchObject({ command: "promote", step: "promote", within: { command: "rollout", step: "promote:producer-2" } });
+    // The next changing command (another operator's push-config, once the dead one's lease is broken) finishes the
+    // promotion, then refuses to change a pool that is mid-rollout.
+    const broken = await runPoolOps(lab(), ["lock", "break", "--yes"], { env });
+    expect(broken.code, broken.stderr).toBe(0);
+    const push = await runPoolOps(lab(), ["push-config", "--yes"], { env, timeoutMs: 300_000 });
+    expect(push.code, `${push.stdout}\n${push.stderr}`).not.toBe(0);
+    expect(push.stderr).toMatch(/finishing the interrupted promote \(a step of rollout\) first/);
+    expect(push.stderr).toMatch(/the pool is mid-rollout \(rollout by .*, 3 of 7 steps done, stopped at promote:producer-2\): only a rollout resumes it/);
+    expect(await leader()).toBe("producer-2");
     const r = await runPoolOps(lab(), rolloutArgs("--yes"), { env, timeoutMs: 900_000 });
     sampling = false;
     await sampler;
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
-    expect(r.stdout).toMatch(/resuming: 1 of 7 steps done/);
-    expect(stepsRun(r.stdout)).toEqual(ORDER.slice(1));
-    expect(r.stdout).toMatch(/relay-2 already runs the image/);
+    expect(r.stdout).toMatch(/resuming: 3 of 7 steps done/);
+    expect(stepsRun(r.stdout)).toEqual(ORDER.slice(3));
+    expect(r.stdout).toMatch(/producer-2 already leads/);
     expect(Object.values(await imagesByHost())).toEqual(Array(4).fill(goldenImage));
     expect(await leader()).toBe("producer-1");
     expect([await forging("producer-1"), await forging("producer-2")], `last error reading forging: ${String(lastForgingError)}`).toEqual([1, 0]);
     expect(samples.length).toBeGreaterThan(10);
     expect(samples.filter(([a, b]) => a === 1 && b === 1)).toEqual([]);
-    expect(existsSync(join(env.POOL_OPS_STATE_DIR!, "rollout-sandstone.json"))).toBe(false);
+    const after = await runPoolOps(lab(), ["lock", "status", "--json"], { env });
+    expect(after.json<{ unfinished: unknown }>().unfinished).toBeNull();
     // A rerun finds nothing to replace and does not move the leader.
     const again = await runPoolOps(lab(), rolloutArgs("--yes"), { env, timeoutMs: 120_000 });
     expect(again.code, again.stderr).toBe(0);

@@ -240,6 +240,7 @@ export function imageCommand(): Command {
     .option("--stacks <dir>", "cdktf's output directory with the synthesised stacks (default cdktf.out)")
     .option("--promote-back", "promote the old leader back once it runs the new image")
     .option("--restart", "discard an unfinished rollout's journal of another image and start over")
+    .option("--abandon", "drop an unfinished rollout's journal and change nothing (the pool stays as it left it)")
     .addOption(leaseWaitOption())
     .action(opsAction(async (ctx, options: RolloutOptions & LeaseOptions) => withPoolLease(ctx, "image rollout", options, (lease) => rollout(ctx, options, lease))));
   return image;

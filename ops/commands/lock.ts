@@ -10,7 +10,8 @@ import { Command } from "commander";
 import { EXIT_OK, opsAction, type OpsContext } from "../context";
 import { breakLease } from "../lease/break";
 import { LeaseTable } from "../lease/lease-table";
-import { describeJournalEntry, LeaseTableJournal } from "../lease/pool-journal";
+import { describeJournalEntry, LeaseTableJournal, type JournalEntry } from "../lease/pool-journal";
+import { rolloutJournalOf, ROLLOUT_JOURNAL_COMMAND } from "../rollout/rollout-journal";
 import { describeState, readLease, stateAt, stateFacts } from "../lease/read";
 import { GroupResult, OpsError } from "../remote/result";
 
@@ -26,7 +27,7 @@ export async function lockStatus(ctx: OpsContext): Promise<number> {
     if (ctx.out.json) ctx.out.data({ pool: ctx.config.name, table: table.name, ...stateFacts(state, Date.now()), unfinished: journal ?? null });
     else {
       ctx.out.info(`the pool's lease (${table.name}): ${describeState(state, Date.now())}`);
-      ctx.out.info(journal ? `unfinished change: ${describeJournalEntry(journal)} — the next changing command finishes it` : "no unfinished change");
+      ctx.out.info(journal ? `unfinished change: ${describeJournalEntry(journal)} — ${whoFinishes(journal)}` : "no unfinished change");
     }
     return EXIT_OK;
   } finally {
@@ -80,4 +81,18 @@ export function lockCommand(): Command {
     .description("remove the pool's lease of a command that died holding it (asks first unless --yes; audited)")
     .action(opsAction(async (ctx) => lockBreak(ctx)));
   return lock;
+}
+
+/** A rollout is resumed only by a rollout (ops/rollout/unfinished-rollout.ts); anything else by the next changing command. */
+function whoFinishes(entry: JournalEntry): string {
+  let outermost = entry;
+  while (outermost.within) outermost = outermost.within;
+  if (outermost.command !== ROLLOUT_JOURNAL_COMMAND) return "the next changing command finishes it";
+  let resume = "pool-ops rollout";
+  try {
+    resume = rolloutJournalOf(outermost)?.resume ?? resume;
+  } catch {
+    // A malformed rollout journal is the rollout's to report; status still shows the entry.
+  }
+  return `${entry === outermost ? "" : `the next changing command finishes the ${entry.command}; `}${resume} resumes the rollout (other changing commands refuse until then; pool-ops rollout --abandon drops it)`;
 }

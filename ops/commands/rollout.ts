@@ -18,7 +18,10 @@ import { GoldenImageError, GoldenImages, type PoolInstanceState } from "../aws/g
 import { LeaderParameter } from "../aws/leader-parameter";
 import { EXIT_ABORTED, EXIT_OK, OpsContext, opsAction, stateDir } from "../context";
 import { connectToNewInstance } from "../image/connect-new-instance";
-import { NO_LEASE, type LeaseGuard } from "../lease/lease-guard";
+import { leaseForStep, NO_LEASE, type LeaseGuard } from "../lease/lease-guard";
+import { LeaseTable } from "../lease/lease-table";
+import { LeaseTableJournal, type PoolJournal } from "../lease/pool-journal";
+import { registerRecovery } from "../lease/recoveries";
 import { leaseWaitOption, type LeaseOptions } from "../lease/wait-option";
 import { withPoolLease } from "../lease/with-lease";
 import { stoppingNodes, type NodesPlan } from "../plan/node-changes";
@@ -29,7 +32,8 @@ import { Interrupted, StepControl } from "../pool/step-control";
 import type { InventoryHost } from "../remote/inventory";
 import { GroupResult, OpsError, type Result } from "../remote/result";
 import { growFilesystems, guardBeforeTakingDown } from "../rollout/node-guards";
-import { dropJournal, journalPath, loadJournal, sameTarget, saveJournal, type RolloutJournal } from "../rollout/rollout-journal";
+import { describeProgress, rolloutEntry, RolloutJournalStore, ROLLOUT_JOURNAL_COMMAND, sameTarget, type RolloutJournal } from "../rollout/rollout-journal";
+import { abandonRollout, refuseUnfinishedRollout, resumeCommand } from "../rollout/unfinished-rollout";
 import { describeStep, rolloutSteps, type NodeStepEffect, type RolloutStep } from "../rollout/rollout-plan";
 import { hostResourceAddresses, stackDigest, StackTerraform } from "../rollout/stack-terraform";
 import { resolveImages, type TargetImages } from "../rollout/target-images";
@@ -44,6 +48,8 @@ export interface RolloutOptions {
   readonly promoteBack?: boolean;
   /** Drop an unfinished rollout's journal (of another target) and start over. */
   readonly restart?: boolean;
+  /** Drop an unfinished rollout's journal and change nothing: the pool stays as the rollout left it. */
+  readonly abandon?: boolean;
 }
 
 /** How the rollout was asked for: `image rollout` puts the golden image on every node and wants nothing else pending. */
@@ -67,8 +73,15 @@ export async function rollout(ctx: OpsContext, options: RolloutOptions, lease: L
   const control = new StepControl(lease);
   const results: Result[] = [];
   let journal: RolloutJournal | undefined;
+  // A dry run holds no lease: it reads the journal beside it, and writes nothing.
+  const readOnlyTable = lease.journal ? undefined : new LeaseTable(target, pool);
+  let store: RolloutJournalStore | undefined;
   try {
     if (!leaderParameter) throw new OpsError("-", "preflight", "the inventory names no leader parameter", "use the nodes stack's inventory output");
+    const opened = await RolloutJournalStore.open(lease.journal ?? readOnly(new LeaseTableJournal(readOnlyTable!)), pool);
+    store = opened.store;
+    if (opened.adopted && !ctx.dryRun) ctx.out.warn(`pool-ops: an unfinished rollout is journalled in ${opened.adopted} (by an older pool-ops): it moves beside the pool's lease at the next step`);
+    if (options.abandon) return await abandonRollout(ctx, store, opened.journal);
     const outdir = options.stacks ?? "cdktf.out";
     let stacks: SynthesisedStack[];
     try {
@@ -104,16 +117,17 @@ export async function rollout(ctx: OpsContext, options: RolloutOptions, lease: L
     if (wanted) for (const h of inventory.hosts) if ((h.role === "relay" || h.role === "producer") && changes.get(h.name) !== "destroy") changes.set(h.name, "replace");
 
     const digest = stackDigest(nodesStack);
-    let existing = loadJournal(pool);
+    let existing = opened.journal;
     if (existing && !sameTarget(existing, wanted?.images, digest)) {
       if (!options.restart) {
         const of = existing.images ? `of ${existing.images.relay}` : "of another synthesised nodes stack";
-        throw new OpsError("-", "preflight", `an unfinished rollout ${of} (started ${existing.startedAt}) is journalled in ${journalPath(pool)}`, `finish it (${existing.images ? "run without --image" : "synthesise the config it started from"}), or start over with --restart`);
+        throw new OpsError("-", "preflight", `an unfinished rollout ${of} (started ${existing.startedAt}, ${describeProgress(existing)}) is journalled ${store.where}`, `finish it (${existing.resume ?? (existing.images ? "run without --image" : "synthesise the config it started from")}), start over with --restart, or drop it with --abandon`);
       }
       existing = undefined;
     }
     const leader = await leaderParameter.read();
-    journal = existing ?? { pool, ...(wanted ? { images: wanted.images } : {}), stackDigest: digest, leaderAtStart: leader, promoteBack: Boolean(options.promoteBack), startedAt: new Date().toISOString(), done: [] };
+    const resume = resumeCommand(mode.imageRollout, options);
+    journal = existing ?? { pool, ...(wanted ? { images: wanted.images } : {}), stackDigest: digest, leaderAtStart: leader, promoteBack: Boolean(options.promoteBack), startedAt: new Date().toISOString(), done: [], resume };
     const steps: RolloutStep[] = journal.steps ?? rolloutSteps({ relays: relays().map((r) => r.name), producers: producers.map((p) => p.name), leader: journal.leaderAtStart, promoteBack: journal.promoteBack, changes });
     journal = { ...journal, steps };
     for (const step of steps) {
@@ -161,14 +175,16 @@ export async function rollout(ctx: OpsContext, options: RolloutOptions, lease: L
     }
     if (!ctx.out.json) ctx.out.info(`${heading}${planLines}\n${lines.join("\n")}`);
     if (steps.every((s) => journal!.done.includes(s.id))) {
-      dropJournal(pool);
+      await store.drop();
       if (!ctx.out.json) ctx.out.info("nothing to do: every step is done");
       return EXIT_OK;
     }
     await ctx.confirm(`change ${nodeSteps.length} node(s) one at a time${wanted ? " with the new image" : ""}?`);
     control.install();
     await wanted?.record();
-    saveJournal(journal);
+    await store.save(journal);
+    // The rollout's own steps (promote, push-config) journal inside it: the rollout stays recorded around them.
+    const stepLease = leaseForStep(lease, () => rolloutEntry(journal!));
 
     const healthTimeoutMs = config.image.rolloutHealthTimeoutSeconds * 1000;
     for (const step of steps) {
@@ -228,24 +244,24 @@ export async function rollout(ctx: OpsContext, options: RolloutOptions, lease: L
         } else if (oldLeaderDone) {
           if (!ctx.out.json) ctx.out.info(`    ${journal.leaderAtStart} ${wanted ? "already runs the image" : "has nothing pending"}: no promotion needed`);
         } else {
-          await runSubcommand(ctx, `promote ${step.to}`, (sub) => promote(sub, {}, lease), step.to, "promote", command);
+          await runSubcommand(ctx, `promote ${step.to}`, (sub) => promote(sub, {}, stepLease), step.to, "promote", command);
         }
       } else if (step.kind === "topology") {
         for (const host of step.leaving) await ctx.recordHostMembership({ left: host });
         inventory = await ctx.inventory();
         // Rendered from the inventory as it now is: the new relays in, the leaving ones out.
-        await runSubcommand(ctx, "push-config", (sub) => pushConfig(sub, { reload: true }, lease), "-", "topology", command);
+        await runSubcommand(ctx, "push-config", (sub) => pushConfig(sub, { reload: true }, stepLease), "-", "topology", command);
       } else {
         // Whatever else the plan holds (the inventory output, the bastion, parameters) — but nothing that stops a node.
         await settleNodes(tf, nodesStack, env, command);
         for (const stack of dependents) await tf.apply(stack, [], `apply the ${stack.name} stack`, command);
       }
       journal.done.push(step.id);
-      saveJournal(journal);
+      await store.save(journal);
       results.push({ host: step.kind === "node" ? step.host : step.kind === "promote" ? step.to : "-", status: "changed", exitCode: 0, stdout: "", stderr: "", durationMs: Date.now() - stepStarted, detail: { step: step.id } });
     }
     control.uninstall();
-    dropJournal(pool);
+    await store.drop();
     await ctx.audit(new GroupResult(results, Date.now() - started), { ...(wanted ? { images: wanted.images } : {}), steps: steps.map((s) => s.id) });
     const finalLeader = await leaderParameter.read();
     if (ctx.out.json) ctx.out.data({ ...(wanted ? { images: wanted.images } : {}), steps: steps.map((s) => s.id), leader: finalLeader, durationMs: Date.now() - started });
@@ -253,7 +269,7 @@ export async function rollout(ctx: OpsContext, options: RolloutOptions, lease: L
     return EXIT_OK;
   } catch (error) {
     control.uninstall();
-    const where = journal ? `${journal.done.length} steps done, journalled in ${journalPath(pool)}: run ${command} again to resume` : "nothing was changed";
+    const where = journal && store ? `${journal.done.length} steps done, journalled ${store.where}: run ${journal.resume ?? command} again to resume (or drop it with --abandon)` : "nothing was changed";
     if (results.length > 0) await ctx.audit(new GroupResult(results, Date.now() - started), { stoppedAt: (error as Error).message });
     if (error instanceof Interrupted) {
       ctx.out.warn(`pool-ops: ${command.replace(/^pool-ops /, "")} ${error.message}: ${where}`);
@@ -265,8 +281,18 @@ export async function rollout(ctx: OpsContext, options: RolloutOptions, lease: L
   } finally {
     images.close();
     leaderParameter?.close();
+    readOnlyTable?.close();
   }
 }
+
+/** The pool journal as a dry run sees it: read, never written. */
+function readOnly(journal: PoolJournal): PoolJournal {
+  const refuse = () => Promise.reject(new Error("a dry run writes no journal"));
+  return { read: () => journal.read(), write: refuse, clear: refuse };
+}
+
+// Every other changing command refuses a pool that is mid-rollout; `rollout` and `image rollout` resume it.
+registerRecovery(ROLLOUT_JOURNAL_COMMAND, refuseUnfinishedRollout, { ownRunFinishes: true, finishedBy: ["image rollout"] });
 
 /** A command the rollout runs as one of its steps, under the rollout's lease, with its own audit line. */
 async function runSubcommand(ctx: OpsContext, what: string, run: (sub: OpsContext) => Promise<number>, host: string, step: string, command: string): Promise<void> {
@@ -295,6 +321,7 @@ export function rolloutCommand(): Command {
     .option("--stacks <dir>", "cdktf's output directory with the synthesised stacks (default cdktf.out)")
     .option("--promote-back", "promote the old leader back once it is changed")
     .option("--restart", "discard an unfinished rollout's journal of another target and start over")
+    .option("--abandon", "drop an unfinished rollout's journal and change nothing (the pool stays as it left it)")
     .addOption(leaseWaitOption())
     .action(opsAction(async (ctx, options: RolloutOptions & LeaseOptions) => withPoolLease(ctx, "rollout", options, (lease) => rollout(ctx, options, lease))));
 }

@@ -22,15 +22,23 @@ export interface JournalEntry {
   readonly holder: LeaseHolder;
   /** The command's own facts for finishing or undoing it (public only). */
   readonly facts: Record<string, unknown>;
+  /**
+   * The change this one runs as a step of (a rollout's promotion or topology push): put back as the journal when this
+   * one ends, and finished after it when this one was interrupted.
+   */
+  readonly within?: JournalEntry;
 }
 
-const entrySchema = z.object({
-  command: z.string().min(1),
-  step: z.string(),
-  startedAt: z.string(),
-  holder: z.object({ user: z.string(), host: z.string(), pid: z.number().int() }),
-  facts: z.record(z.string(), z.unknown()),
-});
+const entrySchema: z.ZodType<JournalEntry> = z.lazy(() =>
+  z.object({
+    command: z.string().min(1),
+    step: z.string(),
+    startedAt: z.string(),
+    holder: z.object({ user: z.string(), host: z.string(), pid: z.number().int() }),
+    facts: z.record(z.string(), z.unknown()),
+    within: entrySchema.optional(),
+  }),
+);
 
 /** Parses a stored entry (another machine's pool-ops, or a hand edit, wrote it). */
 export function parseJournalEntry(text: string, where: string): JournalEntry {
@@ -47,7 +55,8 @@ export function parseJournalEntry(text: string, where: string): JournalEntry {
 
 /** `rotate-kes by alice@laptop pid 4242, started 2026-12-02T03:00:00Z, stopped at push-producer-2`. */
 export function describeJournalEntry(entry: JournalEntry): string {
-  return `${entry.command} by ${holderName(entry.holder)}, started ${entry.startedAt}, stopped at step ${entry.step || "(before its first step)"}`;
+  const own = `${entry.command} by ${holderName(entry.holder)}, started ${entry.startedAt}, stopped at step ${entry.step || "(before its first step)"}`;
+  return entry.within ? `${own}, as a step of ${describeJournalEntry(entry.within)}` : own;
 }
 
 /** What a command holding the lease writes its journal through. */
@@ -71,5 +80,29 @@ export class LeaseTableJournal implements PoolJournal {
 
   clear(): Promise<void> {
     return this.table.deleteJournal();
+  }
+}
+
+/**
+ * The journal a command run as a step of another (the rollout's promote and push-config) writes through: its entries
+ * carry the outer change (`within`), and closing it puts the outer change's entry back rather than removing the item,
+ * so the outer change stays recorded whatever the inner one does.
+ */
+export class StepJournal implements PoolJournal {
+  constructor(
+    private readonly journal: PoolJournal,
+    private readonly outer: () => JournalEntry,
+  ) {}
+
+  read(): Promise<JournalEntry | undefined> {
+    return this.journal.read();
+  }
+
+  write(entry: JournalEntry): Promise<void> {
+    return this.journal.write({ ...entry, within: this.outer() });
+  }
+
+  clear(): Promise<void> {
+    return this.journal.write(this.outer());
   }
 }

@@ -7,7 +7,7 @@
  */
 import type { OpsContext } from "../context";
 import { OpsError } from "../remote/result";
-import type { LeaseGuard } from "./lease-guard";
+import { leaseForStep, type LeaseGuard } from "./lease-guard";
 import { describeJournalEntry, type JournalEntry } from "./pool-journal";
 
 /** Finishes or undoes `entry`'s change; resolves to the command's exit code (0: the pool is consistent again). */
@@ -21,11 +21,13 @@ interface Registered {
    * command of the same name then stops: run again, it would go one change further than its operator asked.
    */
   readonly ownRunFinishes: boolean;
+  /** Other commands that are "its own run" (`image rollout` resumes a `rollout`'s journal). @default none */
+  readonly finishedBy?: readonly string[];
 }
 
 const recoveries = new Map<string, Registered>();
 
-export function registerRecovery(command: string, recover: Recovery, options: { ownRunFinishes: boolean }): void {
+export function registerRecovery(command: string, recover: Recovery, options: Omit<Registered, "recover">): void {
   recoveries.set(command, { recover, ...options });
 }
 
@@ -38,14 +40,24 @@ function sameCommand(entryCommand: string, command: string): boolean {
 
 /** Called with the lease held, before `command` changes anything. */
 export async function recoverUnfinished(ctx: OpsContext, command: string, lease: LeaseGuard): Promise<AfterRecovery> {
-  const entry = await lease.journal?.read();
-  if (!entry) return "go-on";
+  const found = await lease.journal?.read();
+  if (!found) return "go-on";
+  let entry: JournalEntry = found;
   ctx.out.warn(`pool-ops: an unfinished change is recorded beside the lease: ${describeJournalEntry(entry)}`);
-  const registered = recoveries.get(entry.command);
-  if (!registered) {
-    throw new OpsError("-", "recover", `no pool-ops command here knows how to finish an interrupted ${entry.command}`, `run pool-ops ${entry.command} to finish it (a newer pool-ops may have written it), then ${command}`);
+  // A step of an outer change (a rollout's promotion) is finished first, under the outer change's journal, which is
+  // then put back: what remains is the outer change, decided on below like any other.
+  while (entry.within) {
+    const outer: JournalEntry = entry.within;
+    ctx.out.warn(`pool-ops: finishing the interrupted ${entry.command} (a step of ${outer.command}) first`);
+    const code = await registeredFor(entry, command).recover(ctx, entry, leaseForStep(lease, () => outer));
+    if (code !== 0) {
+      throw new OpsError("-", "recover", `the interrupted ${entry.command} (a step of ${outer.command}) could not be finished (exit ${code}); ${command} changed nothing more`, `see the messages above; run pool-ops ${outer.command} to resume it`);
+    }
+    await lease.journal?.write(outer);
+    entry = outer;
   }
-  const same = sameCommand(entry.command, command);
+  const registered = registeredFor(entry, command);
+  const same = [entry.command, ...(registered.finishedBy ?? [])].some((own) => sameCommand(own, command));
   if (same && registered.ownRunFinishes) {
     ctx.out.warn(`pool-ops: this ${command} finishes it first (it reads the pool's state, not the journal's guess)`);
     return "go-on";
@@ -62,4 +74,12 @@ export async function recoverUnfinished(ctx: OpsContext, command: string, lease:
   }
   ctx.out.warn(`pool-ops: the interrupted ${entry.command} is finished; going on with ${command}`);
   return "go-on";
+}
+
+function registeredFor(entry: JournalEntry, command: string): Registered {
+  const registered = recoveries.get(entry.command);
+  if (!registered) {
+    throw new OpsError("-", "recover", `no pool-ops command here knows how to finish an interrupted ${entry.command}`, `run pool-ops ${entry.command} to finish it (a newer pool-ops may have written it), then ${command}`);
+  }
+  return registered;
 }
