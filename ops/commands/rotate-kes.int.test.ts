@@ -274,6 +274,34 @@ describe.skipIf(skip)(`rotate-kes with the chain's counter known${LAB_SKIP_NOTE}
     expect(await leaderState(h)).toMatchObject({ forging: 1, start: PERIOD, counter: 5 });
     expect(readOpcertCounter(await secretValue(h, "opcertCounter"), "counter").next).toBe(6);
   });
+
+  it("--revoke while the current cert holds m + 1 is refused, changing nothing: a new pair would carry the same counter", async () => {
+    const kesBefore = await secretValue(h, "kesSigningKey");
+    const r = await rotate(h, ["--revoke"]);
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.stderr).toMatch(/--revoke: the chain last saw counter 4 and the current cert already has 5 \(m \+ 1, the highest the chain accepts\).*nothing was changed/);
+    expect(r.stderr).toMatch(/run rotate-kes --revoke again: it issues 6/);
+    expect(await secretValue(h, "kesSigningKey")).toBe(kesBefore);
+    expect(await leaderState(h)).toMatchObject({ forging: 1, start: PERIOD, counter: 5 });
+  });
+
+  it("--revoke once the chain has seen the current counter: a new pair at m + 1 in the same KES period, though nothing else is due", async () => {
+    // The pool made a block with counter 5: the chain's counter is 5 now.
+    const config = h.lab().files.poolConfig;
+    writeFileSync(config, readFileSync(config, "utf8").replace("onChainCounterCommand: echo 4", "onChainCounterCommand: echo 5"));
+    const plain = await rotate(h);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout).toMatch(/nothing to do/);
+    const kesBefore = await secretValue(h, "kesSigningKey");
+    const r = await rotate(h, ["--revoke"]);
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(/the chain last saw counter 5: the new cert takes 6/);
+    expect(await leaderState(h)).toMatchObject({ forging: 1, start: PERIOD, counter: 6 });
+    expect(await secretValue(h, "kesSigningKey")).not.toBe(kesBefore);
+    expect(readOpcertCounter(await secretValue(h, "opcertCounter"), "counter").next).toBe(7);
+    const certs = await certsOnHosts(h);
+    expect([certs.leader.counter, certs.standby.counter]).toEqual([6, 6]);
+  });
 });
 
 describe.skipIf(skip)(`rotate-kes on a leader that is still starting${LAB_SKIP_NOTE}`, { timeout: ROTATION_DEADLINE_MS + 10_000 }, () => {

@@ -204,6 +204,16 @@ export async function rotateKes(ctx: OpsContext, options: RotateKesOptions, leas
     const queryHost = leaderTarget ?? targets[0]!;
     onChain = await queryOnChainCounter(config, queryHost.connection);
   }
+  if (options.revoke && onChain !== undefined && onChain === current.counter - 1) {
+    // The chain accepts m or m + 1 and the current cert already holds m + 1: a pair issued now would carry the same
+    // counter as the one to revoke, and revoke nothing (both stay valid after the next block).
+    throw new OpsError(
+      "-",
+      "choose the counter",
+      `--revoke: the chain last saw counter ${onChain} and the current cert already has ${current.counter} (m + 1, the highest the chain accepts): a new pair would take ${current.counter} too and leave a leaked pair with ${current.counter} valid; nothing was changed`,
+      `once the pool has made a block with the current cert (the chain's counter becomes ${current.counter}), run rotate-kes --revoke again: it issues ${current.counter + 1}, and every pair up to ${current.counter} is refused after the next block`,
+    );
+  }
   let choice;
   try {
     choice = chooseCounter({ current: current.counter, onChain, requested: options.counter });
