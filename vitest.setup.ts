@@ -1,5 +1,9 @@
-import "vitest";
+import { afterAll } from "vitest";
 import { Testing } from "cdktf";
+import { removeTempDirs } from "./test/support";
+
+// Every test file's temp dirs go when it ends (registered first, so it runs after the file's own afterAll hooks).
+afterAll(() => removeTempDirs());
 
 // Adds cdktf's matchers (toHaveResource, toHaveResourceWithProperties, …) to vitest's expect.
 Testing.setupJest();

@@ -1,8 +1,7 @@
 import { decodedUserDataText } from "../test/cloud-config";
 import { describe, expect, test } from "vitest";
-import { Testing } from "cdktf";
 import { gunzipSync } from "node:zlib";
-import { resourcesOf, synthJson, testPool } from "../test/pool-fixtures";
+import { resourcesOf, synthJson, testApp, testPool } from "../test/pool-fixtures";
 import { defaultCreditMode, isBurstable } from "./constructs/instance-alarms";
 import { delegatorDashboardUid } from "../monitoring/dashboards";
 import { publicDashboardAccessToken } from "../monitoring/grafana-access";
@@ -10,7 +9,7 @@ import { buildPoolStacks } from "./pool-app";
 
 describe("monitoring stack", () => {
   const config = testPool({ monitoring: { alertEmails: ["ops@example.org", "oncall@example.org"], instanceType: "t3.medium" } });
-  const json = synthJson(buildPoolStacks(Testing.app(), config).monitoring);
+  const json = synthJson(buildPoolStacks(testApp(), config).monitoring);
   const alarms = resourcesOf(json, "aws_cloudwatch_metric_alarm");
   const alarmNamed = (name: string) => alarms.find((a) => a.alarm_name === `${config.name}-${name}`);
 
@@ -61,7 +60,7 @@ describe("monitoring stack", () => {
     const surplus = alarms.filter((a) => a.metric_name === "CPUSurplusCreditBalance");
     expect(surplus.map((a) => String(a.alarm_name)).sort()).toEqual([`${config.name}-bastion-cpu-surplus-credits`, `${config.name}-monitoring-cpu-surplus-credits`]);
     expect(surplus[0]).toMatchObject({ comparison_operator: "GreaterThanThreshold", threshold: 0, statistic: "Minimum", period: 300, evaluation_periods: 12 });
-    const t2 = resourcesOf(synthJson(buildPoolStacks(Testing.app(), testPool({ bastion: { adminCidrs: ["203.0.113.0/24"], instanceType: "t2.micro" } })).monitoring), "aws_cloudwatch_metric_alarm");
+    const t2 = resourcesOf(synthJson(buildPoolStacks(testApp(), testPool({ bastion: { adminCidrs: ["203.0.113.0/24"], instanceType: "t2.micro" } })).monitoring), "aws_cloudwatch_metric_alarm");
     expect(t2.filter((a) => a.metric_name === "CPUCreditBalance").map((a) => a.alarm_name)).toEqual([`${config.name}-bastion-cpu-credits`]);
   });
 
@@ -85,7 +84,7 @@ describe("monitoring stack", () => {
 
 describe("monitoring stack with the public delegator dashboard", () => {
   const config = testPool({ monitoring: { publicDashboard: { enabled: true, cidrs: ["0.0.0.0/0"] } } });
-  const stacks = buildPoolStacks(Testing.app(), config);
+  const stacks = buildPoolStacks(testApp(), config);
   const json = synthJson(stacks.monitoring);
   const network = synthJson(stacks.network);
   const token = publicDashboardAccessToken(config.name);

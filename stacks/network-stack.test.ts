@@ -1,11 +1,10 @@
 import { describe, expect, test } from "vitest";
-import { Testing } from "cdktf";
 import { poolAddressPlan } from "../config/address-plan";
-import { resourcesOf, synthJson, testPool } from "../test/pool-fixtures";
+import { resourcesOf, synthJson, testApp, testPool } from "../test/pool-fixtures";
 import { NetworkStack } from "./network-stack";
 
 function network(changes = {}) {
-  const stack = new NetworkStack(Testing.app(), "network", testPool(changes));
+  const stack = new NetworkStack(testApp(), "network", testPool(changes));
   return synthJson(stack);
 }
 

@@ -1,16 +1,15 @@
 import { decodedUserDataText } from "../test/cloud-config";
 import { describe, expect, test } from "vitest";
-import { Testing } from "cdktf";
 import { fileURLToPath } from "node:url";
 import { loadPoolConfigFile } from "../config/load";
 import type { PoolConfig } from "../config/schema";
-import { resourcesOf, synthFailure, synthJson, testPool, type SynthJson } from "../test/pool-fixtures";
+import { resourcesOf, synthFailure, synthJson, type SynthJson, testApp, testPool } from "../test/pool-fixtures";
 import { buildPoolStacks } from "./pool-app";
 
 const DEFAULT_POOL = fileURLToPath(new URL("../config/default-pool.yaml", import.meta.url));
 
 function allStacks(config: PoolConfig) {
-  const stacks = buildPoolStacks(Testing.app(), config);
+  const stacks = buildPoolStacks(testApp(), config);
   return { nodes: synthJson(stacks.nodes), network: synthJson(stacks.network), security: synthJson(stacks.security), stacks };
 }
 

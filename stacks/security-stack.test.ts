@@ -1,10 +1,9 @@
 import { describe, expect, test } from "vitest";
-import { Testing } from "cdktf";
-import { resourcesOf, synthFailure, synthJson, testPool } from "../test/pool-fixtures";
+import { resourcesOf, synthFailure, synthJson, testApp, testPool } from "../test/pool-fixtures";
 import { buildPoolStacks } from "./pool-app";
 
 function security(changes = {}) {
-  const stacks = buildPoolStacks(Testing.app(), testPool(changes));
+  const stacks = buildPoolStacks(testApp(), testPool(changes));
   return synthJson(stacks.security);
 }
 

@@ -1,6 +1,7 @@
 /** Pool configs and synth helpers for unit tests of the stacks. */
 import { App, Testing, type TerraformStack } from "cdktf";
 import { parsePoolConfig } from "../config/load";
+import { tempDir } from "./support";
 import type { PoolConfig, PoolConfigInput } from "../config/schema";
 import { PoolStack } from "../stacks/pool-stack";
 
@@ -40,7 +41,7 @@ export function resourcesOf(json: SynthJson, type: string): Record<string, unkno
 
 /** Runs the full synth (validations included) and returns the error message, or undefined when it passed. */
 export function synthFailure(build: (app: App) => void): string | undefined {
-  const app = Testing.app();
+  const app = testApp();
   build(app);
   try {
     app.synth();
@@ -48,4 +49,9 @@ export function synthFailure(build: (app: App) => void): string | undefined {
   } catch (error) {
     return (error as Error).message;
   }
+}
+
+/** cdktf's test app with its output directory one of ours (Testing.app() alone leaves a /tmp/cdktf.outdir.* behind). */
+export function testApp(): App {
+  return Testing.app({ outdir: tempDir("cdktf-outdir") });
 }

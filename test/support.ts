@@ -1,5 +1,5 @@
 /** Helpers shared by the integration tests: temp pool configs, synth into a temp dir, required-tool checks. */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -9,8 +9,18 @@ import { runCommand } from "../tools/terraform";
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, "..");
 
+const madeTempDirs: string[] = [];
+
+/** A fresh directory under the system's temp dir, removed once the test file ends (vitest.setup.ts). */
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `${prefix}-`));
+  const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
+  madeTempDirs.push(dir);
+  return dir;
+}
+
+/** Removes every directory tempDir made in this test file. */
+export function removeTempDirs(): void {
+  for (const dir of madeTempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 /** The default pool with `changes` merged in (top-level keys replaced, nested objects merged one level), as a file. */

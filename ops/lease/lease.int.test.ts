@@ -10,7 +10,7 @@ import { poolLeaseTable } from "../../config/names";
 import { emulatorAvailable, startAwsEmulator, type AwsEmulator } from "../../lab/aws-emulator";
 import { createDynamodbTables, type TerraformJson } from "../../lab/deploy/fast-deploy";
 import { buildPoolStacks } from "../../stacks/pool-app";
-import { testPool } from "../../test/pool-fixtures";
+import { testApp, testPool } from "../../test/pool-fixtures";
 import { requireTool } from "../../test/support";
 import { awsClientSettings } from "../aws/client-config";
 import { breakLease } from "./break";
@@ -58,7 +58,7 @@ describe.skipIf(!available)("the pool-wide lease on DynamoDB (moto)", () => {
 
   beforeAll(async () => {
     emulator = await startAwsEmulator();
-    const security = JSON.parse(Testing.synth(buildPoolStacks(Testing.app(), config).security)) as TerraformJson;
+    const security = JSON.parse(Testing.synth(buildPoolStacks(testApp(), config).security)) as TerraformJson;
     expect(await createDynamodbTables(awsClientSettings({ region: config.region, endpoint: emulator.endpoint }), security)).toEqual([poolLeaseTable(POOL).name]);
   }, 60_000);
 

@@ -12,6 +12,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { PoolConfig } from "../../config/schema";
 import { buildPoolStacks } from "../../stacks/pool-app";
+import { testApp } from "../pool-fixtures";
 
 export const ACCOUNT = "111122223333";
 
@@ -40,7 +41,7 @@ export class SynthesisedPool {
   readonly account = ACCOUNT;
 
   constructor(readonly config: PoolConfig) {
-    const app = Testing.app();
+    const app = testApp();
     const stacks = buildPoolStacks(app, config);
     this.stacks = Object.fromEntries(Object.entries(stacks).map(([name, stack]) => [name, JSON.parse(Testing.synth(stack)) as StackJson]));
     this.region = config.region;
