@@ -4,24 +4,12 @@
  * put back and decided on like any other.
  */
 import { describe, expect, it } from "vitest";
+import { MemoryJournal } from "../../test/memory-journal";
 import type { OpsContext } from "../context";
 import { OpsError } from "../remote/result";
 import { leaseForStep, type LeaseGuard } from "./lease-guard";
-import { describeJournalEntry, StepJournal, type JournalEntry, type PoolJournal } from "./pool-journal";
+import { describeJournalEntry, StepJournal, type JournalEntry } from "./pool-journal";
 import { recoverUnfinished, registerRecovery } from "./recoveries";
-
-class MemoryJournal implements PoolJournal {
-  entry: JournalEntry | undefined;
-  async read() {
-    return this.entry;
-  }
-  async write(entry: JournalEntry) {
-    this.entry = JSON.parse(JSON.stringify(entry)) as JournalEntry;
-  }
-  async clear() {
-    this.entry = undefined;
-  }
-}
 
 const holder = { user: "alice", host: "laptop", pid: 4242 };
 const entry = (command: string, step: string, within?: JournalEntry): JournalEntry => ({ command, step, startedAt: "2026-12-02T03:00:00Z", holder, facts: {}, ...(within ? { within } : {}) });

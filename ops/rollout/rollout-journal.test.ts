@@ -5,24 +5,12 @@
 import { mkdirSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { MemoryJournal } from "../../test/memory-journal";
 import { tempDir } from "../../test/support";
-import type { JournalEntry, PoolJournal } from "../lease/pool-journal";
+import type { JournalEntry } from "../lease/pool-journal";
 import { describeProgress, legacyJournalPath, rolloutEntry, rolloutJournalOf, RolloutJournalStore, type RolloutJournal } from "./rollout-journal";
 import { refuseUnfinishedRollout, resumeCommand } from "./unfinished-rollout";
 import type { OpsContext } from "../context";
-
-class MemoryJournal implements PoolJournal {
-  entry: JournalEntry | undefined;
-  async read() {
-    return this.entry;
-  }
-  async write(entry: JournalEntry) {
-    this.entry = JSON.parse(JSON.stringify(entry)) as JournalEntry;
-  }
-  async clear() {
-    this.entry = undefined;
-  }
-}
 
 const journal: RolloutJournal = {
   pool: "sandstone",
