@@ -1,4 +1,8 @@
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { MemoryJournal } from "../../test/memory-journal";
+import type { OpsContext } from "../context";
+import type { LeaseGuard } from "../lease/lease-guard";
+import { getRecovery } from "../lease/recoveries";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -344,6 +348,36 @@ describe("keys import and show (in-memory secret store)", () => {
       /import stopped at sandstone\/hot\/kes-signing-key: .*already put: sandstone\/cold\/opcert-counter, sandstone\/cold\/signing-key/,
     );
     expect(KeysCommandError).toBeDefined();
+  });
+
+  it("a failed import leaves its journal beside the lease naming what it put; the next import puts all five and clears it", async () => {
+    const set = await generated();
+    const journal = new MemoryJournal();
+    const lease: LeaseGuard = { assertHeld: () => undefined, signal: new AbortController().signal, journal };
+    const holdLease = (run: (l: LeaseGuard) => Promise<void>) => run(lease);
+    const half = new MemorySecretStore([names.opcertCounter, names.coldSigningKey]);
+    await expect(importKeys({ files: importFilesIn(set.dir), pool: "sandstone", dryRun: false }, { ...deps, store: half, holdLease })).rejects.toThrow(/import stopped at sandstone\/hot\/kes-signing-key/);
+    expect(journal.entry).toMatchObject({ command: "keys import", step: names.kesSigningKey, facts: { pool: set.result.poolIdBech32, put: [names.opcertCounter, names.coldSigningKey] } });
+    // Any other changing command refuses to work on secrets that may hold two key sets.
+    const refusal = getRecovery("keys import");
+    await expect(refusal!({} as OpsContext, journal.entry!, lease)).rejects.toThrow(/an interrupted keys import .*already put: sandstone\/cold\/opcert-counter, sandstone\/cold\/signing-key\) may have left the pool's secrets holding two key sets/);
+    const whole = storeWithSecrets();
+    await importKeys({ files: importFilesIn(set.dir), pool: "sandstone", dryRun: false }, { ...deps, store: whole, holdLease });
+    expect(journal.entry).toBeUndefined();
+    expect((await whole.get(names.opcert)).value).toBe(set.read("node.cert"));
+  });
+
+  it("an unfinished change of another command stops the import before any put, naming it", async () => {
+    const set = await generated();
+    const journal = new MemoryJournal();
+    journal.entry = { command: "rotate-kes", step: "push-producer-2", startedAt: "2026-12-02T03:00:00Z", holder: { user: "bob", host: "desk", pid: 7 }, facts: {} };
+    const lease: LeaseGuard = { assertHeld: () => undefined, signal: new AbortController().signal, journal };
+    const store = storeWithSecrets();
+    await expect(importKeys({ files: importFilesIn(set.dir), pool: "sandstone", dryRun: false }, { ...deps, store, holdLease: (run) => run(lease) })).rejects.toThrow(
+      /an unfinished change is recorded beside the pool's lease: rotate-kes by bob@desk pid 7, .*stopped at step push-producer-2; nothing was put \(run pool-ops rotate-kes/,
+    );
+    await expect(store.get(names.coldSigningKey)).rejects.toThrow(/not found/);
+    expect(journal.entry?.command).toBe("rotate-kes");
   });
 
   it("show warns about a KES vkey the cert does not certify and never prints a signing key", async () => {

@@ -31,6 +31,11 @@ export function registerRecovery(command: string, recover: Recovery, options: Om
   recoveries.set(command, { recover, ...options });
 }
 
+/** The registered recovery of `command`'s interrupted runs (what a test calls to see it). */
+export function getRecovery(command: string): Recovery | undefined {
+  return recoveries.get(command)?.recover;
+}
+
 /** What the caller does next: go on with its command, or stop (the interrupted run of that same command is done). */
 export type AfterRecovery = "go-on" | "stop";
 

@@ -30,6 +30,10 @@ import {
   writeVrfSigningKey,
 } from "../../cardano";
 import { NO_LEASE, type LeaseGuard } from "../../lease/lease-guard";
+import { thisProcess } from "../../lease/lease-record";
+import { describeJournalEntry, type JournalEntry } from "../../lease/pool-journal";
+import { registerRecovery } from "../../lease/recoveries";
+import { OpsError } from "../../remote/result";
 import { describeCold, KeysCommandError } from "./errors";
 import { KEY_FILE_NAMES, readSource, type KeysIo } from "./key-files";
 
@@ -176,6 +180,7 @@ export async function importKeys(
     // a pair that belongs together (ops/aws/hot-pair-secrets.ts).
     const pairVersionId = newPairVersionId();
     const putAll = async (lease: LeaseGuard) => {
+      if (!options.dryRun) await journalImport(lease, poolIdBech32(coldVk), order.map((s) => names[s]));
       for (const secret of order) {
         const v = values[secret];
         const base = { secret, secretId: names[secret], tier: v.tier, from: files[secret], envelopeType: v.type };
@@ -186,6 +191,7 @@ export async function importKeys(
         try {
           // Each put only while the pool's lease is still this command's.
           lease.assertHeld();
+          await lease.journal?.write(importEntry(poolIdBech32(coldVk), names[secret], entries.map((e) => e.secretId)));
           const { versionId } = await deps.store.put(names[secret], v.value, secret === "kesSigningKey" || secret === "opcert" ? { versionId: pairVersionId } : {});
           entries.push({ ...base, versionId });
         } catch (err) {
@@ -195,6 +201,8 @@ export async function importKeys(
           throw new KeysCommandError(`import stopped at ${names[secret]}: ${message} (${doneText}; fix and re-run)`);
         }
       }
+      // All five are one key set again: nothing for the next command to finish.
+      await lease.journal?.clear();
     };
     // The key set is valid: only now is the pool's lease taken (a dry run takes none), and the puts made under it.
     if (options.dryRun || !deps.holdLease) await putAll(NO_LEASE);
@@ -219,3 +227,34 @@ export async function importKeys(
     wipe(coldSk, kesSk, vrfSk);
   }
 }
+
+const IMPORT_COMMAND = "keys import";
+
+/** The journal entry of an import in progress: which secrets it has put (names only, never a value). */
+function importEntry(pool: string, step: string, put: readonly string[]): JournalEntry {
+  return { command: IMPORT_COMMAND, step, startedAt: new Date().toISOString(), holder: thisProcess(), facts: { pool, put } };
+}
+
+/**
+ * Before the first put: an unfinished change of another command is not this one's to finish (keys import has neither
+ * the pool's config nor its hosts), so it stops, naming it; an interrupted import is finished by this one (every
+ * secret is put again). The entry written next marks the secrets as being replaced.
+ */
+async function journalImport(lease: LeaseGuard, pool: string, secrets: readonly string[]): Promise<void> {
+  const unfinished = await lease.journal?.read();
+  if (unfinished && unfinished.command !== IMPORT_COMMAND) {
+    throw new KeysCommandError(`an unfinished change is recorded beside the pool's lease: ${describeJournalEntry(unfinished)}; nothing was put (run pool-ops ${unfinished.within?.command ?? unfinished.command} with the pool's config to finish it, then import)`);
+  }
+  await lease.journal?.write(importEntry(pool, secrets[0]!, []));
+}
+
+// Another changing command after an interrupted import: the secrets may hold two key sets, which only the operator's
+// files can make one again.
+registerRecovery(
+  IMPORT_COMMAND,
+  async (_ctx, entry) => {
+    const put = Array.isArray(entry.facts.put) ? entry.facts.put.join(", ") || "none" : "unknown";
+    throw new OpsError("-", "recover", `an interrupted keys import (${describeJournalEntry(entry)}; already put: ${put}) may have left the pool's secrets holding two key sets; nothing was changed`, "run pool-ops keys import again with the same key files (it puts all five), then this command");
+  },
+  { ownRunFinishes: true },
+);
