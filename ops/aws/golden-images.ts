@@ -119,6 +119,15 @@ export class GoldenImages {
     }
   }
 
+  /** The id of this account's image named `name`, if there is one (names are unique per account and region). */
+  async imageNamed(name: string): Promise<string | undefined> {
+    const { sdk: ec2, client: ec2Client } = await this.ec2Sdk.get();
+    const out = await ec2Client.send(new ec2.DescribeImagesCommand({ Owners: ["self"], Filters: [{ Name: "name", Values: [name] }] })).catch((error: Error) => {
+      throw new GoldenImageError(`cannot look for image ${name}: ${error.message}`);
+    });
+    return out.Images?.[0]?.ImageId;
+  }
+
   async imageTags(imageId: string): Promise<Record<string, string>> {
     const { sdk: ec2, client: ec2Client } = await this.ec2Sdk.get();
     const out = await ec2Client.send(new ec2.DescribeImagesCommand({ ImageIds: [imageId] }));

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { labFleet, LAB_SKIP, LAB_SKIP_NOTE, runPoolOps, useLab, waitForSsh } from "../../lab/harness";
+import { labFleet, LAB_SKIP, LAB_SKIP_NOTE, runPoolOps, startPausedPoolOps, useLab, waitForSsh } from "../../lab/harness";
 import { labHost } from "../../lab/lab";
 import { imageLayerPath, instanceAction, stoppedDiskPath } from "../../lab/lab-hosts";
 import { awsClientSettings } from "../aws/client-config";
@@ -160,5 +160,38 @@ describe.skipIf(skip)(`image bake on the lab${LAB_SKIP_NOTE}`, () => {
     expect(readFileSync(inImage("/etc/fstab"), "utf8")).not.toMatch(/\/opt\/cardano\/db/);
     const audit = readFileSync(join(lab().dir, "audit.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { command: string; details?: { imageId?: string } });
     expect(audit.some((a) => a.command.startsWith("image bake") && a.details?.imageId === out.imageId)).toBe(true);
+  });
+
+  it("a bake killed once its image is made: the next bake records that image in both parameters and stops the sandbox first", async () => {
+    const before = await parameters();
+    const args = ["image", "bake", "--aws-endpoint", lab().awsEndpoint, "--config", config, "--node-version", "11.1.3", "--yes"];
+    const killed = startPausedPoolOps(lab(), args, "record");
+    await killed.paused;
+    killed.child.kill("SIGKILL");
+    await killed.done;
+    // Nothing recorded yet; the journal beside the lease names the image it made.
+    expect(await parameters()).toEqual(before);
+    const status = await runPoolOps(lab(), ["--aws-endpoint", lab().awsEndpoint, "lock", "status", "--json"]);
+    const unfinished = status.json<{ unfinished: { command: string; step: string; facts: { imageId?: string } } | null }>().unfinished;
+    expect(unfinished).toMatchObject({ command: "image bake", step: "record" });
+    const made = unfinished!.facts.imageId!;
+    expect(made).toMatch(/^ami-/);
+    expect(made).not.toBe(before[0]);
+    // The dead bake's lease broken, as its operator would; the next bake finishes the killed one before its own steps.
+    expect((await runPoolOps(lab(), ["--aws-endpoint", lab().awsEndpoint, "lock", "break", "--yes"])).code).toBe(0);
+    const next = startPausedPoolOps(lab(), args, "start-sandbox");
+    await next.paused;
+    expect(await parameters()).toEqual([made, made]);
+    expect(await instanceState()).toBe("stopped");
+    // Ctrl-C at its first step: it stops there, the sandbox stopped, and leaves no journal.
+    next.child.kill("SIGINT");
+    next.child.kill("SIGUSR2");
+    const r = await next.done;
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toContain(`the interrupted image bake: its image ${made} recorded in /sandstone/ami/relay and /sandstone/ami/producer`);
+    expect(r.stderr).toMatch(/the interrupted image bake: sandbox stopped/);
+    expect(await instanceState()).toBe("stopped");
+    const after = await runPoolOps(lab(), ["--aws-endpoint", lab().awsEndpoint, "lock", "status", "--json"]);
+    expect(after.json<{ unfinished: unknown }>().unfinished).toBeNull();
   });
 });

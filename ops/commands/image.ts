@@ -43,6 +43,9 @@ import { withPoolLease } from "../lease/with-lease";
 import { rollout, type RolloutOptions } from "./image-rollout";
 import type { Connection } from "../remote/connection";
 import { connectToNewInstance } from "../image/connect-new-instance";
+import { BAKE_COMMAND, bakeFacts, finishInterruptedBake, type BakeFacts } from "../image/bake-recovery";
+import { thisProcess } from "../lease/lease-record";
+import { registerRecovery } from "../lease/recoveries";
 import type { InventoryHost } from "../remote/inventory";
 import { GroupResult, OpsError } from "../remote/result";
 import { shellQuote } from "../remote/shell";
@@ -114,6 +117,8 @@ export async function bake(ctx: OpsContext, options: BakeOptions, lease: LeaseGu
   const timeoutMs = config.image.timeoutSeconds * 1000;
   let sandboxConnection: Connection | undefined;
   const control = new StepControl(lease);
+  /** Whether the parameters were being written: a failure then may have left one of them new. */
+  let recording = false;
   try {
     const state = await images.instanceState(plan.sandbox.instanceId).catch((error: Error) => {
       throw new OpsError(plan.sandbox.name, "preflight", error.message, "check the inventory's sandbox instance id, AWS credentials and region");
@@ -133,6 +138,17 @@ export async function bake(ctx: OpsContext, options: BakeOptions, lease: LeaseGu
     const step = (text: string) => {
       if (!ctx.out.json) ctx.out.info(`  ${text}`);
     };
+    // An interrupted bake (this command's own, so the lease's recovery left it here) is finished first.
+    const unfinished = await lease.journal?.read();
+    if (unfinished?.command === BAKE_COMMAND) {
+      for (const line of await finishInterruptedBake(bakeFacts(unfinished), images, timeoutMs)) ctx.out.warn(`pool-ops: the interrupted image bake: ${line}`);
+      await lease.journal?.clear();
+    }
+    // The journal beside the lease: a bake killed from here on is finished by the next changing command.
+    const startedAt = new Date(started).toISOString();
+    const journalFacts = { sandbox: plan.sandbox.instanceId, sandboxName: plan.sandbox.name, parameters: plan.parameters };
+    const journal = (at: string, facts: Partial<BakeFacts> = {}) => lease.journal?.write({ command: BAKE_COMMAND, step: at, startedAt, holder: thisProcess(), facts: { ...journalFacts, ...facts } });
+    await journal("start-sandbox");
 
     await control.checkpoint("start-sandbox");
     const startedSandbox = await images.ensureRunning(plan.sandbox.instanceId, timeoutMs);
@@ -178,6 +194,7 @@ export async function bake(ctx: OpsContext, options: BakeOptions, lease: LeaseGu
     await images.stop(plan.sandbox.instanceId, timeoutMs);
     const bakedAt = new Date();
     const name = imageName(inventory.pool, options.nodeVersion, bakedAt);
+    await journal("image", { imageName: name });
     const imageId = await images.createImage(
       plan.sandbox.instanceId,
       name,
@@ -185,11 +202,16 @@ export async function bake(ctx: OpsContext, options: BakeOptions, lease: LeaseGu
       { Name: name, Pool: inventory.pool, Role: "node", NodeVersion: versions.node, CliVersion: versions.cli, NodeExporterVersion: versions.exporter, BakedAt: bakedAt.toISOString(), BakedBy: "pool-ops image bake" },
       [CHAIN_VOLUME_DEVICE],
     );
+    await journal("image", { imageName: name, imageId });
     step(`image ${imageId} (${name}) created; waiting until it is available`);
     await images.waitAvailable(imageId, timeoutMs);
 
     // Recorded only once usable: rollout and new instances never see an image that is still pending.
+    await journal("record", { imageName: name, imageId });
+    recording = true;
+    await control.checkpoint("record");
     for (const role of NODE_IMAGE_ROLES) await images.writeParameter(plan.parameters[role], imageId);
+    await lease.journal?.clear();
     control.uninstall();
     const result = { host: plan.sandbox.name, status: "changed" as const, exitCode: 0, stdout: "", stderr: "", durationMs: Date.now() - started, detail: { imageId } };
     await ctx.audit(new GroupResult([result], Date.now() - started), { imageId, name, versions, parameters: plan.parameters, previous });
@@ -199,14 +221,20 @@ export async function bake(ctx: OpsContext, options: BakeOptions, lease: LeaseGu
   } catch (error) {
     control.uninstall();
     await sandboxConnection?.close();
-    let note = "the AMI parameters are unchanged";
+    let note = recording ? "the AMI parameters may be half-written: the next changing command records the image in both" : "the AMI parameters are unchanged";
+    let stoppedAsIntended = options.keepSandbox === true;
     if (!ctx.dryRun && !options.keepSandbox) {
       const stopped = await images.stop(plan.sandbox.instanceId, timeoutMs).then(
-        () => `${plan.sandbox.name} stopped`,
-        (e: Error) => `${plan.sandbox.name} could not be stopped (${e.message}): stop it by hand`,
+        () => {
+          stoppedAsIntended = true;
+          return `${plan.sandbox.name} stopped`;
+        },
+        (e: Error) => `${plan.sandbox.name} could not be stopped (${e.message}): the next changing command stops it`,
       );
       note += `; ${stopped}`;
     } else if (options.keepSandbox) note += `; ${plan.sandbox.name} left running (--keep-sandbox)`;
+    // Back as before (nothing recorded, the sandbox as asked): nothing for the next command to finish.
+    if (!ctx.dryRun && !recording && stoppedAsIntended) await lease.journal?.clear().catch(() => undefined);
     if (error instanceof Interrupted) {
       ctx.out.warn(`pool-ops: image bake ${error.message}: no image was recorded; ${note}`);
       return EXIT_ABORTED;
@@ -218,6 +246,21 @@ export async function bake(ctx: OpsContext, options: BakeOptions, lease: LeaseGu
     images.close();
   }
 }
+
+// Another changing command after a killed bake: its image recorded (if it made one) and the sandbox stopped.
+registerRecovery(
+  BAKE_COMMAND,
+  async (ctx, entry) => {
+    const images = new GoldenImages(ctx.awsTarget);
+    try {
+      for (const line of await finishInterruptedBake(bakeFacts(entry), images, ctx.config.image.timeoutSeconds * 1000)) ctx.out.warn(`pool-ops: the interrupted image bake: ${line}`);
+      return EXIT_OK;
+    } finally {
+      images.close();
+    }
+  },
+  { ownRunFinishes: true },
+);
 
 function version(value: string): string {
   if (!/^\d+\.\d+\.\d+$/.test(value)) throw new InvalidArgumentError("expected a version such as 11.1.3");
