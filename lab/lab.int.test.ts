@@ -2,14 +2,15 @@
  * The lab itself: booted Debian machines from their own user data, reachable only as the pool config allows; EC2's
  * stop, start and reboot act on them; lab down leaves nothing behind, even after the supervisor was killed.
  */
-import { DescribeInstanceAttributeCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { DescribeInstanceAttributeCommand, DescribeVolumesCommand, EC2Client, ModifyVolumeCommand } from "@aws-sdk/client-ec2";
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { awsClientSettings } from "../ops/aws/client-config";
-import { LAB_DOWN_DEADLINE_MS, LAB_SKIP, LAB_SKIP_NOTE, LAB_UP_DEADLINE_MS, runPoolOps, uniqueLabId, useLab, waitForSsh } from "./harness";
+import { growFilesystems } from "../ops/rollout/node-guards";
+import { labFleet, LAB_DOWN_DEADLINE_MS, LAB_SKIP, LAB_SKIP_NOTE, LAB_UP_DEADLINE_MS, runPoolOps, uniqueLabId, useLab, waitForSsh } from "./harness";
 import { hostExec, hostPath, instanceAction } from "./lab-hosts";
 import { labDown, labUp, processAlive, type LabState } from "./lab";
 
@@ -99,6 +100,34 @@ describe.skipIf(LAB_SKIP)(`the booted lab${LAB_SKIP_NOTE}`, () => {
     expect(initStartedAt(lab(), "relay-2")).not.toBe(started);
     await waitForSsh(lab(), "relay-2", 60_000);
   }, 240_000);
+
+  it("EBS ModifyVolume grows a relay's chain volume while its node runs; the rollout's grow step grows the mounted filesystem; a smaller size is refused as EBS refuses it", async () => {
+    const ec2 = new EC2Client(awsClientSettings({ region: "eu-west-1", endpoint: lab().awsEndpoint }));
+    const relay = lab().hosts.find((h) => h.name === "relay-1")!;
+    const fleet = await labFleet(lab());
+    try {
+      const volumes = (await ec2.send(new DescribeVolumesCommand({ Filters: [{ Name: "attachment.instance-id", Values: [relay.instanceId] }] }))).Volumes ?? [];
+      const chain = volumes.find((v) => v.Attachments?.some((a) => a.Device !== "/dev/xvda" && a.Device !== "/dev/sda1"))!;
+      const size = chain.Size!;
+      const mount = "/opt/cardano/db";
+      const fsBytes = () => Number(hostExec(lab(), "relay-1", `df -B1 --output=size ${mount} | tail -1`).trim());
+      const deviceBytes = () => Number(hostExec(lab(), "relay-1", `blockdev --getsize64 "$(findmnt -n -o SOURCE --target ${mount})"`).trim());
+      const before = fsBytes();
+      expect(deviceBytes()).toBe(size * 1024 ** 3);
+      await ec2.send(new ModifyVolumeCommand({ VolumeId: chain.VolumeId, Size: size + 1 }));
+      // The instance sees the bigger device at once; its filesystem is its own to grow, as on EC2.
+      expect(deviceBytes()).toBe((size + 1) * 1024 ** 3);
+      expect(fsBytes()).toBe(before);
+      const grown = await growFilesystems(fleet.connection("relay-1"), mount, ["chain"]);
+      expect(grown).toMatch(/^chain \S+$/);
+      expect(fsBytes() - before).toBeGreaterThan(0.9 * 1024 ** 3);
+      await expect(ec2.send(new ModifyVolumeCommand({ VolumeId: chain.VolumeId, Size: size }))).rejects.toThrow(/New size cannot be smaller than existing size/);
+      expect(deviceBytes()).toBe((size + 1) * 1024 ** 3);
+    } finally {
+      ec2.destroy();
+      await fleet.close();
+    }
+  }, 120_000);
 });
 
 describe.skipIf(LAB_SKIP)(`lab up / down${LAB_SKIP_NOTE}`, () => {

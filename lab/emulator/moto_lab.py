@@ -10,7 +10,8 @@ when the lab's hypervisor is listening, EC2's effects on real machines.
 - With POOL_LAB_HOOKS (a Unix socket of lab/machines/hypervisor.ts): RunInstances boots a machine from the AMI with
   the instance's user data; Stop/Start/Reboot/TerminateInstances stop, start, reboot and remove it (Stop returns once
   the machine is down, so "stopped" is true when the API says it); AttachVolume/DetachVolume plug a block device
-  named by the volume id as EC2's NVMe does; CreateImage snapshots the instance's root filesystem; GetConsoleOutput
+  named by the volume id as EC2's NVMe does; ModifyVolume grows the device while it is plugged in (and refuses a
+  smaller size, as EBS does); CreateImage snapshots the instance's root filesystem; GetConsoleOutput
   returns the machine's console (cloud-init prints its host keys there, as on EC2).
 
 Usage: python3 moto_lab.py HOST PORT [UNIX_SOCKET]
@@ -181,6 +182,28 @@ def delete_volume(self, volume_id):
 
 
 EBSBackend.delete_volume = delete_volume
+
+_modify_volume = EBSBackend.modify_volume
+
+
+class VolumeCannotShrink(EC2ClientError):
+    def __init__(self, size, target):
+        super().__init__("InvalidParameterValue", f"New size cannot be smaller than existing size: the volume is {size} GiB, {target} GiB was asked for")
+
+
+def modify_volume(self, volume_id, target_size=None, *args, **kwargs):
+    # EBS grows a volume in place and never shrinks one (ModifyVolume refuses); moto would take any size.
+    volume = self.get_volume(volume_id)
+    if target_size is not None and int(target_size) < volume.size:
+        raise VolumeCannotShrink(volume.size, target_size)
+    grows = target_size is not None and int(target_size) > volume.size
+    volume = _modify_volume(self, volume_id, target_size, *args, **kwargs)
+    if grows:
+        hook("grow-volume", volumeId=volume_id, sizeGiB=int(target_size))
+    return volume
+
+
+EBSBackend.modify_volume = modify_volume
 
 _create_image = AmiBackend.create_image
 

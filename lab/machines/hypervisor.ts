@@ -7,7 +7,8 @@
  *   layers with the instance's user data (NoCloud seed, byte for byte what RunInstances received);
  * - stop returns once the machine is down (so "stopped" in the API is true); start boots it again with the same root
  *   disk; reboot reboots it inside; terminate removes the machine and its namespace;
- * - volumes are sparse files on loop devices, plugged into the machine as EC2's NVMe device of that volume id;
+ * - volumes are sparse files on loop devices, plugged into the machine as EC2's NVMe device of that volume id, grown
+ *   in place by ModifyVolume (never shrunk: EBS refuses that);
  * - CreateImage copies the instance's root-disk changes as a new layer over its AMI's layers (the chain volume, a
  *   separate device, is never in it);
  * - GetConsoleOutput is the machine's console.
@@ -16,7 +17,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { createServer, type Server } from "node:net";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cidrContains, deleteNamespace, plugInstance, type VpcNetwork } from "../network/vpc";
 import { Machine } from "./machine";
@@ -76,6 +77,7 @@ type HookEvent =
   | { event: "attach"; volumeId: string; instanceId: string; device: string; sizeGiB: number }
   | { event: "detach"; volumeId: string; instanceId: string }
   | { event: "delete-volume"; volumeId: string }
+  | { event: "grow-volume"; volumeId: string; sizeGiB: number }
   | { event: "image"; amiId: string; instanceId: string };
 
 
@@ -162,6 +164,8 @@ export class Hypervisor {
         return { output: this.machines.get(event.instanceId)?.console() ?? "" };
       case "attach":
         return this.attach(event.volumeId, event.instanceId, event.sizeGiB);
+      case "grow-volume":
+        return this.grow(event.volumeId, event.sizeGiB);
       case "detach":
         return this.detach(event.volumeId);
       case "delete-volume":
@@ -271,6 +275,21 @@ export class Hypervisor {
     rmSync(record.dir, { recursive: true, force: true });
     this.save();
     this.options.log(`terminated ${record.name} (${instanceId})`);
+  }
+
+  /**
+   * EBS ModifyVolume to a bigger size: the sparse file grows and the loop device is told its new capacity, so a machine
+   * it is plugged into sees a bigger disk at once, as an instance sees its NVMe device grow; the filesystem on it is
+   * the instance's to grow (resize2fs), as on EC2. A volume never attached has no file yet: it is made at its new size.
+   */
+  private grow(volumeId: string, sizeGiB: number): void {
+    const volume = this.records.volumes[volumeId];
+    if (!volume || !existsSync(volume.file)) return;
+    const bytes = sizeGiB * 1024 ** 3;
+    if (statSync(volume.file).size >= bytes) return;
+    execFileSync("truncate", ["-s", `${sizeGiB}G`, volume.file]);
+    if (volume.loopDevice) execFileSync("losetup", ["--set-capacity", volume.loopDevice]);
+    this.options.log(`grew ${volumeId} to ${sizeGiB} GiB`);
   }
 
   private async attach(volumeId: string, instanceId: string, sizeGiB: number): Promise<void> {
