@@ -3,14 +3,12 @@
  * types them. While a promotion runs, the test samples both producers' forging metric and fails on any moment with
  * both forging.
  */
-import { DescribeInstancesCommand, EC2Client, RunInstancesCommand } from "@aws-sdk/client-ec2";
+import { DescribeInstancesCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hostLayout } from "../../config/host-layout";
 import { labFleet, LAB_SKIP, LAB_SKIP_NOTE, runPoolOps, useLab, waitForSsh } from "../../lab/harness";
-import { labHost } from "../../lab/lab";
 import { faultFile, instanceAction, setLink } from "../../lab/lab-hosts";
 import { generateLabPoolKeys, provisionLabPool, type ProvisionedPool } from "../../lab/pool-provision";
 import { awsClientSettings } from "../aws/client-config";

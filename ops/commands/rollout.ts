@@ -12,7 +12,7 @@
  */
 import { Command } from "commander";
 import { poolAddressPlan } from "../../config/address-plan";
-import { poolParameterNames, resourceName } from "../../config/names";
+import { resourceName } from "../../config/names";
 import { stacksInOrder, terraformEnv, type SynthesisedStack } from "../../tools/terraform";
 import { GoldenImageError, GoldenImages, type PoolInstanceState } from "../aws/golden-images";
 import { LeaderParameter } from "../aws/leader-parameter";

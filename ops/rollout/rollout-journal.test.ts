@@ -3,11 +3,9 @@
  * state directory (moved beside the lease at the first write), and what it refuses.
  */
 import { mkdirSync, writeFileSync, existsSync } from "node:fs";
-import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MemoryJournal } from "../../test/memory-journal";
 import { tempDir } from "../../test/support";
-import type { JournalEntry } from "../lease/pool-journal";
 import { describeProgress, legacyJournalPath, rolloutEntry, rolloutJournalOf, RolloutJournalStore, type RolloutJournal } from "./rollout-journal";
 import { refuseUnfinishedRollout, resumeCommand } from "./unfinished-rollout";
 import type { OpsContext } from "../context";

@@ -1,6 +1,4 @@
 import { describe, expect, test } from "vitest";
-import { gunzipSync } from "node:zlib";
-import { parse as parseYaml } from "yaml";
 import { poolAddressPlan } from "../../config/address-plan";
 import { decodeCloudConfig, type CloudConfigDoc } from "../../test/cloud-config";
 import { testPool } from "../../test/pool-fixtures";
