@@ -29,8 +29,11 @@ export function hostKeysFromConsole(text: string): ConsoleHostKey[] {
   return keys;
 }
 
-/** Polls the console until it shows host keys or the deadline passes (then returns none). */
-export async function consoleHostKeys(target: AwsTarget, instanceId: string, timeoutMs: number, pollMs = 10_000): Promise<ConsoleHostKey[]> {
+/**
+ * Polls the console until it shows host keys `wanted` accepts (by default: any) or the deadline passes; returns the
+ * last keys it showed (none if it never showed any).
+ */
+export async function consoleHostKeys(target: AwsTarget, instanceId: string, timeoutMs: number, pollMs = 10_000, wanted: (keys: ConsoleHostKey[]) => boolean = (keys) => keys.length > 0): Promise<ConsoleHostKey[]> {
   const { EC2Client, GetConsoleOutputCommand } = await import("@aws-sdk/client-ec2");
   const ec2 = new EC2Client(awsClientSettings(target, "ec2"));
   const until = Date.now() + timeoutMs;
@@ -38,7 +41,7 @@ export async function consoleHostKeys(target: AwsTarget, instanceId: string, tim
     for (;;) {
       const out = await ec2.send(new GetConsoleOutputCommand({ InstanceId: instanceId })).catch(() => undefined);
       const keys = out?.Output ? hostKeysFromConsole(Buffer.from(out.Output, "base64").toString("utf8")) : [];
-      if (keys.length > 0 || Date.now() + pollMs > until) return keys;
+      if (wanted(keys) || Date.now() + pollMs > until) return keys;
       await new Promise((r) => setTimeout(r, pollMs));
     }
   } finally {

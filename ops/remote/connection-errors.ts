@@ -5,7 +5,7 @@
 import type { CommandResult, ConnectionSettings, HostTarget } from "./connection";
 import { describeRefusal, type HostKeyVerdict } from "./host-keys";
 import { describeAuth } from "./operator-identity";
-import { OpsError } from "./result";
+import { HostKeyRefused, OpsError } from "./result";
 
 /** A failed connect as the operator should read it: a refused host key, a refused login, no algorithm, no answer. */
 export function describeConnectError(target: HostTarget, settings: ConnectionSettings, gateway: string | undefined, error: Error, verdict: HostKeyVerdict | undefined): OpsError {
@@ -13,7 +13,7 @@ export function describeConnectError(target: HostTarget, settings: ConnectionSet
   const name = target.name;
   if (verdict && verdict.kind !== "trusted" && verdict.kind !== "recorded") {
     const { message, remedy } = describeRefusal(target, verdict, settings.hostKeys.options.knownHostsFile);
-    return new OpsError(name, "verify host key", message, remedy, "unreachable");
+    return new HostKeyRefused(name, message, remedy, verdict.kind, verdict.fingerprint);
   }
   const text = error.message ?? String(error);
   if (/authentication methods failed/i.test(text)) {

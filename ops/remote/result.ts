@@ -29,6 +29,21 @@ export class OpsError extends Error {
   }
 }
 
+/** A host key pool-ops refused (unknown, changed, revoked, another identity): what the host offered. */
+export class HostKeyRefused extends OpsError {
+  override name = "HostKeyRefused";
+  constructor(
+    host: string,
+    message: string,
+    remedy: string,
+    readonly refusal: "unknown" | "changed" | "revoked" | "mismatch",
+    /** The offered key's SHA256 fingerprint, as OpenSSH prints it. */
+    readonly offeredFingerprint: string,
+  ) {
+    super(host, "verify host key", message, remedy, "unreachable");
+  }
+}
+
 export interface Result {
   readonly host: string;
   readonly status: HostStatus;
