@@ -64,11 +64,18 @@ describe("monitoring stack", () => {
     expect(t2.filter((a) => a.metric_name === "CPUCreditBalance").map((a) => a.alarm_name)).toEqual([`${config.name}-bastion-cpu-credits`]);
   });
 
-  test("the monitoring role may publish to the alert topic and nothing else is granted here", () => {
-    const [policy] = resourcesOf(json, "aws_iam_role_policy");
-    const statements = JSON.parse(String(policy?.policy)).Statement as { Action: string | string[]; Resource: string }[];
-    expect(statements[0]).toMatchObject({ Action: "sns:Publish" });
-    expect(String(statements[0]?.Resource)).toMatch(/aws_sns_topic/);
+  test("the monitoring role may publish to the alert topic and list instances for its scrape targets; nothing else is granted here", () => {
+    const policies = resourcesOf(json, "aws_iam_role_policy");
+    expect(policies.map((p) => p.name).sort()).toEqual(["discover-scrape-targets", "publish-alerts"]);
+    const statements = (name: string) => JSON.parse(String(policies.find((p) => p.name === name)?.policy)).Statement as { Action: string | string[]; Resource: string }[];
+    expect(statements("publish-alerts")[0]).toMatchObject({ Action: "sns:Publish" });
+    expect(String(statements("publish-alerts")[0]?.Resource)).toMatch(/aws_sns_topic/);
+    expect(statements("discover-scrape-targets")).toEqual([{ Sid: "DiscoverScrapeTargets", Effect: "Allow", Action: ["ec2:DescribeInstances", "ec2:DescribeAvailabilityZones"], Resource: "*" }]);
+  });
+
+  test("the host's user data does not change with the relay count (Prometheus finds the relays through EC2)", () => {
+    const userData = (relays: number) => resourcesOf(synthJson(buildPoolStacks(testApp(), testPool({ relays: { count: relays } })).monitoring), "aws_instance")[0]?.user_data_base64;
+    expect(userData(6)).toBe(userData(4));
   });
 
   test("Grafana keeps no default password and public dashboards are off unless enabled", () => {

@@ -14,7 +14,6 @@ import { gzipSync } from "node:zlib";
 import { poolParameterNames, resourceName } from "../config/names";
 import { GRAFANA_PORT, publicDashboardPath } from "../monitoring/grafana-access";
 import { ALERT_TOPIC_PLACEHOLDER, monitoringFiles } from "../monitoring/monitoring-files";
-import type { HostPlan } from "../config/address-plan";
 import { hostBootText } from "./boot/boot-plan";
 import type { BootFile } from "./boot/cloud-init";
 import { AlertTopic } from "./constructs/alert-topic";
@@ -28,8 +27,8 @@ import { PoolStack } from "./pool-stack";
 import type { SecurityStack } from "./security-stack";
 
 /** The monitoring host's configuration as boot files (the topic ARN filled in at boot by prepare-monitoring.sh). */
-function monitoringBootFiles(config: PoolConfig, hosts: readonly HostPlan[]): BootFile[] {
-  return monitoringFiles(config, hosts, { alertTopicArn: ALERT_TOPIC_PLACEHOLDER }).map((f) => ({ path: f.path, content: f.content, mode: f.mode }));
+function monitoringBootFiles(config: PoolConfig): BootFile[] {
+  return monitoringFiles(config, { alertTopicArn: ALERT_TOPIC_PLACEHOLDER }).map((f) => ({ path: f.path, content: f.content, mode: f.mode }));
 }
 
 export class MonitoringStack extends PoolStack {
@@ -60,7 +59,7 @@ export class MonitoringStack extends PoolStack {
       rootVolumeGiB: config.rootVolumeGiB,
       // Rules and dashboards make the text larger than EC2's 16 KiB: gzip it (cloud-init reads gzip user data). The
       // alert topic's ARN is read at boot from its SSM parameter, so the text holds no Terraform reference.
-      userDataBase64: gzipSync(hostBootText(config, monitoringHost, false, monitoringBootFiles(config, plan.hosts))).toString("base64"),
+      userDataBase64: gzipSync(hostBootText(config, monitoringHost, false, monitoringBootFiles(config))).toString("base64"),
       // Alertmanager reaches SNS and the host its package mirrors; its group admits nothing from the internet.
       elasticIp: true,
     });
@@ -88,6 +87,16 @@ export class MonitoringStack extends PoolStack {
           Condition: { StringEquals: { "kms:ViaService": `sns.${config.region}.amazonaws.com` } },
         },
       ),
+    });
+
+    // Prometheus finds its scrape targets through EC2 (monitoring/monitoring-files.ts, ec2_sd_configs), so relays a
+    // rollout adds or removes are scraped or dropped without touching the host. Neither call supports resource-level
+    // permissions (AWS's Service Authorization Reference lists no resource type for them): "*" is the only resource.
+    // DescribeAvailabilityZones is optional to Prometheus (the zone-id label); granted so it is not refused every refresh.
+    new IamRolePolicy(this, "monitoring-discovers-targets", {
+      role: security.roles.roles.monitoring.id,
+      name: "discover-scrape-targets",
+      policy: policyDocument({ Sid: "DiscoverScrapeTargets", Effect: "Allow", Action: ["ec2:DescribeInstances", "ec2:DescribeAvailabilityZones"], Resource: "*" }),
     });
 
     const instances: AlarmedInstance[] = [

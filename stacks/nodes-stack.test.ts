@@ -1,5 +1,7 @@
 import { decodedUserDataText } from "../test/cloud-config";
 import { describe, expect, test } from "vitest";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadPoolConfigFile } from "../config/load";
 import type { PoolConfig } from "../config/schema";
@@ -141,5 +143,23 @@ describe("nodes stack policies", () => {
 
   test("the default pool passes every policy rule", () => {
     expect(synthFailure((app) => buildPoolStacks(app, loadPoolConfigFile(DEFAULT_POOL)))).toBeUndefined();
+  });
+});
+
+describe("relays.count and the stacks the nodes stack reads", () => {
+  /** The outputs of the stacks before the nodes stack, as the full synth writes them (cross-stack outputs included). */
+  function upstreamOutputs(relays: number): { network: string[]; security: string[] } {
+    const app = testApp();
+    buildPoolStacks(app, testPool({ relays: { count: relays } }));
+    app.synth();
+    const outputs = (stack: string) => Object.keys((JSON.parse(readFileSync(join(app.outdir, "stacks", stack, "cdk.tf.json"), "utf8")) as SynthJson).output ?? {}).sort();
+    return { network: outputs("network"), security: outputs("security") };
+  }
+
+  test("the network and security stacks export the same outputs for 2, 3 and 16 relays: scaling out never needs them deployed first", () => {
+    const two = upstreamOutputs(2);
+    expect(two.network.filter((o) => o.includes("subnet-relay-"))).toHaveLength(3);
+    expect(upstreamOutputs(3)).toEqual(two);
+    expect(upstreamOutputs(16)).toEqual(two);
   });
 });

@@ -96,6 +96,15 @@ export class NodesStack extends PoolStack {
       ...hostsOf("producer").map((h, i) => [h, this.producers.producers[i]!] as [HostPlan, PoolInstance]),
       ...(this.sandbox ? hostsOf("sandbox").map((h) => [h, this.sandbox!.host] as [HostPlan, PoolInstance]) : []),
     ];
+    // Every relay subnet, used by a relay yet or not. cdktf exports from the network stack only the values another stack
+    // references (an output per reference, read through terraform_remote_state): without this, a relays.count that
+    // puts the first relay into a zone no relay used (2 → 3) would reference an output the deployed network stack does
+    // not have, and the nodes stack could not even be planned before the network stack was deployed again.
+    new TerraformOutput(this, "relay-subnets", {
+      description: "The relay subnets by plan id (relay-a, relay-b, relay-c): relays go round-robin over them",
+      value: Token.asAny(Object.fromEntries(plan.subnets.filter((s) => s.tier === "relay").map((s) => [s.id, network.vpc.subnetId(s.id)]))),
+    });
+
     const secretNames = poolSecretNames(config.name);
     new TerraformOutput(this, "inventory", {
       description: "pool-ops inventory: hosts, secrets and parameters of the pool",

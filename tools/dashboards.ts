@@ -5,14 +5,12 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { poolAddressPlan } from "../config/address-plan";
 import { loadPoolConfig } from "../config/load";
 import { monitoringFiles } from "../monitoring/monitoring-files";
 
 const out = resolve(import.meta.dirname, "..", "monitoring", "out");
 const { config, path } = loadPoolConfig();
-const hosts = poolAddressPlan(config).hosts;
-const files = monitoringFiles(config, hosts, { alertTopicArn: `arn:aws:sns:${config.region}:<account>:${config.name}-alerts` });
+const files = monitoringFiles(config, { alertTopicArn: `arn:aws:sns:${config.region}:<account>:${config.name}-alerts` });
 rmSync(out, { recursive: true, force: true });
 for (const file of files) {
   const target = join(out, file.path);

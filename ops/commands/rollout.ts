@@ -96,6 +96,9 @@ export async function rollout(ctx: OpsContext, options: RolloutOptions, lease: L
     const env = terraformEnv(stateDir());
     const tf = new StackTerraform(env, ctx.out);
     await tf.init(nodesStack);
+    // The stacks applied last (monitoring alarms) too, now: a directory synthesised anew has none initialised, and an
+    // init failing at the end would leave every node changed and the rollout unfinished.
+    for (const stack of dependents) await tf.init(stack);
 
     // ---- what to roll out, where things stand ---------------------------------------------------------------------
     const wanted: TargetImages | undefined = mode.imageRollout || options.image ? await resolveImages(images, pool, options.image) : undefined;

@@ -122,7 +122,7 @@ export class TierSecurityGroups extends Construct {
     }
     ingress("monitoring", "grafana-bastion", "Grafana through an SSH tunnel via the bastion", GRAFANA_PORT, { group: "bastion" });
     egress("bastion", "grafana", "Forward operators' tunnels to Grafana", [GRAFANA_PORT, GRAFANA_PORT], { group: "monitoring" });
-    egress("monitoring", "https", "SNS, CloudWatch and package updates", [HTTPS, HTTPS], { cidr: ANYWHERE });
+    egress("monitoring", "https", "SNS, CloudWatch, EC2 (Prometheus target discovery) and package updates", [HTTPS, HTTPS], { cidr: ANYWHERE });
     for (const [i, cidr] of (props.publicDashboardCidrs ?? []).entries()) {
       const rule = ingress("monitoring", `public-dashboard-${i}`, "The public delegator dashboard (monitoring.publicDashboard)", GRAFANA_PORT, { cidr });
       if (isAnywhere(cidr)) {

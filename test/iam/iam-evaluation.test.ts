@@ -92,7 +92,7 @@ describe("IAM evaluated for every actor against every call", () => {
     expect(await mismatches(w.actors.deployer, calls.flatMap((c) => PLAN_CALLS[c.action]!.requests(w.facts)), w.policies)).toEqual([]);
   });
 
-  test("every boot script's AWS call is described and allowed to its host's role; so is Alertmanager's", async () => {
+  test("every boot script's AWS call is described and allowed to its host's role; so are Alertmanager's and Prometheus'", async () => {
     const failures: string[] = [];
     const scripts = cliCallsIn("stacks/boot");
     expect(scripts.length).toBeGreaterThan(0);

@@ -162,8 +162,20 @@ export const BOOT_CALLS: Readonly<Record<string, Readonly<Record<string, BootCal
   },
 };
 
-/** Calls no script names: Alertmanager's SNS receiver (monitoring/monitoring-files.ts) publishes with the host's role. */
+/**
+ * Calls no script names, made by the monitoring host's services with its role (monitoring/monitoring-files.ts):
+ * Alertmanager's SNS receiver, and Prometheus' EC2 service discovery (prometheus discovery/aws/ec2.go: DescribeInstances
+ * each refresh, DescribeAvailabilityZones for the zone ids; the public EC2 endpoint, the host has an internet route).
+ */
 export const RUNTIME_CALLS: readonly BootCallRow[] = [
+  {
+    tier: "monitoring",
+    why: "Prometheus finds its scrape targets (the pool's relays and producers) through EC2",
+    requests: () => [
+      { action: "ec2:DescribeInstances", resource: "*" },
+      { action: "ec2:DescribeAvailabilityZones", resource: "*" },
+    ],
+  },
   {
     tier: "monitoring",
     why: "Alertmanager publishes alerts to the encrypted topic",

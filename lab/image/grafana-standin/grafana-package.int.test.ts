@@ -76,7 +76,7 @@ describe.skipIf(SKIP)(`the Grafana stand-in package on a booted lab machine${SKI
       mkdirSync(dirname(join(upper, path)), { recursive: true });
       writeFileSync(join(upper, path), content, { mode });
     };
-    for (const file of monitoringFiles(config, [], { alertTopicArn: "arn:aws:sns:eu-west-1:123456789012:alerts" })) {
+    for (const file of monitoringFiles(config, { alertTopicArn: "arn:aws:sns:eu-west-1:123456789012:alerts" })) {
       if (file.path.startsWith("/etc/grafana/") || file.path.startsWith("/var/lib/grafana/")) put(file.path, file.content, Number.parseInt(file.mode, 8));
     }
     put(GRAFANA_DROP_IN, dropIn());

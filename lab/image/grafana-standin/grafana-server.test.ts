@@ -26,7 +26,7 @@ const PASSWORD = "0f3a9c4e5b6d7a8f9e0d1c2b3a4f5e6d7c8b9a0f1e2d3c4b";
 /** The monitoring host's Grafana files, moved under a server directory: provisioning/… and dashboards/…. */
 function hostFiles(): Record<string, string> {
   const files: Record<string, string> = {};
-  for (const file of monitoringFiles(config, [], { alertTopicArn: "arn:aws:sns:eu-west-1:123456789012:alerts" })) {
+  for (const file of monitoringFiles(config, { alertTopicArn: "arn:aws:sns:eu-west-1:123456789012:alerts" })) {
     if (file.path.startsWith("/etc/grafana/provisioning/")) files[file.path.replace("/etc/grafana/", "")] = file.content;
     if (file.path.startsWith("/var/lib/grafana/dashboards/")) files[file.path.replace("/var/lib/grafana/", "")] = file.content;
   }
