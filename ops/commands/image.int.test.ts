@@ -16,6 +16,9 @@ import { awsClientSettings } from "../aws/client-config";
 
 const skip = LAB_SKIP;
 
+/** One bake on the lab, start to recorded image: the sandbox started, release installed and checked, imaged. */
+const BAKE_DEADLINE_MS = 180_000;
+
 describe.skipIf(skip)(`image bake on the lab${LAB_SKIP_NOTE}`, () => {
   const lab = useLab({ sandbox: true });
   let sandboxId: string;
@@ -36,7 +39,7 @@ describe.skipIf(skip)(`image bake on the lab${LAB_SKIP_NOTE}`, () => {
   }
 
   const bake = (args: string[], configFile = config) =>
-    runPoolOps(lab(), ["image", "bake", "--aws-endpoint", lab().awsEndpoint, "--config", configFile, ...args], { timeoutMs: 180_000 });
+    runPoolOps(lab(), ["image", "bake", "--aws-endpoint", lab().awsEndpoint, "--config", configFile, ...args], { timeoutMs: BAKE_DEADLINE_MS });
 
   async function parameters(): Promise<string[]> {
     const ssm = new SSMClient(settings());
@@ -101,7 +104,7 @@ describe.skipIf(skip)(`image bake on the lab${LAB_SKIP_NOTE}`, () => {
     expect(existsSync(onSandboxDisk("/usr/local/bin/cardano-node"))).toBe(false);
   });
 
-  it("key material on the sandbox stops the bake before imaging: no image recorded, sandbox stopped", async () => {
+  it("key material on the sandbox stops the bake before imaging: no image recorded, sandbox stopped", { timeout: BAKE_DEADLINE_MS }, async () => {
     // Someone left a KES key on the sandbox's disk.
     await instanceAction(lab(), "sandbox", "start");
     await waitForSsh(lab(), "sandbox", 120_000);
@@ -119,7 +122,7 @@ describe.skipIf(skip)(`image bake on the lab${LAB_SKIP_NOTE}`, () => {
     }
   });
 
-  it("a release whose genesis is not the pool's is refused after install, before imaging: nothing recorded", async () => {
+  it("a release whose genesis is not the pool's is refused after install, before imaging: nothing recorded", { timeout: BAKE_DEADLINE_MS }, async () => {
     const real = writeConfig((doc) => delete doc.node.genesisHashes);
     const r = await bake(["--node-version", "11.1.3", "--yes"], real);
     expect(r.code).toBe(1);
@@ -128,7 +131,7 @@ describe.skipIf(skip)(`image bake on the lab${LAB_SKIP_NOTE}`, () => {
     expect(await instanceState()).toBe("stopped");
   });
 
-  it("bake --yes: installs and checks the release, images the stopped sandbox, records the AMI for relays and producers", async () => {
+  it("bake --yes: installs and checks the release, images the stopped sandbox, records the AMI for relays and producers", { timeout: BAKE_DEADLINE_MS }, async () => {
     const r = await bake(["--node-version", "11.1.3", "--yes", "--json"]);
     expect(r.code, r.stderr).toBe(0);
     const out = r.json<{ imageId: string; versions: { node: string; cli: string; exporter: string }; previous: Record<string, string> }>();
@@ -162,7 +165,8 @@ describe.skipIf(skip)(`image bake on the lab${LAB_SKIP_NOTE}`, () => {
     expect(audit.some((a) => a.command.startsWith("image bake") && a.details?.imageId === out.imageId)).toBe(true);
   });
 
-  it("a bake killed once its image is made: the next bake records that image in both parameters and stops the sandbox first", async () => {
+  // Up to two bakes: one run to its image, the next to its first step (each bounded as a whole bake is).
+  it("a bake killed once its image is made: the next bake records that image in both parameters and stops the sandbox first", { timeout: 2 * BAKE_DEADLINE_MS }, async () => {
     const before = await parameters();
     const args = ["image", "bake", "--aws-endpoint", lab().awsEndpoint, "--config", config, "--node-version", "11.1.3", "--yes"];
     const killed = startPausedPoolOps(lab(), args, "record");
