@@ -15,7 +15,7 @@ import { forgingState } from "../../ops/pool/producer-role";
 const BOOT_DEADLINE_MS = 150_000;
 
 describe.skipIf(LAB_SKIP)(`producers at every boot${LAB_SKIP_NOTE}`, { timeout: 2 * BOOT_DEADLINE_MS + 60_000 }, () => {
-  const lab = useLab({ relays: 2, withoutHosts: ["monitoring"] });
+  const lab = useLab({ relays: 2 });
   let pool: ProvisionedPool;
   beforeAll(async () => {
     pool = await provisionLabPool(lab());
