@@ -29,17 +29,29 @@ interface Harness {
   reconnect: () => Promise<void>;
 }
 
-/** A lab with a provisioned pool whose cert started a few KES periods ago (so a rotation has work to do). */
+/**
+ * One lab for the whole file: each group below provisions it again with a key set of its own (keys imported, the
+ * producers rebooted, as an operator re-keying a pool would), which costs a reboot instead of a lab's first boot.
+ * Each group leaves the pool forging on a consistent pair (its tests end on the old pair or on a verified new one).
+ */
+const lab = useLab();
+
+/** The lab's pool provisioned afresh: a cert started a few KES periods ago (so a rotation has work to do). */
 function usePool(extraConfig = ""): Harness {
-  const lab = useLab();
   let pool: ProvisionedPool;
+  let configBefore: string | undefined;
   const stateDir = mkdtempSync(join(tmpdir(), "pool-ops-state-"));
   beforeAll(async () => {
-    if (extraConfig) writeFileSync(lab().files.poolConfig, `${readFileSync(lab().files.poolConfig, "utf8")}${extraConfig}`);
+    if (extraConfig) {
+      configBefore = readFileSync(lab().files.poolConfig, "utf8");
+      writeFileSync(lab().files.poolConfig, `${configBefore}${extraConfig}`);
+    }
     pool = await provisionLabPool(lab(), { kesPeriod: PERIOD - 3, counter: 4 });
   }, 120_000);
   afterAll(async () => {
     await pool?.fleet.close();
+    // The next group's pool config is the lab's own again.
+    if (configBefore !== undefined) writeFileSync(lab().files.poolConfig, configBefore);
     rmSync(stateDir, { recursive: true, force: true });
   });
   const reconnect = async () => {
