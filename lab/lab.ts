@@ -231,7 +231,9 @@ export function labPoolConfigText(options: { vpcCidr: string; authorizedKey: str
     },
     image: {
       timeoutSeconds: 120,
-      rolloutHealthTimeoutSeconds: 120,
+      // A replaced or new node's first boot, cloud-init and sync: as long as the lab allows any first boot
+      // (FIRST_BOOTS_DEADLINE_MS): on 2 cores with another lab beside it, 120 s was too short for a new relay.
+      rolloutHealthTimeoutSeconds: FIRST_BOOTS_DEADLINE_MS / 1000,
       // The releases the lab's golden image is baked from: a stand-in cardano-node release, a real node_exporter.
       ...(options.releases
         ? {
