@@ -230,9 +230,9 @@ export function labPoolConfigText(options: { vpcCidr: string; authorizedKey: str
       commandTimeoutSeconds: 60,
     },
     image: {
-      timeoutSeconds: 120,
-      // A replaced or new node's first boot, cloud-init and sync: as long as the lab allows any first boot
-      // (FIRST_BOOTS_DEADLINE_MS): on 2 cores with another lab beside it, 120 s was too short for a new relay.
+      // A new or replaced instance's first boot (SSH answering, then synced): as long as the lab allows any first
+      // boot (FIRST_BOOTS_DEADLINE_MS). At 120 s a new relay on 2 cores beside another lab "did not answer SSH".
+      timeoutSeconds: FIRST_BOOTS_DEADLINE_MS / 1000,
       rolloutHealthTimeoutSeconds: FIRST_BOOTS_DEADLINE_MS / 1000,
       // The releases the lab's golden image is baked from: a stand-in cardano-node release, a real node_exporter.
       ...(options.releases

@@ -42,15 +42,13 @@ function usePool(extraConfig = ""): Harness {
   let configBefore: string | undefined;
   const stateDir = mkdtempSync(join(tmpdir(), "pool-ops-state-"));
   beforeAll(async () => {
-    if (extraConfig) {
-      configBefore = readFileSync(lab().files.poolConfig, "utf8");
-      writeFileSync(lab().files.poolConfig, `${configBefore}${extraConfig}`);
-    }
+    configBefore = readFileSync(lab().files.poolConfig, "utf8");
+    if (extraConfig) writeFileSync(lab().files.poolConfig, `${configBefore}${extraConfig}`);
     pool = await provisionLabPool(lab(), { kesPeriod: PERIOD - 3, counter: 4 });
   }, 120_000);
   afterAll(async () => {
     await pool?.fleet.close();
-    // The next group's pool config is the lab's own again.
+    // The next group's pool config is the lab's own again, whatever this group's tests added to it.
     if (configBefore !== undefined) writeFileSync(lab().files.poolConfig, configBefore);
     rmSync(stateDir, { recursive: true, force: true });
   });
