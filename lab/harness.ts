@@ -51,12 +51,13 @@ export interface TestLabOptions extends LabUpOptions {
 /** Registers beforeAll/afterAll hooks for a lab with a unique id; returns a getter for its state. */
 export function useLab(options: TestLabOptions = {}): () => LabState {
   const { withMonitoring = false, ...upOptions } = options;
-  const withoutHosts = withMonitoring || options.deploy === "cdktf" ? upOptions.withoutHosts : [...new Set([...(upOptions.withoutHosts ?? []), "monitoring"])];
+  const cdktf = options.deploy === "cdktf";
+  const withoutHosts = withMonitoring || cdktf ? upOptions.withoutHosts : [...(upOptions.withoutHosts ?? []), "monitoring"];
   let state: LabState | undefined;
   beforeAll(async () => {
     if (LAB_SKIP) return;
     state = await labUp({ id: uniqueLabId(), ...upOptions, withoutHosts });
-  }, options.deploy === "cdktf" ? CDKTF_LAB_UP_DEADLINE_MS : LAB_UP_DEADLINE_MS);
+  }, cdktf ? CDKTF_LAB_UP_DEADLINE_MS : LAB_UP_DEADLINE_MS);
   afterAll(async () => {
     if (state) await labDown(state);
   }, LAB_DOWN_DEADLINE_MS);
